@@ -1,0 +1,56 @@
+# make run  – set up and serve the portal on http://$(HOST):$(PORT) (SQLite, mail in the terminal)
+# make test – set up and run the whole test suite
+SHELL := /bin/bash
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint migrate superuser clean
+
+# The interpreter: the one .python-version selects (pyenv), else python3.13 or
+# python3.12 on PATH; Django 6.1 needs 3.12 or newer.
+define find_python
+for candidate in "$$(pyenv which python 2>/dev/null)" python3.13 python3.12 python3; do \
+  [ -n "$$candidate" ] || continue; \
+  path=$$(command -v "$$candidate" 2>/dev/null) || continue; \
+  "$$path" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$path"; exit 0; }; \
+done; exit 1
+endef
+
+$(VENV)/bin/python:
+	@python=$$($(find_python)) || { echo "Python 3.12 or newer is needed (3.13 preferred, see .python-version); none was found on PATH." >&2; exit 1; }; \
+	echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-run
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+var:
+	mkdir -p var var/media
+
+migrate: $(VENV)/.installed-run | var
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+
+run: migrate
+	@echo "Serving on http://$(HOST):$(PORT) – mail is printed below."
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed-test | var
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+superuser: migrate
+	DEBUG=true $(PY) manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,39 @@
+"""The mails of the account steps, one function each (templates in templates/emails/)."""
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.tokens import activation_token
+from chorus import mail
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def account_summary(user, structure, *, structure_created: bool) -> None:
+    mail.send(
+        "account_summary",
+        user.email,
+        {"user": user, "structure": structure, "structure_created": structure_created},
+    )
+
+
+def activation_link(user) -> None:
+    uid = urlsafe_base64_encode(str(user.pk).encode())
+    path = reverse("accounts:activate", kwargs={"uidb64": uid, "token": activation_token.make_token(user)})
+    mail.send("activation_link", user.email, {"user": user, "link": _absolute(path)})
+
+
+def signup_with_taken_address(user) -> None:
+    mail.send("signup_taken_address", user.email, {"user": user, "login_link": _absolute(reverse("accounts:login"))})
+
+
+def password_reset(user, *, uid: str, token: str) -> None:
+    path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    mail.send("password_reset", user.email, {"user": user, "link": _absolute(path)})
+
+
+def account_deactivated(user) -> None:
+    mail.send("account_deactivated", user.notification_email, {"user": user})

@@ -1,0 +1,324 @@
+import phonenumbers
+from captcha.fields import CaptchaField
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Fieldset, Layout, Submit
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts import emails
+from accounts.models import User
+from structures.models import Structure
+from structures.validators import clean_siret
+
+REQUIRED_NOTICE = HTML(
+    '<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>'
+)
+SURVEY_CONSENT_LABEL = (
+    "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "
+    "du Budget (et par le prestataire réalisant les enquêtes de satisfaction pour le compte de "
+    "l'AIFE) afin de recevoir l'enquête de satisfaction sur Chorus Pro. Je note par ailleurs que je "
+    "pourrai à tout moment exercer mon droit de retrait en décochant l'option."
+)
+
+
+def clean_person_name(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise forms.ValidationError("Ce champ ne peut pas être vide.", code="required")
+    return value
+
+
+def clean_phone_number(value: str) -> str:
+    """A French or international number, stored as E.164 (+33612345678)."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise forms.ValidationError(
+            "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.",
+            code="invalid_phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class EmailAddressField(forms.EmailField):
+    """An e-mail field that lower-cases and refuses line breaks with a clear message."""
+
+    default_error_messages = {
+        "invalid": "Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("autocomplete", "email")
+        self.widget.attrs.setdefault("spellcheck", "false")
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if "\r" in value or "\n" in value:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return User.objects.normalize_email(value)
+
+
+class SignupForm(forms.Form):
+    """« Créer un compte »: the two blocks of the memento, then the captcha."""
+
+    email = EmailAddressField(label="Adresse électronique de connexion")
+    email_confirmation = EmailAddressField(label="Ressaisissez votre adresse électronique de connexion")
+    first_name = forms.CharField(label="Prénom", max_length=150)
+    last_name = forms.CharField(label="Nom", max_length=150)
+    phone = forms.CharField(
+        label="Téléphone", required=False, max_length=30, help_text="Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
+    )
+    contact_email = EmailAddressField(
+        label="E-mail du contact",
+        required=False,
+        help_text="C'est sur cette adresse que vous recevrez les notifications du portail. "
+        "Sans elle, elles vont à l'adresse de connexion.",
+    )
+    survey_consent = forms.BooleanField(label=SURVEY_CONSENT_LABEL, required=False)
+    accept_terms = forms.BooleanField(
+        label="J'accepte les conditions",
+        error_messages={"required": "Vous devez accepter les conditions pour créer votre compte."},
+    )
+    identifier_type = forms.ChoiceField(
+        label="Type d'identifiant", choices=Structure.IdentifierType.choices, initial=Structure.IdentifierType.SIRET
+    )
+    identifier = forms.CharField(
+        label="Identifiant",
+        max_length=40,
+        help_text="Veuillez renseigner le siret de la structure. 14 chiffres, espaces acceptés.",
+    )
+    captcha = CaptchaField(
+        label="Reproduisez la suite de caractères",
+        help_text="5 lettres, majuscules ou minuscules.",
+        error_messages={
+            "invalid": "Les caractères saisis ne correspondent pas à l'image. Une nouvelle image vous est proposée.",
+            "required": "Reproduisez la suite de caractères de l'image.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        autocomplete = {
+            "first_name": "given-name",
+            "last_name": "family-name",
+            "phone": "tel",
+            "identifier": "off",
+        }
+        for name, value in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = value
+        self.fields["phone"].widget.input_type = "tel"
+        required_messages = {
+            "email": "Saisissez votre adresse électronique de connexion.",
+            "email_confirmation": "Ressaisissez votre adresse électronique de connexion.",
+            "first_name": "Saisissez votre prénom.",
+            "last_name": "Saisissez votre nom.",
+            "identifier_type": "Choisissez le type d'identifiant de votre structure.",
+            "identifier": "Saisissez le SIRET de votre structure.",
+        }
+        for name, message in required_messages.items():
+            self.fields[name].error_messages["required"] = message
+        self.fields["accept_terms"].help_text = format_html(
+            'Lire les <a href="{}" target="_blank" rel="noopener" title="conditions générales '
+            "d'utilisation – nouvelle fenêtre\">conditions générales d'utilisation</a>.",
+            reverse("terms"),
+        )
+        self.fields["identifier"].widget.attrs["inputmode"] = "numeric"
+        self.fields["captcha"].widget.attrs.update(autocomplete="off", autocapitalize="characters", spellcheck="false")
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            REQUIRED_NOTICE,
+            Fieldset(
+                "Informations personnelles",
+                "email",
+                "email_confirmation",
+                "first_name",
+                "last_name",
+                "phone",
+                "contact_email",
+                "survey_consent",
+                "accept_terms",
+            ),
+            Fieldset(
+                "Informations sur la structure",
+                HTML(
+                    '<p class="fr-text--sm">Nous vous invitons à sélectionner dans la liste déroulante '
+                    "ci-dessous le type d'identifiant de votre structure puis compléter les données "
+                    "demandées.</p>"
+                ),
+                "identifier_type",
+                "identifier",
+            ),
+            Fieldset("Vérification", "captcha"),
+            Submit("submit", "Créer mon compte"),
+        )
+
+    def clean_first_name(self):
+        return clean_person_name(self.cleaned_data["first_name"])
+
+    def clean_last_name(self):
+        return clean_person_name(self.cleaned_data["last_name"])
+
+    def clean_phone(self):
+        return clean_phone_number(self.cleaned_data["phone"])
+
+    def clean_identifier(self):
+        return clean_siret(self.cleaned_data["identifier"])
+
+    def clean(self):
+        cleaned = super().clean()
+        email, confirmation = cleaned.get("email"), cleaned.get("email_confirmation")
+        if email and confirmation and email != confirmation:
+            self.add_error(
+                "email_confirmation",
+                forms.ValidationError(
+                    "Les deux adresses électroniques de connexion ne sont pas identiques.", code="email_mismatch"
+                ),
+            )
+        return cleaned
+
+
+class ActivationForm(auth_forms.SetPasswordForm):
+    """« Veuillez saisir votre nouveau mot de passe » (memento, step 2)."""
+
+    error_messages = {"password_mismatch": "Les deux mots de passe ne sont pas identiques."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        password, confirmation = self.fields["new_password1"], self.fields["new_password2"]
+        password.label = "Entrez le mot de passe :"
+        confirmation.label = "Confirmez le mot de passe :"
+        password.help_text = ""
+        confirmation.help_text = ""
+        password.widget.attrs.update({"data-password-meter": "", "autocomplete": "new-password", "maxlength": "128"})
+        confirmation.widget.attrs.update({"autocomplete": "new-password", "maxlength": "128"})
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ChangePasswordForm(auth_forms.PasswordChangeForm):
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "password_incorrect": "Le mot de passe actuel est incorrect.",
+        "password_mismatch": "Les deux mots de passe ne sont pas identiques.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Mot de passe actuel"
+        self.fields["new_password1"].label = "Nouveau mot de passe"
+        self.fields["new_password2"].label = "Confirmez le nouveau mot de passe"
+        self.fields["new_password1"].help_text = ""
+        self.fields["new_password1"].widget.attrs.update({"data-password-meter": "", "maxlength": "128"})
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    # One message for unknown address, wrong password, account not yet
+    # activated or deactivated: the form must not tell them apart.
+    error_messages = {
+        "invalid_login": "Adresse électronique de connexion ou mot de passe incorrect, ou compte non activé.",
+        "inactive": "Adresse électronique de connexion ou mot de passe incorrect, ou compte non activé.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"] = EmailAddressField(label="Adresse électronique de connexion")
+        self.fields["username"].widget.attrs.update(autocomplete="username", autofocus=True)
+        self.fields["password"].label = "Mot de passe"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ResendActivationForm(forms.Form):
+    email = EmailAddressField(label="Adresse électronique de connexion")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Mails the reset link to the login address (never the contact one) through the queue."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"] = EmailAddressField(label="Adresse électronique de connexion")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        emails.password_reset(context["user"], uid=context["uid"], token=context["token"])
+
+
+class ResetPasswordForm(ActivationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Nouveau mot de passe"
+        self.fields["new_password2"].label = "Confirmez le nouveau mot de passe"
+
+
+class ProfileForm(forms.ModelForm):
+    contact_email = EmailAddressField(label="E-mail du contact", required=False)
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "phone", "contact_email", "survey_consent"]
+        labels = {
+            "first_name": "Prénom",
+            "last_name": "Nom",
+            "phone": "Téléphone",
+            "survey_consent": SURVEY_CONSENT_LABEL,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
+        self.fields["phone"].widget.input_type = "tel"
+        self.fields["phone"].max_length = 30
+        self.fields["phone"].widget.attrs["maxlength"] = "30"
+        self.fields["phone"].help_text = "Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_first_name(self):
+        return clean_person_name(self.cleaned_data["first_name"])
+
+    def clean_last_name(self):
+        return clean_person_name(self.cleaned_data["last_name"])
+
+    def clean_phone(self):
+        return clean_phone_number(self.cleaned_data["phone"])
+
+
+class DeactivateForm(forms.Form):
+    password = forms.CharField(
+        label="Votre mot de passe", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    confirm = forms.BooleanField(
+        label="Je comprends que je ne pourrai plus me connecter et que mes rattachements seront suspendus."
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
+        return password
+

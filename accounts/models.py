@@ -1,0 +1,83 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # The login address is unique whatever its case: stored lower-cased.
+        return (email or "").strip().lower()
+
+    def get_by_natural_key(self, username):
+        return self.get(email=self.normalize_email(username))
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)  # None gives an unusable password until activation
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True, is_active=True, activated_at=timezone.now())
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person signed up on the portal, identified by their login address."""
+
+    email = models.EmailField("adresse électronique de connexion", max_length=254, unique=True)
+    first_name = models.CharField("prénom", max_length=150)
+    last_name = models.CharField("nom", max_length=150)
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+    contact_email = models.EmailField("e-mail du contact", max_length=254, blank=True)
+    survey_consent = models.BooleanField("accepte les enquêtes de satisfaction", default=False)
+    terms_accepted_at = models.DateTimeField("conditions acceptées le", null=True, blank=True)
+    terms_version = models.CharField("version des conditions", max_length=20, blank=True)
+
+    is_active = models.BooleanField("actif", default=False)
+    is_staff = models.BooleanField("équipe", default=False)
+    date_joined = models.DateTimeField("inscrit le", default=timezone.now)
+    activated_at = models.DateTimeField("activé le", null=True, blank=True)
+    # A newer activation link voids the older ones: the token hashes this value.
+    activation_sent_at = models.DateTimeField("lien d'activation envoyé le", null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        verbose_name = "utilisateur"
+        verbose_name_plural = "utilisateurs"
+        ordering = ["email"]
+        constraints = [
+            # Addresses are stored lower-cased; this guards rows written any other way.
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email)
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    @property
+    def notification_email(self) -> str:
+        """Where the portal's notices go: the contact address, else the login one."""
+        return self.contact_email or self.email
+
+    @property
+    def has_activated(self) -> bool:
+        return self.activated_at is not None

@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("inscription/", views.signup, name="signup"),
+    path("inscription/recapitulatif/", views.signup_done, name="signup_done"),
+    path("activer/<uidb64>/<token>/", views.ActivateView.as_view(), name="activate"),
+    path("activer/lien-invalide/", views.activation_invalid, name="activation_invalid"),
+    path("activer/nouveau-lien/", views.resend_activation, name="resend_activation"),
+    path("activer/nouveau-lien/envoye/", views.resend_activation_done, name="resend_activation_done"),
+    path("connexion/", views.LoginView.as_view(), name="login"),
+    path("deconnexion/", views.sign_out, name="logout"),
+    path("mot-de-passe-oublie/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "mot-de-passe-oublie/envoye/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "mot-de-passe-oublie/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("profil/", views.profile, name="profile"),
+    path("profil/mot-de-passe/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("profil/desactiver/", views.deactivate, name="deactivate"),
+]

@@ -1,0 +1,158 @@
+from dataclasses import asdict
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
+
+from accounts import forms, throttling, workflows
+from accounts.tokens import activation_token
+
+THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
+
+
+def signup(request):
+    """« Créer un compte » (memento, step 1)."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = forms.SignupForm(request.POST or None)
+    if request.method == "POST":
+        if not throttling.allow(request, "signup"):
+            form.add_error(None, THROTTLED)
+        elif form.is_valid():
+            data = form.cleaned_data
+            registration = workflows.register(
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                siret=data["identifier"],
+                phone=data["phone"],
+                contact_email=data["contact_email"],
+                survey_consent=data["survey_consent"],
+            )
+            request.session["registration"] = asdict(registration)
+            return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_done(request):
+    """The recap page (« écran récapitulatif »)."""
+    data = request.session.get("registration")
+    if data is None:
+        return redirect("accounts:signup")
+    return render(request, "accounts/signup_done.html", {"registration": workflows.Registration(**data)})
+
+
+class ActivateView(auth_views.PasswordResetConfirmView):
+    """« Activer votre compte »: the link's token leaves the URL, then the password is set."""
+
+    form_class = forms.ActivationForm
+    token_generator = activation_token
+    template_name = "accounts/activate.html"
+    reset_url_token = "mot-de-passe"
+
+    def form_valid(self, form):
+        token = self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, "")
+        try:
+            user = workflows.activate(self.user.pk, token, form.cleaned_data["new_password1"])
+        except workflows.LinkExpired:
+            return redirect("accounts:activation_invalid")
+        login(self.request, user, backend="accounts.backends.EmailBackend")
+        messages.success(self.request, "Votre compte est activé. Bienvenue sur le portail !")
+        return redirect("home")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["resend_form"] = forms.ResendActivationForm()
+        return context
+
+
+def activation_invalid(request):
+    return render(request, "accounts/activate.html", {"validlink": False, "resend_form": forms.ResendActivationForm()})
+
+
+def resend_activation(request):
+    """« Recevoir un nouveau lien »: the same answer whether or not the address awaits one."""
+    form = forms.ResendActivationForm(request.POST or None)
+    if request.method == "POST":
+        if not throttling.allow(request, "resend"):
+            form.add_error(None, THROTTLED)
+        elif form.is_valid():
+            workflows.resend_activation(form.cleaned_data["email"])
+            return redirect("accounts:resend_activation_done")
+    return render(request, "accounts/resend_activation.html", {"form": form})
+
+
+def resend_activation_done(request):
+    return render(request, "accounts/resend_activation_done.html")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = forms.LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = forms.PasswordResetForm
+    template_name = "accounts/password_reset.html"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        if not throttling.allow(self.request, "reset"):
+            form.add_error(None, THROTTLED)
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = forms.ResetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:login")
+    reset_url_token = "nouveau-mot-de-passe"
+
+    def form_valid(self, form):
+        messages.success(self.request, "Votre mot de passe est changé. Connectez-vous avec le nouveau.")
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = forms.ChangePasswordForm
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Votre mot de passe est changé.")
+        return super().form_valid(form)
+
+
+@login_required
+def profile(request):
+    form = forms.ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Vos informations sont enregistrées.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+def deactivate(request):
+    form = forms.DeactivateForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workflows.deactivate(request.user)
+        logout(request)
+        messages.info(request, "Votre compte est désactivé.")
+        return redirect("home")
+    return render(request, "accounts/deactivate.html", {"form": form})
+
+
+@require_POST
+def sign_out(request):
+    logout(request)
+    messages.info(request, "Vous êtes déconnecté.")
+    return redirect("home")

@@ -1,0 +1,140 @@
+"""Account steps that span several models and send mail, each in one transaction."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import emails
+from accounts.models import User
+from accounts.tokens import activation_token
+from approvals import emails as approval_emails
+from approvals.models import ApprovalRequest
+from structures.models import Membership, Structure
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the recap page tells: the same whether or not the address was taken."""
+
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    contact_email: str
+    siret: str
+    structure_created: bool
+
+    @property
+    def attachment_requested(self) -> bool:
+        return not self.structure_created
+
+
+def register(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    siret: str,
+    phone: str = "",
+    contact_email: str = "",
+    survey_consent: bool = False,
+) -> Registration:
+    """« Créer mon compte »: the account, then the structure or an attachment request.
+
+    A new SIRET creates the structure with the user as its main manager; a
+    known one files an attachment request for its manager to decide. A taken
+    login address creates nothing: its owner is told by mail instead, and the
+    caller shows the same recap (no account enumeration).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email,
+                    first_name=first_name,
+                    last_name=last_name,
+                    phone=phone,
+                    contact_email=contact_email,
+                    survey_consent=survey_consent,
+                    terms_accepted_at=now,
+                    terms_version=settings.TERMS_VERSION,
+                    activation_sent_at=now,
+                )
+        except IntegrityError:
+            owner = User.objects.get(email=email)
+            emails.signup_with_taken_address(owner)
+            structure_created = not Structure.objects.filter(siret=siret).exists()
+        else:
+            structure, structure_created = Structure.objects.get_or_create(siret=siret)
+            if structure_created:
+                Membership.objects.create(user=user, structure=structure, role=Membership.Role.MAIN_MANAGER)
+            else:
+                approval_request = ApprovalRequest.objects.create(requester=user, structure=structure)
+                approval_emails.attachment_requested(approval_request)
+            emails.account_summary(user, structure, structure_created=structure_created)
+            emails.activation_link(user)
+    return Registration(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        contact_email=contact_email,
+        siret=siret,
+        structure_created=structure_created,
+    )
+
+
+class LinkExpired(Exception):
+    """The activation link was used, replaced by a newer one, or is too old."""
+
+
+def activate(user_id: int, token: str, password: str) -> User:
+    """« SOUMETTRE »: sets the password and activates the account, once per link.
+
+    The row lock makes two submissions of one link run one after the other;
+    the second finds the account active, which voids the token.
+    """
+    hashed = make_password(password)  # outside the lock: hashing is the slow part
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        if not activation_token.check_token(user, token):
+            raise LinkExpired
+        user.password = hashed
+        user.is_active = True
+        user.activated_at = timezone.now()
+        user.save(update_fields=["password", "is_active", "activated_at"])
+    return user
+
+
+def resend_activation(email: str) -> None:
+    """Sends a new link (voiding older ones) if this address awaits activation.
+
+    Says nothing either way: the caller answers the same for any address.
+    """
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update()
+            .filter(email=email, is_active=False, activated_at__isnull=True)
+            .first()
+        )
+        if user is None:
+            return
+        user.activation_sent_at = timezone.now()
+        user.save(update_fields=["activation_sent_at"])
+        emails.activation_link(user)
+
+
+def deactivate(user: User) -> None:
+    """« Désactiver mon compte »: no more sign-in on any device.
+
+    Every session ends with it: Django's ModelBackend refuses to load an
+    inactive user from a session.
+    """
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        emails.account_deactivated(user)

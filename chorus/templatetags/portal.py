@@ -1,0 +1,16 @@
+from django import template
+from django.urls import reverse
+
+register = template.Library()
+
+
+@register.inclusion_tag("_partials/breadcrumb.html")
+def breadcrumb(*trail):
+    """DSFR breadcrumb from « Accueil »: {% breadcrumb "Organisation" "organisation" "Structures" %}.
+
+    Pairs of (label, URL name) lead to the current page's label, last.
+    """
+    *pairs, current = trail
+    links = [{"label": "Accueil", "url": reverse("home")}]
+    links += [{"label": label, "url": reverse(name)} for label, name in zip(pairs[::2], pairs[1::2])]
+    return {"links": links, "current": current}

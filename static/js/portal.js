@@ -1,0 +1,64 @@
+// Progressive help only: every rule is enforced by the server.
+
+// The error summary takes the focus, so that screen readers announce it first.
+const summary = document.querySelector("[data-error-summary]");
+if (summary) {
+  summary.focus();
+}
+
+// Captcha: « Nouvelle image » fetches a new challenge (image, audio and key).
+for (const captcha of document.querySelectorAll("[data-captcha]")) {
+  const button = captcha.querySelector("[data-captcha-refresh]");
+  const form = captcha.closest("form");
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const response = await fetch(captcha.dataset.refreshUrl, {
+      headers: { "X-Requested-With": "XMLHttpRequest" },
+    });
+    if (!response.ok) return;
+    const challenge = await response.json();
+    form.querySelector("input[name$='captcha_0']").value = challenge.key;
+    captcha.querySelector("[data-captcha-image]").src = challenge.image_url;
+    const audio = captcha.querySelector("[data-captcha-audio]");
+    if (audio && challenge.audio_url) audio.src = challenge.audio_url;
+    const answer = form.querySelector("input[name$='captcha_1']");
+    answer.value = "";
+    answer.focus();
+  });
+}
+
+// Password meter: the memento's rule (12 characters, 3 of 4 kinds), live.
+const LEVELS = ["très faible", "faible", "moyen", "bon", "très bon"];
+const password = document.querySelector("[data-password-meter]");
+const meter = document.querySelector("[data-password-meter-output]");
+if (password && meter) {
+  meter.hidden = false;
+  const rules = {
+    length: (value) => value.length >= 12,
+    upper: (value) => /\p{Lu}/u.test(value),
+    lower: (value) => /\p{Ll}/u.test(value),
+    digit: (value) => /\p{Nd}/u.test(value),
+    special: (value) => /[^\p{L}\p{Nd}]/u.test(value),
+  };
+  const level = meter.querySelector("[data-password-meter-level]");
+  const bar = meter.querySelector("[data-password-meter-bar]");
+  const update = () => {
+    const value = password.value;
+    const met = {};
+    for (const [name, test] of Object.entries(rules)) {
+      met[name] = test(value);
+      meter.querySelector(`[data-rule="${name}"]`).dataset.met = met[name];
+    }
+    const kinds = ["upper", "lower", "digit", "special"].filter((name) => met[name]).length;
+    let score = 0;
+    if (value.length > 0) score = 1;
+    if (met.length && kinds >= 3) score = 3;
+    else if (value.length >= 8 && kinds >= 2) score = 2;
+    if (score === 3 && (value.length >= 16 || kinds === 4)) score = 4;
+    level.textContent = LEVELS[score];
+    bar.dataset.level = score;
+    bar.style.width = `${(score / 4) * 100}%`;
+  };
+  password.addEventListener("input", update);
+  update();
+}

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class StructuresConfig(AppConfig):
+    name = "structures"
+    verbose_name = "Structures"
+    default_auto_field = "django.db.models.BigAutoField"
