@@ -61,7 +61,7 @@ class ActivateView(auth_views.PasswordResetConfirmView):
             user = workflows.activate(self.user.pk, token, form.cleaned_data["new_password1"])
         except workflows.LinkExpired:
             return redirect("accounts:activation_invalid")
-        login(self.request, user, backend="accounts.backends.EmailBackend")
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(self.request, "Votre compte est activé. Bienvenue sur le portail !")
         return redirect("home")
 

@@ -118,7 +118,7 @@ LOGOUT_REDIRECT_URL = "home"
 AUTHENTICATION_BACKENDS = [
     # django-axes refuses locked-out sign-ins before any password is hashed.
     "axes.backends.AxesStandaloneBackend",
-    "accounts.backends.EmailBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 PASSWORD_HASHERS = [
@@ -275,5 +275,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "post_office": {"level": "WARNING"}},
 }

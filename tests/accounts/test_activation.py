@@ -1,0 +1,175 @@
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import workflows
+from accounts.models import User
+from tests.factories import PendingUserFactory, UserFactory
+
+STRONG = "Tracteur-Bleu-Colza-2031"
+
+
+def activation_path(mail) -> str:
+    return re.search(r"http://127\.0\.0\.1:8000(/compte/activer/\S+/)", mail.body).group(1)
+
+
+@pytest.fixture
+def signed_up(client, signup_data, outbox):
+    """A farmer who just signed up: (user, path of the link in the mail)."""
+    client.post(reverse("accounts:signup"), signup_data())
+    mail = next(m for m in outbox() if "Activez" in m.subject)
+    return User.objects.get(email="jeanne.martin@exemple.fr"), activation_path(mail)
+
+
+def open_link(client, path):
+    """Follows the link as the browser does: the token moves to the session first."""
+    response = client.get(path)
+    assert response.status_code == 302 and response.url.endswith("/mot-de-passe/")
+    assert path.split("/")[-2] not in response.url, "the token leaves the URL"
+    return response.url
+
+
+def test_the_link_sets_the_password_activates_and_signs_in(client, signed_up):
+    user, path = signed_up
+    form_url = open_link(client, path)
+    page = client.get(form_url).content.decode()
+    assert "Veuillez saisir votre nouveau mot de passe" in page
+    assert "Complexité requise : 12 caractères minimum" in page
+    assert "Niveau de sécurité du mot de passe" in page and "ANNULER" in page and "SOUMETTRE" in page
+
+    response = client.post(form_url, {"new_password1": STRONG, "new_password2": STRONG})
+
+    assert response.status_code == 302 and response.url == reverse("home")
+    user.refresh_from_db()
+    assert user.is_active and user.has_activated and user.check_password(STRONG)
+    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    home = client.get(reverse("home")).content.decode()
+    assert "Bonjour Jeanne" in home and "Votre compte est activé" in home
+
+
+def test_the_link_works_once(client, signed_up):
+    user, path = signed_up
+    client.post(open_link(client, path), {"new_password1": STRONG, "new_password2": STRONG})
+    client.logout()
+
+    page = client.get(path, follow=True).content.decode()
+
+    assert "est plus valable" in page
+    assert "Recevoir un nouveau lien" in page
+
+
+@pytest.mark.parametrize(("elapsed", "valid"), [(timedelta(minutes=59, seconds=59), True), (timedelta(minutes=60, seconds=1), False)])
+def test_the_link_lives_sixty_minutes(client, signup_data, outbox, elapsed, valid):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        client.post(reverse("accounts:signup"), signup_data())
+        path = activation_path(next(m for m in outbox() if "Activez" in m.subject))
+        clock.shift(elapsed)
+
+        response = client.get(path, follow=True)
+
+    assert ("Veuillez saisir votre nouveau mot de passe" in response.content.decode()) is valid
+
+
+def test_a_newer_link_voids_the_older_ones(client, signed_up, outbox):
+    user, old_path = signed_up
+    with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+        client.post(reverse("accounts:resend_activation"), {"email": user.email})
+    new_path = activation_path([m for m in outbox() if "Activez" in m.subject][-1])
+    assert new_path != old_path
+
+    assert "plus valable" in client.get(old_path, follow=True).content.decode()
+    assert "Veuillez saisir" in client.get(new_path, follow=True).content.decode()
+
+
+@pytest.mark.parametrize("tamper", [lambda p: p[:-3] + "zz/", lambda p: p.replace("/activer/", "/activer/MQ")])
+def test_a_tampered_link_gets_the_clear_page(client, signed_up, tamper):
+    _, path = signed_up
+    response = client.get(tamper(path), follow=True)
+    assert response.status_code == 200
+    assert "plus valable" in response.content.decode()
+
+
+def test_a_reset_token_does_not_activate(client, signed_up):
+    from django.contrib.auth.tokens import default_token_generator
+
+    user, path = signed_up
+    forged = path.rsplit("/", 2)[0] + f"/{default_token_generator.make_token(user)}/"
+    assert "plus valable" in client.get(forged, follow=True).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("Court1!abcd", "au minimum 12 caractères"),
+        ("abcdefghijklmnop1", "au moins 3 types"),
+        ("Ab1!" + "x" * 125, "ne doit pas dépasser 128"),
+        ("Azerty123456!", "trop courant"),
+        ("Motdepasse2024", "trop courant"),
+        ("Jeanne.Martin#2024", "votre nom"),
+    ],
+)
+def test_weak_passwords_are_refused_with_a_reason(client, signed_up, password, message):
+    user, path = signed_up
+    form_url = open_link(client, path)
+
+    response = client.post(form_url, {"new_password1": password, "new_password2": password})
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["new_password2"])
+    assert "<title>Erreur – " in response.content.decode()
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+def test_a_password_containing_the_siret_is_refused(client, signed_up):
+    user, path = signed_up
+    siret = user.memberships.get().structure.siret
+    password = f"Ferme-{siret}!"
+    response = client.post(open_link(client, path), {"new_password1": password, "new_password2": password})
+    assert "votre SIRET" in " ".join(response.context["form"].errors["new_password2"])
+
+
+def test_a_128_character_password_is_kept_whole(client, signed_up):
+    user, path = signed_up
+    password = " Ab1!" + "é" * 122 + " "
+    assert len(password) == 128
+    client.post(open_link(client, path), {"new_password1": password, "new_password2": password})
+    user.refresh_from_db()
+    assert user.check_password(password) and not user.check_password(password.strip())
+
+
+def test_mismatched_confirmation_is_refused(client, signed_up):
+    _, path = signed_up
+    response = client.post(open_link(client, path), {"new_password1": STRONG, "new_password2": STRONG + "x"})
+    assert "ne sont pas identiques" in " ".join(response.context["form"].errors["new_password2"])
+
+
+def test_the_token_is_checked_again_inside_the_transaction(db):
+    user = PendingUserFactory()
+    with pytest.raises(workflows.LinkExpired):
+        workflows.activate(user.pk, "forged-token", STRONG)
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+@pytest.mark.parametrize("email", ["jeanne.martin@exemple.fr", "inconnu@exemple.fr", "active@exemple.fr"])
+def test_resend_answers_the_same_for_any_address(client, signed_up, outbox, email):
+    UserFactory(email="active@exemple.fr")
+    before = len(outbox())
+
+    response = client.post(reverse("accounts:resend_activation"), {"email": email})
+
+    assert response.status_code == 302 and response.url == reverse("accounts:resend_activation_done")
+    sent = len(outbox()) - before
+    assert sent == (1 if email == "jeanne.martin@exemple.fr" else 0)
+
+
+def test_the_session_holds_the_token_not_the_url(client, signed_up):
+    _, path = signed_up
+    open_link(client, path)
+    assert client.session[INTERNAL_RESET_SESSION_TOKEN] == path.split("/")[-2]

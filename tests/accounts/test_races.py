@@ -1,0 +1,89 @@
+"""Races on PostgreSQL: several requests at once, one winner, no error."""
+
+import re
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from approvals.models import ApprovalRequest
+from structures.models import Membership, Structure
+from tests.factories import make_siret
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("race tests need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
+
+
+def run_together(*tasks):
+    """Starts every task at the same instant, each on its own connection; returns their results."""
+    barrier = threading.Barrier(len(tasks))
+    results = [None] * len(tasks)
+
+    def run(index, task):
+        try:
+            barrier.wait()
+            results[index] = task()
+        except Exception as error:  # a 500 would surface here
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, task)) for i, task in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_sign_ups_with_one_new_siret_make_one_structure_and_one_main_manager(signup_data):
+    siret = make_siret()
+    forms = [signup_data(email=f"associe{n}@exemple.fr", identifier=siret) for n in range(4)]
+    clients = [Client() for _ in forms]
+
+    responses = run_together(*[lambda c=c, f=f: c.post(reverse("accounts:signup"), f) for c, f in zip(clients, forms)])
+
+    assert [r.status_code for r in responses] == [302] * 4, responses
+    assert User.objects.count() == 4
+    structure = Structure.objects.get(siret=siret)
+    assert Membership.objects.filter(structure=structure, role="main_manager").count() == 1
+    assert ApprovalRequest.objects.filter(structure=structure, state="requested").count() == 3
+
+
+def test_sign_ups_with_one_address_make_one_account(signup_data):
+    forms = [signup_data(email="meme@exemple.fr") for _ in range(3)]
+
+    responses = run_together(*[lambda f=f: Client().post(reverse("accounts:signup"), f) for f in forms])
+
+    assert [r.status_code for r in responses] == [302] * 3, responses
+    assert User.objects.filter(email="meme@exemple.fr").count() == 1
+
+
+def test_one_activation_link_submitted_twice_at_once_activates_once(signup_data, outbox):
+    Client().post(reverse("accounts:signup"), signup_data())
+    mail = next(m for m in outbox() if "Activez" in m.subject)
+    path = re.search(r"http://127\.0\.0\.1:8000(/compte/activer/\S+/)", mail.body).group(1)
+    browsers = [Client(), Client()]
+    form_urls = [browser.get(path).url for browser in browsers]
+    passwords = ["Tracteur-Bleu-Colza-2031", "Moissonneuse-Verte-88"]
+
+    responses = run_together(
+        *[
+            lambda b=b, u=u, p=p: b.post(u, {"new_password1": p, "new_password2": p})
+            for b, u, p in zip(browsers, form_urls, passwords)
+        ]
+    )
+
+    assert sorted(r.url for r in responses) == sorted([reverse("home"), reverse("accounts:activation_invalid")])
+    user = User.objects.get()
+    assert user.is_active
+    winner = passwords[[r.url for r in responses].index(reverse("home"))]
+    assert user.check_password(winner)

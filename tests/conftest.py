@@ -1,0 +1,86 @@
+import pytest
+from captcha.models import CaptchaStore
+from django.core import mail
+from django.core.cache import cache
+
+from chorus.mail import deliver_queued
+from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
+from structures.models import Membership
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttling counters and axes live in the cache: start each test clean."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def outbox(db, mailoutbox):
+    """Runs the mail worker once, then returns every mail sent so far.
+
+    Mail is queued in the step's transaction; the tests' transaction never
+    commits, so this plays the worker's part.
+    """
+
+    def read():
+        deliver_queued()
+        return list(mail.outbox)
+
+    return read
+
+
+@pytest.fixture
+def captcha(db):
+    """A fresh captcha challenge and its right answer, as the form posts them."""
+
+    def make():
+        key = CaptchaStore.generate_key()
+        return {"captcha_0": key, "captcha_1": CaptchaStore.objects.get(hashkey=key).response}
+
+    return make
+
+
+@pytest.fixture
+def signup_data(captcha):
+    def make(**overrides):
+        email = overrides.pop("email", "jeanne.martin@exemple.fr")
+        data = {
+            "email": email,
+            "email_confirmation": email,
+            "first_name": "Jeanne",
+            "last_name": "Martin",
+            "phone": "06 12 34 56 78",
+            "contact_email": "",
+            "accept_terms": "on",
+            "identifier_type": "siret",
+            "identifier": make_siret(),
+            **captcha(),
+        }
+        data.update(overrides)
+        return {key: value for key, value in data.items() if value is not None}
+
+    return make
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory(first_name="Paul", last_name="Membre")
+
+
+@pytest.fixture
+def manager(db):
+    user = UserFactory(first_name="Marie", last_name="Gestion")
+    MembershipFactory(user=user, structure=StructureFactory(), role=Membership.Role.MAIN_MANAGER)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(first_name="Olivier", last_name="Dehors")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(first_name="Sam", last_name="Support", is_staff=True)

@@ -1,0 +1,116 @@
+"""Browser tests: the system Chromium, driven by Playwright, against pytest-django's live server.
+
+Playwright's sync API runs an event loop in the test's thread, and Django refuses
+ORM calls from a thread with a running loop unless told it is safe: it is here, the
+test thread reads the database only between browser steps.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def browser_required() -> bool:
+    """REQUIRE_BROWSER=1 (CI) turns a missing Chromium or espeak-ng into a failure, not a skip."""
+    return os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if browser_required():
+        pytest.fail(f"{reason} (REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM}: browser tests skipped; apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh French-speaking tab; the test fails if the console shows an error or a CSP violation."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    # Chromium logs CSP violations to the console too; the event says which directive, whatever the wording.
+    page.expose_function("__reportCspViolation", lambda text: problems.append(f"CSP: {text}"))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (event) => "
+        "window.__reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI}`));"
+    )
+    yield page
+    context.close()
+    assert not problems, "The browser reported errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="session")
+def _media_url_while_the_live_server_starts():
+    """Django's live server serves MEDIA_URL and cannot parse None, which the portal sets (private files).
+
+    The live server reads MEDIA_URL once, as it starts: an unused prefix for that moment only, so the
+    rest of the session keeps the portal's setting. A no-op once MEDIA_URL is a string.
+    """
+    if settings.MEDIA_URL is not None:
+        yield None
+        return
+    media_url = override_settings(MEDIA_URL="/__no-media__/")
+    media_url.enable()
+    try:
+        yield media_url
+    finally:
+        if settings.MEDIA_URL == "/__no-media__/":
+            media_url.disable()
+
+
+@pytest.fixture(scope="session")
+def live_server(_media_url_while_the_live_server_starts, live_server):
+    if _media_url_while_the_live_server_starts is not None and settings.MEDIA_URL == "/__no-media__/":
+        _media_url_while_the_live_server_starts.disable()
+    return live_server
+
+
+@pytest.fixture
+def site(live_server, settings):
+    """The live server, with the links in mails pointing at it."""
+    settings.SITE_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
+def espeak():
+    if not shutil.which("espeak-ng"):
+        skip_or_fail("espeak-ng not found: the captcha's audio version cannot be spoken; apt-get install espeak-ng")
+
+
+@pytest.fixture
+def screenshots():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+

@@ -1,0 +1,221 @@
+"""Page objects: what a user sees and does on each screen, in the screen's own French words."""
+
+import re
+from urllib.parse import urlsplit
+
+from captcha.models import CaptchaStore
+from playwright.sync_api import Locator, Page, expect
+
+ACTIVATION_LINK = re.compile(r"https?://[^\s/]+/compte/activer/[^/\s]+/[^/\s]+/")
+
+
+def activation_link(mails, address: str, origin: str) -> str:
+    """The link of the last activation mail sent to `address`, on the server at `origin`."""
+    for message in reversed(mails):
+        if address in message.to and (match := ACTIVATION_LINK.search(message.body)):
+            return origin.rstrip("/") + urlsplit(match.group(0)).path
+    raise AssertionError(f"No activation link mailed to {address}; mails sent: {[m.subject for m in mails]}")
+
+
+class PortalPage:
+    """What every screen shares: the title, the error summary."""
+
+    def __init__(self, page: Page):
+        self.page = page
+
+    @property
+    def error_summary(self) -> Locator:
+        return self.page.get_by_role("alert").and_(self.page.locator("[data-error-summary]"))
+
+    def expect_error(self) -> None:
+        expect(self.page).to_have_title(re.compile(r"^Erreur – "))
+        expect(self.error_summary).to_be_visible()
+
+    def focused_element_is_error_summary(self) -> bool:
+        return self.page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+
+    def screenshot(self, path) -> None:
+        self.page.screenshot(path=path, full_page=True, animations="disabled", caret="hide")
+
+
+class HomePage(PortalPage):
+    def open(self, base_url: str) -> "HomePage":
+        self.page.goto(f"{base_url}/")
+        return self
+
+    def start_signup(self) -> "SignupPage":
+        self.page.get_by_role("main").get_by_role("link", name="Créer un compte").click()
+        return SignupPage(self.page).wait()
+
+
+class SignupPage(PortalPage):
+    """« Créer un compte » (memento, step 1)."""
+
+    path = "/compte/inscription/"
+
+    def open(self, base_url: str) -> "SignupPage":
+        self.page.goto(base_url + self.path)
+        return self.wait()
+
+    def wait(self) -> "SignupPage":
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Créer un compte")
+        return self
+
+    def field(self, label: str) -> Locator:
+        # exact: « Nom » must not find « Prénom », nor the login address its confirmation.
+        return self.page.get_by_label(label, exact=True)
+
+    @property
+    def email(self) -> Locator:
+        return self.field("Adresse électronique de connexion")
+
+    @property
+    def email_confirmation(self) -> Locator:
+        return self.field("Ressaisissez votre adresse électronique de connexion")
+
+    @property
+    def first_name(self) -> Locator:
+        return self.field("Prénom")
+
+    @property
+    def last_name(self) -> Locator:
+        return self.field("Nom")
+
+    @property
+    def phone(self) -> Locator:
+        return self.page.get_by_label("Téléphone")
+
+    @property
+    def contact_email(self) -> Locator:
+        return self.page.get_by_label("E-mail du contact")
+
+    @property
+    def identifier_type(self) -> Locator:
+        return self.field("Type d'identifiant")
+
+    @property
+    def identifier(self) -> Locator:
+        return self.page.get_by_label(re.compile(r"^Identifiant"))
+
+    @property
+    def accept_terms(self) -> Locator:
+        return self.page.get_by_label("J'accepte les conditions")
+
+    @property
+    def captcha_input(self) -> Locator:
+        return self.page.get_by_label("Reproduisez la suite de caractères")
+
+    @property
+    def captcha_key(self) -> Locator:
+        return self.page.locator("input[type=hidden][name='captcha_0']")
+
+    @property
+    def captcha_image(self) -> Locator:
+        return self.page.get_by_role("img", name=re.compile(r"^Image de sécurité"))
+
+    @property
+    def captcha_audio(self) -> Locator:
+        return self.page.locator("audio[data-captcha-audio]")
+
+    @property
+    def new_image_button(self) -> Locator:
+        return self.page.get_by_role("button", name="Nouvelle image")
+
+    def fill(
+        self,
+        *,
+        email: str,
+        first_name: str,
+        last_name: str,
+        siret: str,
+        phone: str = "",
+        contact_email: str = "",
+    ) -> "SignupPage":
+        self.email.fill(email)
+        self.email_confirmation.fill(email)
+        self.first_name.fill(first_name)
+        self.last_name.fill(last_name)
+        self.phone.fill(phone)
+        self.contact_email.fill(contact_email)
+        self.accept_terms.check()
+        self.identifier_type.select_option(label="SIRET")
+        self.identifier.fill(siret)
+        return self
+
+    def answer_captcha(self) -> "SignupPage":
+        """Types the answer stored for the challenge on screen, in capitals as the image shows it."""
+        key = self.captcha_key.input_value()
+        self.captcha_input.fill(CaptchaStore.objects.get(hashkey=key).response.upper())
+        return self
+
+    def submit(self) -> None:
+        self.page.get_by_role("button", name="Créer mon compte").click()
+
+
+class RecapPage(PortalPage):
+    """« Récapitulatif de votre inscription »."""
+
+    def wait(self) -> "RecapPage":
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Récapitulatif de votre inscription")
+        return self
+
+    @property
+    def content(self) -> Locator:
+        return self.page.get_by_role("main")
+
+    def callout(self, title: str) -> Locator:
+        return self.page.get_by_role("heading", name=title)
+
+
+class ActivationPage(PortalPage):
+    """« Activer votre compte » (memento, step 2)."""
+
+    def wait(self) -> "ActivationPage":
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Activer votre compte")
+        return self
+
+    @property
+    def password(self) -> Locator:
+        return self.page.get_by_label("Entrez le mot de passe :")
+
+    @property
+    def confirmation(self) -> Locator:
+        return self.page.get_by_label("Confirmez le mot de passe :")
+
+    @property
+    def meter(self) -> Locator:
+        return self.page.locator("[data-password-meter-output]")
+
+    @property
+    def level(self) -> Locator:
+        return self.meter.get_by_text("Niveau de sécurité du mot de passe").locator("strong")
+
+    def rule(self, name: str) -> Locator:
+        """One rule of the list: length, upper, lower, digit or special."""
+        return self.meter.get_by_role("list", name="Règles du mot de passe").locator(f"[data-rule='{name}']")
+
+    def type_password(self, text: str) -> "ActivationPage":
+        self.password.press_sequentially(text)
+        return self
+
+    def submit(self, password: str, confirmation: str | None = None) -> None:
+        self.password.fill(password)
+        self.confirmation.fill(password if confirmation is None else confirmation)
+        self.page.get_by_role("button", name="SOUMETTRE").click()
+
+
+class MySpacePage(PortalPage):
+    """The home page once signed in: « Bonjour … » and the memento's checklist."""
+
+    def wait(self, first_name: str) -> "MySpacePage":
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(f"Bonjour {first_name}")
+        return self
+
+    @property
+    def checklist(self) -> Locator:
+        return self.page.get_by_role("heading", name="Votre inscription pas à pas").locator(
+            "xpath=following-sibling::ol[1]"
+        )
+
+    def step(self, number: int) -> Locator:
+        return self.checklist.get_by_role("listitem").filter(has_text=re.compile(rf"^\s*{number}\. "))

@@ -1,0 +1,108 @@
+"""Memento steps 1 and 2 in a real browser: « Créer un compte », then « Activer votre compte »."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import User
+from approvals.models import ApprovalRequest
+from structures.models import Membership, Structure
+from tests.e2e.pages import ActivationPage, HomePage, MySpacePage, RecapPage, SignupPage, activation_link
+from tests.factories import MembershipFactory, StructureFactory, make_siret
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "jeanne.martin@exemple.fr"
+COMMON_PASSWORD = "Azerty123456!"  # passes the length and classes rule, but « azerty » plus padding
+STRONG_PASSWORD = "Tracteur-Bleu-Colza-2031"
+
+
+def test_a_new_farmer_signs_up_creates_her_structure_and_activates_her_account(page, site, mailoutbox, screenshots):
+    siret = make_siret()
+
+    # Step 1: « Créer un compte ».
+    signup = HomePage(page).open(site.url).start_signup()
+    signup.fill(
+        email=EMAIL,
+        first_name="Jeanne",
+        last_name="Martin",
+        phone="06 12 34 56 78",
+        contact_email="compta@earl-martin.fr",
+        siret=siret,
+    )
+    signup.answer_captcha()
+    signup.screenshot(screenshots / "signup.png")
+    signup.submit()
+
+    recap = RecapPage(page).wait()
+    expect(page).to_have_title(re.compile(r"^Récapitulatif de votre inscription"))
+    expect(recap.content).to_contain_text("Vous disposez de 60 minutes pour activer votre compte.")
+    expect(recap.callout("Votre structure est créée")).to_be_visible()
+    expect(recap.content).to_contain_text(siret)
+    expect(recap.content).to_contain_text("+33612345678")
+    recap.screenshot(screenshots / "recap.png")
+
+    # The recap mail and the activation link, both to the login address.
+    assert [message.to for message in mailoutbox] == [[EMAIL], [EMAIL]]
+    link = activation_link(mailoutbox, EMAIL, origin=site.url)
+
+    # Step 2: the link's token leaves the address bar before anything is shown.
+    page.goto(link)
+    activation = ActivationPage(page).wait()
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    assert token not in page.url
+    expect(page).to_have_url(re.compile(r"/compte/activer/[^/]+/mot-de-passe/$"))
+
+    # The meter follows the typing, rule by rule.
+    expect(activation.meter).to_be_visible()
+    expect(activation.level).to_have_text("très faible")
+    for rule in ("length", "upper", "lower", "digit", "special"):
+        expect(activation.rule(rule)).to_have_attribute("data-met", "false")
+    activation.type_password("azerty")
+    expect(activation.level).to_have_text("faible")
+    expect(activation.rule("lower")).to_have_attribute("data-met", "true")
+    expect(activation.rule("digit")).to_have_attribute("data-met", "false")
+    activation.type_password("12")
+    expect(activation.level).to_have_text("moyen")
+    expect(activation.rule("digit")).to_have_attribute("data-met", "true")
+    expect(activation.rule("upper")).to_have_attribute("data-met", "false")
+    expect(activation.rule("length")).to_have_attribute("data-met", "false")
+    activation.screenshot(screenshots / "activation.png")
+
+    # A password that passes the rule but is common: refused by the server.
+    activation.submit(COMMON_PASSWORD)
+    activation.expect_error()
+    expect(activation.error_summary).to_contain_text("trop courant")
+    expect(page).to_have_url(re.compile(r"/mot-de-passe/$"))
+    assert not User.objects.get(email=EMAIL).is_active
+
+    activation.submit(STRONG_PASSWORD)
+    home = MySpacePage(page).wait("Jeanne")
+    expect(page.get_by_role("status")).to_contain_text("Votre compte est activé")
+    expect(home.checklist).to_be_visible()
+    expect(home.step(1)).to_contain_text("Fait")
+    expect(home.step(2)).to_contain_text("Fait")
+    expect(home.step(5)).to_contain_text("gestionnaire principal")
+
+    user = User.objects.get(email=EMAIL)
+    assert user.is_active
+    assert user.check_password(STRONG_PASSWORD)
+    structure = Structure.objects.get(siret=siret)
+    assert Membership.objects.get(user=user, structure=structure).role == Membership.Role.MAIN_MANAGER
+
+
+def test_signing_up_with_a_known_siret_asks_the_structures_manager_for_an_attachment(page, site, mailoutbox):
+    structure = StructureFactory()
+    MembershipFactory(structure=structure, role=Membership.Role.MAIN_MANAGER)
+
+    signup = SignupPage(page).open(site.url)
+    signup.fill(email=EMAIL, first_name="Jeanne", last_name="Martin", siret=structure.siret)
+    signup.answer_captcha().submit()
+
+    recap = RecapPage(page).wait()
+    expect(recap.callout("Une demande de rattachement attend le gestionnaire de la structure")).to_be_visible()
+    expect(recap.callout("Votre structure est créée")).to_have_count(0)
+    request = ApprovalRequest.objects.get(structure=structure)
+    assert request.requester.email == EMAIL
+    assert not Membership.objects.filter(user=request.requester).exists()

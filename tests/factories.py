@@ -1,0 +1,80 @@
+import random
+
+import factory
+from django.utils import timezone
+from stdnum import luhn
+
+from accounts.models import User
+from approvals.models import ApprovalRequest
+from structures.models import Membership, Structure
+
+PASSWORD = "Blé-Moisson-42x"
+
+
+def make_siret(rng: random.Random | None = None) -> str:
+    """A SIRET that python-stdnum accepts: valid SIREN key, then valid SIRET key."""
+    rng = rng or random.Random()
+    siren = "".join(rng.choice("0123456789") for _ in range(8))
+    siren = siren.replace("356", "357")  # keep clear of La Poste's special rule
+    siren += luhn.calc_check_digit(siren)
+    nic = "".join(rng.choice("0123456789") for _ in range(4))
+    return siren + nic + luhn.calc_check_digit(siren + nic)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"agri{n}@exemple.fr")
+    first_name = "Camille"
+    last_name = "Durand"
+    is_active = True
+    activated_at = factory.LazyFunction(timezone.now)
+    terms_accepted_at = factory.LazyFunction(timezone.now)
+    terms_version = "2026-11"
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+
+
+class PendingUserFactory(UserFactory):
+    """Signed up, never activated: no usable password yet."""
+
+    is_active = False
+    activated_at = None
+    activation_sent_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_unusable_password()
+        if create:
+            self.save(update_fields=["password"])
+
+
+class StructureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Structure
+
+    siret = factory.LazyFunction(make_siret)
+    name = factory.Sequence(lambda n: f"EARL du Champ {n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    structure = factory.SubFactory(StructureFactory)
+    role = Membership.Role.USER
+
+
+class ApprovalRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApprovalRequest
+
+    requester = factory.SubFactory(PendingUserFactory)
+    structure = factory.SubFactory(StructureFactory)
