@@ -1,11 +1,20 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html_join
-from post_office.models import Email
+from django.utils.timezone import localtime
+from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
 from structures.models import Membership
+
+
+MAIL_STATUS = {
+    STATUS.sent: "envoyé",
+    STATUS.failed: "échec",
+    STATUS.queued: "en attente d'envoi",
+    STATUS.requeued: "nouvel essai prévu",
+}
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,7 +43,15 @@ class ActivationFilter(admin.SimpleListFilter):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_active", "activated_at", "activation_sent_at", "date_joined"]
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "activated_at",
+        "activation_sent_at",
+        "date_joined",
+    ]
     list_filter = [ActivationFilter, "is_active", "is_staff"]
     search_fields = ["email", "contact_email", "first_name", "last_name", "memberships__structure__siret"]
     readonly_fields = [
@@ -56,14 +73,19 @@ class UserAdmin(DjangoUserAdmin):
         ("Conditions", {"fields": ["terms_accepted_at", "terms_version"]}),
         ("Droits", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})
+    ]
     inlines = [MembershipInline]
     actions = ["resend_activation_link"]
 
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):
         mails = Email.objects.filter(to__icontains=user.email).order_by("-created")[:10]
-        rows = ((mail.created.strftime("%d/%m/%Y %H:%M"), mail.subject, mail.get_status_display()) for mail in mails)
+        rows = (
+            (localtime(mail.created).strftime("%d/%m/%Y %H:%M"), mail.subject, MAIL_STATUS[mail.status])
+            for mail in mails
+        )
         return format_html_join("\n", "<div>{} – {} : <strong>{}</strong></div>", rows) or "Aucun courriel"
 
     @admin.action(description="Renvoyer le lien d'activation")

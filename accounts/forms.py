@@ -12,9 +12,7 @@ from accounts.models import User
 from structures.models import Structure
 from structures.validators import clean_siret
 
-REQUIRED_NOTICE = HTML(
-    '<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>'
-)
+REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "
     "du Budget (et par le prestataire réalisant les enquêtes de satisfaction pour le compte de "
@@ -321,4 +319,3 @@ class DeactivateForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
         return password
-

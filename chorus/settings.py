@@ -168,7 +168,9 @@ CSRF_COOKIE_HTTPONLY = True
 
 # Mail ---------------------------------------------------------------------
 
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Chorus Pro TIC/TICGN <ne-pas-repondre@chorus-tic.example.fr>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Chorus Pro TIC/TICGN <ne-pas-repondre@chorus-tic.example.fr>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 MAILERS = {
@@ -177,7 +179,8 @@ MAILERS = {
         "OPTIONS": {
             key.removeprefix("EMAIL_").lower(): value
             for key, value in _email.items()
-            if key in {"EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "EMAIL_USE_SSL"}
+            if key
+            in {"EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "EMAIL_USE_SSL"}
             and value not in (None, "")
         },
     },

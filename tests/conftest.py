@@ -4,8 +4,8 @@ from django.core import mail
 from django.core.cache import cache
 
 from chorus.mail import deliver_queued
-from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
 from structures.models import Membership
+from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
 
 
 @pytest.fixture(autouse=True)

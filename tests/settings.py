@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from chorus.settings import *  # noqa: E402, F403
+from chorus.settings import *  # noqa: F403
 
 # Throttling and axes get their own tests; keep them out of the others' way.
 THROTTLE_RATES = {"signup": 1000, "resend": 1000, "reset": 1000}

@@ -12,5 +12,5 @@ def breadcrumb(*trail):
     """
     *pairs, current = trail
     links = [{"label": "Accueil", "url": reverse("home")}]
-    links += [{"label": label, "url": reverse(name)} for label, name in zip(pairs[::2], pairs[1::2])]
+    links += [{"label": label, "url": reverse(name)} for label, name in zip(pairs[::2], pairs[1::2], strict=True)]
     return {"links": links, "current": current}

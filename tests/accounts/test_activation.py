@@ -53,7 +53,7 @@ def test_the_link_sets_the_password_activates_and_signs_in(client, signed_up):
 
 
 def test_the_link_works_once(client, signed_up):
-    user, path = signed_up
+    _, path = signed_up
     client.post(open_link(client, path), {"new_password1": STRONG, "new_password2": STRONG})
     client.logout()
 
@@ -63,7 +63,9 @@ def test_the_link_works_once(client, signed_up):
     assert "Recevoir un nouveau lien" in page
 
 
-@pytest.mark.parametrize(("elapsed", "valid"), [(timedelta(minutes=59, seconds=59), True), (timedelta(minutes=60, seconds=1), False)])
+@pytest.mark.parametrize(
+    ("elapsed", "valid"), [(timedelta(minutes=59, seconds=59), True), (timedelta(minutes=60, seconds=1), False)]
+)
 def test_the_link_lives_sixty_minutes(client, signup_data, outbox, elapsed, valid):
     with time_machine.travel(timezone.now(), tick=False) as clock:
         client.post(reverse("accounts:signup"), signup_data())

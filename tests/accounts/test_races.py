@@ -49,7 +49,9 @@ def test_sign_ups_with_one_new_siret_make_one_structure_and_one_main_manager(sig
     forms = [signup_data(email=f"associe{n}@exemple.fr", identifier=siret) for n in range(4)]
     clients = [Client() for _ in forms]
 
-    responses = run_together(*[lambda c=c, f=f: c.post(reverse("accounts:signup"), f) for c, f in zip(clients, forms)])
+    responses = run_together(
+        *[lambda c=c, f=f: c.post(reverse("accounts:signup"), f) for c, f in zip(clients, forms, strict=True)]
+    )
 
     assert [r.status_code for r in responses] == [302] * 4, responses
     assert User.objects.count() == 4
@@ -78,7 +80,7 @@ def test_one_activation_link_submitted_twice_at_once_activates_once(signup_data,
     responses = run_together(
         *[
             lambda b=b, u=u, p=p: b.post(u, {"new_password1": p, "new_password2": p})
-            for b, u, p in zip(browsers, form_urls, passwords)
+            for b, u, p in zip(browsers, form_urls, passwords, strict=True)
         ]
     )
 

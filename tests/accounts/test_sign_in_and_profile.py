@@ -43,8 +43,10 @@ def test_sign_in_failures_read_the_same_and_cost_one_hash(client, db, case):
     }[case]
     hasher = get_hasher()
 
-    with mock.patch.object(type(hasher), "encode", autospec=True, side_effect=type(hasher).encode) as encode, \
-         mock.patch.object(type(hasher), "verify", autospec=True, side_effect=type(hasher).verify) as verify:
+    with (
+        mock.patch.object(type(hasher), "encode", autospec=True, side_effect=type(hasher).encode) as encode,
+        mock.patch.object(type(hasher), "verify", autospec=True, side_effect=type(hasher).verify) as verify,
+    ):
         response = sign_in(client, email, password)
 
     assert response.status_code == 200

@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-long-random-production-secret-for-the-settings-test-0123456789",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "ALLOWED_HOSTS": "tic.example.fr",
+    "SITE_URL": "https://tic.example.fr",
+}
+
+
+def manage(*args, **env):
+    environment = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CACHE_URL"])
+def test_production_refuses_to_start_without_its_secrets(missing):
+    env = {key: value for key, value in PRODUCTION.items() if key != missing}
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_production_settings_start(tmp_path):
+    result = manage("check", **PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
+    assert result.returncode == 0, result.stderr
