@@ -8,7 +8,6 @@ from accounts import workflows
 from accounts.models import User
 from structures.models import Membership
 
-
 MAIL_STATUS = {
     STATUS.sent: "envoyé",
     STATUS.failed: "échec",

@@ -7,6 +7,7 @@ when the SMTP server is down: the worker retries it.
 """
 
 from django.conf import settings
+from django.core.mail.backends import console
 from django.db import transaction
 from django.template.loader import render_to_string
 from post_office import mail as post_office
@@ -42,3 +43,17 @@ def deliver(email_id: int) -> None:
 def deliver_queued() -> tuple[int, int, int]:
     """Send every mail due (the worker's job): (sent, failed, requeued)."""
     return post_office.send_queued()
+
+
+class ReadableConsoleBackend(console.EmailBackend):
+    """Development mail: headers and the text body, decoded, so links can be opened from the terminal.
+
+    Django's console backend prints the raw MIME message, whose quoted-printable
+    encoding breaks long links across lines.
+    """
+
+    def write_message(self, message):
+        self.stream.write(
+            f"\n----- Mail -----\nFrom: {message.from_email}\nTo: {', '.join(message.to)}\n"
+            f"Subject: {message.subject}\n\n{message.body}\n----------------\n"
+        )

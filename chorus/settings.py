@@ -185,6 +185,8 @@ MAILERS = {
         },
     },
 }
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    MAILERS["default"]["BACKEND"] = "chorus.mail.ReadableConsoleBackend"
 if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"]["timeout"] = 10
 # Every mail is stored by django-post-office in the transaction of the step
