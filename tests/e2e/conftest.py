@@ -67,32 +67,35 @@ def page(browser):
     )
     yield page
     context.close()
-    assert not problems, "The browser reported errors:\n" + "\n".join(problems)
+    if problems:
+        pytest.fail("The browser reported errors:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def _media_url_while_the_live_server_starts():
-    """Django's live server serves MEDIA_URL and cannot parse None, which the portal sets (private files).
+def _media_url_as_a_string():
+    """Django's live server parses MEDIA_URL as it starts and fails on None, which the portal sets.
 
-    The live server reads MEDIA_URL once, as it starts: an unused prefix for that moment only, so the
-    rest of the session keeps the portal's setting. A no-op once MEDIA_URL is a string.
+    Returns the function that puts the portal's setting back once the server runs (the server keeps
+    what it parsed), so the rest of the session sees MEDIA_URL = None. A no-op once it is a string.
     """
-    if settings.MEDIA_URL is not None:
-        yield None
-        return
-    media_url = override_settings(MEDIA_URL="/__no-media__/")
-    media_url.enable()
-    try:
-        yield media_url
-    finally:
-        if settings.MEDIA_URL == "/__no-media__/":
-            media_url.disable()
+    override = override_settings(MEDIA_URL="/__no-media__/") if settings.MEDIA_URL is None else None
+    if override is not None:
+        override.enable()
+
+    def restore():
+        nonlocal override
+        if override is not None:
+            override.disable()
+            override = None
+
+    yield restore
+    restore()
 
 
 @pytest.fixture(scope="session")
-def live_server(_media_url_while_the_live_server_starts, live_server):
-    if _media_url_while_the_live_server_starts is not None and settings.MEDIA_URL == "/__no-media__/":
-        _media_url_while_the_live_server_starts.disable()
+def live_server(_media_url_as_a_string, live_server):
+    """pytest-django's live server, started while MEDIA_URL is a string."""
+    _media_url_as_a_string()
     return live_server
 
 
@@ -113,4 +116,3 @@ def espeak():
 def screenshots():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-

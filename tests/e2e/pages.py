@@ -62,8 +62,11 @@ class SignupPage(PortalPage):
         return self
 
     def field(self, label: str) -> Locator:
-        # exact: « Nom » must not find « Prénom », nor the login address its confirmation.
-        return self.page.get_by_label(label, exact=True)
+        """The field whose label starts with these words (then its red asterisk or its hint, if any).
+
+        « Nom » does not find « Prénom », nor the login address its confirmation.
+        """
+        return self.page.get_by_label(re.compile(rf"^\s*{re.escape(label)}(?:[\s*]|$)"))
 
     @property
     def email(self) -> Locator:
@@ -83,11 +86,11 @@ class SignupPage(PortalPage):
 
     @property
     def phone(self) -> Locator:
-        return self.page.get_by_label("Téléphone")
+        return self.field("Téléphone")
 
     @property
     def contact_email(self) -> Locator:
-        return self.page.get_by_label("E-mail du contact")
+        return self.field("E-mail du contact")
 
     @property
     def identifier_type(self) -> Locator:
@@ -95,15 +98,15 @@ class SignupPage(PortalPage):
 
     @property
     def identifier(self) -> Locator:
-        return self.page.get_by_label(re.compile(r"^Identifiant"))
+        return self.field("Identifiant")
 
     @property
     def accept_terms(self) -> Locator:
-        return self.page.get_by_label("J'accepte les conditions")
+        return self.field("J'accepte les conditions")
 
     @property
     def captcha_input(self) -> Locator:
-        return self.page.get_by_label("Reproduisez la suite de caractères")
+        return self.field("Reproduisez la suite de caractères")
 
     @property
     def captcha_key(self) -> Locator:
@@ -137,10 +140,16 @@ class SignupPage(PortalPage):
         self.last_name.fill(last_name)
         self.phone.fill(phone)
         self.contact_email.fill(contact_email)
-        self.accept_terms.check()
+        self.tick(self.accept_terms)
         self.identifier_type.select_option(label="SIRET")
         self.identifier.fill(siret)
         return self
+
+    def tick(self, checkbox: Locator) -> None:
+        """The DSFR draws the box on the label, over the real input: click the box, as a user does."""
+        label = self.page.locator(f"label[for='{checkbox.get_attribute('id')}']")
+        label.click(position={"x": 12, "y": 12})
+        expect(checkbox).to_be_checked()
 
     def answer_captcha(self) -> "SignupPage":
         """Types the answer stored for the challenge on screen, in capitals as the image shows it."""
