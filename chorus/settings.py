@@ -225,7 +225,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
-MEDIA_URL = None  # private: files leave only through views that check access
+# Private: no URL serves MEDIA_ROOT (this prefix is routed nowhere); files
+# leave only through views that check who asks.
+MEDIA_URL = "/fichiers-prives/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

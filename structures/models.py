@@ -40,9 +40,6 @@ class Structure(models.Model):
     def display_name(self) -> str:
         return self.name or f"SIRET {self.siret}"
 
-    def is_managed_by(self, user) -> bool:
-        return self.memberships.filter(user=user, role=Membership.Role.MAIN_MANAGER).exists()
-
 
 class Membership(models.Model):
     """A user attached to a structure, as its main manager or as a user."""

@@ -1,3 +1,4 @@
+import phonenumbers
 from django import template
 from django.urls import reverse
 
@@ -14,3 +15,16 @@ def breadcrumb(*trail):
     links = [{"label": "Accueil", "url": reverse("home")}]
     links += [{"label": label, "url": reverse(name)} for label, name in zip(pairs[::2], pairs[1::2], strict=True)]
     return {"links": links, "current": current}
+
+
+@register.filter
+def phone(value: str) -> str:
+    """+33612345678 → « 06 12 34 56 78 »; foreign numbers in international format."""
+    if not value:
+        return value
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        return value
+    formats = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(number, formats.NATIONAL if number.country_code == 33 else formats.INTERNATIONAL)

@@ -42,6 +42,7 @@ if (password && meter) {
   };
   const level = meter.querySelector("[data-password-meter-level]");
   const bar = meter.querySelector("[data-password-meter-bar]");
+  const hint = meter.querySelector("[data-password-meter-hint]");
   const update = () => {
     const value = password.value;
     const met = {};
@@ -55,6 +56,11 @@ if (password && meter) {
     if (met.length && kinds >= 3) score = 3;
     else if (value.length >= 8 && kinds >= 2) score = 2;
     if (score === 3 && (value.length >= 16 || kinds === 4)) score = 4;
+    // One word padded with digits or signs (« Azerty123456! ») is what
+    // guessers try first; the server refuses the common ones.
+    const padded = /^[\p{L}]+[\p{Nd}\p{P}\p{S}\s]+$/u.test(value) || /^[\p{Nd}\p{P}\p{S}\s]+[\p{L}]+$/u.test(value);
+    if (padded && score > 2) score = 2;
+    hint.hidden = !(padded && met.length);
     level.textContent = LEVELS[score];
     bar.dataset.level = score;
     bar.style.width = `${(score / 4) * 100}%`;

@@ -67,6 +67,25 @@ def test_failed_sign_ins_lock_the_account_before_any_hashing(client, member, set
     assert "Connexion temporairement bloquée" in page and reverse("accounts:password_reset") in page
 
 
+def test_failed_sign_ins_from_one_ip_lock_it_whatever_the_address(client, db, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, f"inconnu{n}@exemple.fr", "Mauvais-Mot-2031")
+
+    response = sign_in(client, UserFactory().email, PASSWORD)
+
+    assert response.status_code == 429
+
+
+def test_a_lockout_lifts_after_its_cool_off(client, member, settings):
+    import time_machine
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, member.email, "Mauvais-Mot-2031")
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        response = sign_in(client, member.email, PASSWORD)
+    assert response.status_code == 302
+
+
 def test_next_cannot_send_off_site(client, member):
     response = sign_in(client, member.email, next="https://fraude.example.com/")
     assert response.url == reverse("home")
@@ -111,6 +130,15 @@ def test_forgotten_password_answers_the_same_for_any_address(client, db, email):
     PendingUserFactory(email="attente@exemple.fr")
     response = client.post(reverse("accounts:password_reset"), {"email": email})
     assert (response.status_code, response.url) == (302, reverse("accounts:password_reset_done"))
+
+
+def test_forgotten_password_on_an_account_never_activated_sends_a_new_activation_link(client, outbox, db):
+    PendingUserFactory(email="attente@exemple.fr")
+
+    client.post(reverse("accounts:password_reset"), {"email": "attente@exemple.fr"})
+
+    (mail,) = outbox()
+    assert "Activez votre compte" in mail.subject and mail.to == ["attente@exemple.fr"]
 
 
 def test_the_reset_link_lives_sixty_minutes(client, outbox, db):

@@ -10,8 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import override_settings
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -24,7 +22,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+# The README's pictures are refreshed on demand (UPDATE_SCREENSHOTS=1 make test);
+# ordinary runs write theirs under var/ so that the work tree stays clean.
+SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "var/screenshots")
 
 
 def browser_required() -> bool:
@@ -69,34 +70,6 @@ def page(browser):
     context.close()
     if problems:
         pytest.fail("The browser reported errors:\n" + "\n".join(problems), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def _media_url_as_a_string():
-    """Django's live server parses MEDIA_URL as it starts and fails on None, which the portal sets.
-
-    Returns the function that puts the portal's setting back once the server runs (the server keeps
-    what it parsed), so the rest of the session sees MEDIA_URL = None. A no-op once it is a string.
-    """
-    override = override_settings(MEDIA_URL="/__no-media__/") if settings.MEDIA_URL is None else None
-    if override is not None:
-        override.enable()
-
-    def restore():
-        nonlocal override
-        if override is not None:
-            override.disable()
-            override = None
-
-    yield restore
-    restore()
-
-
-@pytest.fixture(scope="session")
-def live_server(_media_url_as_a_string, live_server):
-    """pytest-django's live server, started while MEDIA_URL is a string."""
-    _media_url_as_a_string()
-    return live_server
 
 
 @pytest.fixture
