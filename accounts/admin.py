@@ -33,7 +33,7 @@ class ActivationFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "pending":
-            return queryset.filter(activated_at__isnull=True)
+            return queryset.awaiting_activation()
         if self.value() == "done":
             return queryset.filter(activated_at__isnull=False)
         return queryset
@@ -89,7 +89,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Renvoyer le lien d'activation")
     def resend_activation_link(self, request, queryset):
-        pending = queryset.filter(is_active=False, activated_at__isnull=True)
+        pending = queryset.awaiting_activation()
         for user in pending:
             workflows.resend_activation(user.email)
         self.message_user(request, f"{pending.count()} lien(s) d'activation envoyé(s).", messages.SUCCESS)

@@ -1,6 +1,7 @@
 """The mails of the account steps, one function each (templates in templates/emails/)."""
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 from django.utils.http import urlsafe_base64_encode
 
@@ -20,9 +21,12 @@ def account_summary(user, structure, *, structure_created: bool) -> None:
     )
 
 
+def _uid(user) -> str:
+    return urlsafe_base64_encode(str(user.pk).encode())
+
+
 def activation_link(user) -> None:
-    uid = urlsafe_base64_encode(str(user.pk).encode())
-    path = reverse("accounts:activate", kwargs={"uidb64": uid, "token": activation_token.make_token(user)})
+    path = reverse("accounts:activate", kwargs={"uidb64": _uid(user), "token": activation_token.make_token(user)})
     mail.send("activation_link", user.email, {"user": user, "link": _absolute(path)})
 
 
@@ -30,8 +34,9 @@ def signup_with_taken_address(user) -> None:
     mail.send("signup_taken_address", user.email, {"user": user, "login_link": _absolute(reverse("accounts:login"))})
 
 
-def password_reset(user, *, uid: str, token: str) -> None:
-    path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+def password_reset(user) -> None:
+    token = default_token_generator.make_token(user)
+    path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": _uid(user), "token": token})
     mail.send("password_reset", user.email, {"user": user, "link": _absolute(path)})
 
 

@@ -7,7 +7,6 @@ from django.contrib.auth import forms as auth_forms
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts import emails, workflows
 from accounts.models import User
 from structures.models import Structure
 from structures.validators import clean_siret
@@ -244,25 +243,13 @@ class ResendActivationForm(forms.Form):
         self.helper.form_tag = False
 
 
-class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Mails the reset link to the login address (never the contact one) through the queue.
-
-    An account never activated has no password to reset: it gets a new
-    activation link instead, and the page reads the same either way.
-    """
+class PasswordResetForm(forms.Form):
+    email = EmailAddressField(label="Adresse électronique de connexion")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email"] = EmailAddressField(label="Adresse électronique de connexion")
         self.helper = FormHelper()
         self.helper.form_tag = False
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        workflows.resend_activation(self.cleaned_data["email"])
-
-    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
-        emails.password_reset(context["user"], uid=context["uid"], token=context["token"])
 
 
 class ResetPasswordForm(ActivationForm):

@@ -4,7 +4,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def awaiting_activation(self):
+        """Signed up, never activated (deactivated accounts were activated once)."""
+        return self.filter(is_active=False, activated_at__isnull=True)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     @classmethod

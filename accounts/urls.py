@@ -14,7 +14,7 @@ urlpatterns = [
     path("activer/nouveau-lien/envoye/", views.resend_activation_done, name="resend_activation_done"),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", views.sign_out, name="logout"),
-    path("mot-de-passe-oublie/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("mot-de-passe-oublie/", views.password_reset, name="password_reset"),
     path(
         "mot-de-passe-oublie/envoye/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),

@@ -97,16 +97,16 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class PasswordResetView(auth_views.PasswordResetView):
-    form_class = forms.PasswordResetForm
-    template_name = "accounts/password_reset.html"
-    success_url = reverse_lazy("accounts:password_reset_done")
-
-    def form_valid(self, form):
-        if not throttling.allow(self.request, "reset"):
+def password_reset(request):
+    """« Mot de passe oublié »: the same answer whether or not the address has an account."""
+    form = forms.PasswordResetForm(request.POST or None)
+    if request.method == "POST":
+        if not throttling.allow(request, "reset"):
             form.add_error(None, THROTTLED)
-            return self.form_invalid(form)
-        return super().form_valid(form)
+        elif form.is_valid():
+            workflows.forgot_password(form.cleaned_data["email"])
+            return redirect("accounts:password_reset_done")
+    return render(request, "accounts/password_reset.html", {"form": form})
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -124,6 +124,22 @@ def resend_activation(email: str) -> None:
         emails.activation_link(user)
 
 
+def forgot_password(email: str) -> None:
+    """« Mot de passe oublié »: a reset link to the login address of an active account.
+
+    An account never activated has no password to reset: it gets a new
+    activation link instead. Says nothing either way: the caller answers the
+    same for any address.
+    """
+    if User.objects.awaiting_activation().filter(email=email).exists():
+        resend_activation(email)
+        return
+    with transaction.atomic():
+        user = User.objects.filter(email=email, is_active=True).first()
+        if user is not None and user.has_usable_password():
+            emails.password_reset(user)
+
+
 def deactivate(user: User) -> None:
     """« Désactiver mon compte »: no more sign-in on any device.
 

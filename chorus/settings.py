@@ -149,9 +149,15 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.throttling.login_identity"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+
+# How many reverse proxies (load balancer, …) stand in front of the portal and
+# append the client's address to X-Forwarded-For; 0 when gunicorn faces clients.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Sign-up, resend-activation and reset: attempts per IP and per hour.
 THROTTLE_RATES = {
@@ -190,10 +196,12 @@ if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
 if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"]["timeout"] = 10
 # Every mail is stored by django-post-office in the transaction of the step
-# that sends it. With MAIL_SEND_ON_COMMIT (the default) it is sent as soon as
-# that transaction commits; the worker (`manage.py mail_worker`) retries what
-# failed and sends everything when MAIL_SEND_ON_COMMIT is off.
-MAIL_SEND_ON_COMMIT = env.bool("MAIL_SEND_ON_COMMIT", default=True)
+# that sends it. In development it is sent as soon as that transaction
+# commits (MAIL_SEND_ON_COMMIT). In production the worker
+# (`manage.py mail_worker`) sends it: no request waits on SMTP, and response
+# times do not tell how many mails a step sent (which would tell whether an
+# address is registered).
+MAIL_SEND_ON_COMMIT = env.bool("MAIL_SEND_ON_COMMIT", default=DEBUG)
 POST_OFFICE = {
     "DEFAULT_PRIORITY": "medium",
     "MAX_RETRIES": 8,

@@ -10,10 +10,10 @@ def clean_siret(value: str) -> str:
     """
     try:
         return siret.validate(value)
+    except stdnum_errors.InvalidLength:  # before InvalidFormat, its parent class
+        raise ValidationError("Le SIRET compte exactement 14 chiffres.", code="siret_length")
     except stdnum_errors.InvalidFormat:
         raise ValidationError("Le SIRET ne doit contenir que des chiffres (14 chiffres).", code="siret_format")
-    except stdnum_errors.InvalidLength:
-        raise ValidationError("Le SIRET compte exactement 14 chiffres.", code="siret_length")
     except stdnum_errors.InvalidChecksum:
         raise ValidationError(
             "Ce SIRET n'existe pas : sa clé de contrôle est fausse. Vérifiez les 14 chiffres.",

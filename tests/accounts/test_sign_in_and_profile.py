@@ -1,5 +1,6 @@
 import re
 from datetime import timedelta
+from io import StringIO
 from unittest import mock
 
 import pytest
@@ -65,6 +66,54 @@ def test_failed_sign_ins_lock_the_account_before_any_hashing(client, member, set
     assert verify.call_count == 0
     page = response.content.decode()
     assert "Connexion temporairement bloquée" in page and reverse("accounts:password_reset") in page
+
+
+def test_failed_sign_ins_lock_the_account_from_any_ip_and_any_case(client, member, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, member.email.upper(), "Mauvais-Mot-2031", REMOTE_ADDR=f"203.0.113.{n}")
+
+    response = client.post(LOGIN, {"username": member.email.title(), "password": PASSWORD}, REMOTE_ADDR="198.51.100.7")
+
+    assert response.status_code == 429
+
+
+def test_the_admin_sign_in_shares_the_lockout(client, settings, db):
+    boss = UserFactory(email="boss@exemple.fr", is_staff=True, is_superuser=True)
+    admin_login = reverse("admin:login")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(admin_login, {"username": boss.email, "password": "Mauvais-Mot-2031"}, REMOTE_ADDR=f"203.0.113.{n}")
+
+    response = client.post(
+        admin_login, {"username": "Boss@Exemple.fr", "password": PASSWORD}, REMOTE_ADDR="198.51.100.7"
+    )
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_behind_a_proxy_the_lockout_targets_the_visitor_not_the_proxy(client, member, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            LOGIN,
+            {"username": f"inconnu{n}@exemple.fr", "password": "x"},
+            HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.66",
+            **proxy,
+        )
+
+    blocked = client.post(
+        LOGIN, {"username": member.email, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.66", **proxy
+    )
+    other_visitor = client.post(
+        LOGIN,
+        {"username": member.email, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.66, 198.51.100.7",
+        **proxy,
+    )
+
+    assert blocked.status_code == 429
+    assert other_visitor.status_code == 302, "a forged left-most address changes nothing, the proxy's entry counts"
 
 
 def test_failed_sign_ins_from_one_ip_lock_it_whatever_the_address(client, db, settings):
@@ -227,18 +276,35 @@ def test_purge_removes_old_unactivated_accounts_and_the_structures_only_they_hel
     from django.core.management import call_command
 
     old = timezone.now() - timedelta(days=8)
-    stale = PendingUserFactory(email="stale@exemple.fr", date_joined=old)
+    stale = PendingUserFactory(email="stale@exemple.fr", date_joined=old, activation_sent_at=old)
     lonely = StructureFactory()
     MembershipFactory(user=stale, structure=lonely, role="main_manager")
     shared = StructureFactory()
-    MembershipFactory(user=PendingUserFactory(date_joined=old), structure=shared, role="main_manager")
-    MembershipFactory(user=UserFactory(), structure=shared)
+    MembershipFactory(
+        user=PendingUserFactory(date_joined=old, activation_sent_at=old), structure=shared, role="main_manager"
+    )
+    colleague = MembershipFactory(user=UserFactory(), structure=shared).user
+    relinked = PendingUserFactory(email="relance@exemple.fr", date_joined=old)  # new link sent today
     recent = PendingUserFactory(email="recent@exemple.fr")
     active = UserFactory(date_joined=old)
+    out = StringIO()
 
-    call_command("purge_unactivated", days=7)
+    call_command("purge_unactivated", days=7, stdout=out)
 
-    assert set(User.objects.all()) == {recent, active, shared.memberships.get(role="user").user}
+    assert set(User.objects.all()) == {recent, relinked, active, colleague}
     assert not Structure.objects.filter(pk=lonely.pk).exists()
     assert Structure.objects.filter(pk=shared.pk).exists()
-    assert not User.objects.filter(email="stale@exemple.fr").exists()
+    assert "2 unactivated account(s) and 1 structure(s) were deleted" in out.getvalue()
+    assert f"appoint one in the admin: {shared.siret}" in out.getvalue()
+
+
+def test_purge_dry_run_deletes_nothing(db):
+    from django.core.management import call_command
+
+    old = timezone.now() - timedelta(days=8)
+    PendingUserFactory(date_joined=old, activation_sent_at=old)
+    out = StringIO()
+
+    call_command("purge_unactivated", days=7, dry_run=True, stdout=out)
+
+    assert User.objects.count() == 1 and "would be deleted" in out.getvalue()

@@ -108,7 +108,7 @@ def test_the_recap_without_a_sign_up_sends_back_to_the_form(client, db):
         ({"email": "pas-une-adresse"}, "email", "adresse électronique valide"),
         ({"first_name": "J" * 300}, "first_name", "150 caractères"),
         ({"last_name": "   "}, "last_name", "Saisissez votre nom"),
-        ({"identifier": "7328293200007"}, "identifier", "14 chiffres"),
+        ({"identifier": "7328293200007"}, "identifier", "exactement 14 chiffres"),
         ({"identifier": "7328293200007A"}, "identifier", "que des chiffres"),
         ({"identifier": "73282932000075"}, "identifier", "clé de contrôle"),
         ({"identifier": ""}, "identifier", "Saisissez le SIRET"),

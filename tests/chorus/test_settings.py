@@ -33,6 +33,9 @@ def test_production_refuses_to_start_without_its_secrets(missing):
     assert f"{missing} is not set" in result.stderr
 
 
-def test_production_settings_start(tmp_path):
-    result = manage("check", **PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
+def test_production_settings_pass_the_deployment_checklist(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3"
+    )
     assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
