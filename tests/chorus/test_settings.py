@@ -16,7 +16,10 @@ PRODUCTION = {
 
 
 def manage(*args, **env):
-    environment = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    # A clean production environment: none of the test run's own settings, nor the
+    # async-safety switch that the browser tests turn off in this process.
+    leftovers = {*PRODUCTION, "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
+    environment = {key: value for key, value in os.environ.items() if key not in leftovers}
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=False
