@@ -1,5 +1,6 @@
 # make run  – set up and serve the portal on http://$(HOST):$(PORT) (SQLite, mail in the terminal)
 # make test – set up and run the whole test suite
+# make lint – ruff, template indentation, migrations in step with the models
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -47,6 +48,7 @@ test: $(VENV)/.installed-test | var
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djhtml --check templates
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 superuser: migrate
