@@ -20,6 +20,13 @@ SURVEY_CONSENT_LABEL = (
 )
 
 
+def fields_only() -> FormHelper:
+    """Crispy renders the fields; the page's template writes the <form> and its buttons."""
+    helper = FormHelper()
+    helper.form_tag = False
+    return helper
+
+
 def clean_person_name(value: str) -> str:
     value = " ".join(value.split())
     if not value:
@@ -195,8 +202,7 @@ class ActivationForm(auth_forms.SetPasswordForm):
         confirmation.help_text = ""
         password.widget.attrs.update({"data-password-meter": "", "autocomplete": "new-password", "maxlength": "128"})
         confirmation.widget.attrs.update({"autocomplete": "new-password", "maxlength": "128"})
-        self.helper = FormHelper()
-        self.helper.form_tag = False
+        self.helper = fields_only()
 
 
 class ChangePasswordForm(auth_forms.PasswordChangeForm):
@@ -213,8 +219,7 @@ class ChangePasswordForm(auth_forms.PasswordChangeForm):
         self.fields["new_password2"].label = "Confirmez le nouveau mot de passe"
         self.fields["new_password1"].help_text = ""
         self.fields["new_password1"].widget.attrs.update({"data-password-meter": "", "maxlength": "128"})
-        self.helper = FormHelper()
-        self.helper.form_tag = False
+        self.helper = fields_only()
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -230,26 +235,14 @@ class LoginForm(auth_forms.AuthenticationForm):
         self.fields["username"] = EmailAddressField(label="Adresse électronique de connexion")
         self.fields["username"].widget.attrs.update(autocomplete="username", autofocus=True)
         self.fields["password"].label = "Mot de passe"
-        self.helper = FormHelper()
-        self.helper.form_tag = False
+        self.helper = fields_only()
 
 
-class ResendActivationForm(forms.Form):
+class LoginAddressForm(forms.Form):
+    """Just the login address: to ask for a new activation link or a password reset."""
+
     email = EmailAddressField(label="Adresse électronique de connexion")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-
-
-class PasswordResetForm(forms.Form):
-    email = EmailAddressField(label="Adresse électronique de connexion")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
+    helper = fields_only()
 
 
 class ResetPasswordForm(ActivationForm):
@@ -281,8 +274,7 @@ class ProfileForm(forms.ModelForm):
         self.fields["phone"].max_length = 30
         self.fields["phone"].widget.attrs["maxlength"] = "30"
         self.fields["phone"].help_text = "Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
-        self.helper = FormHelper()
-        self.helper.form_tag = False
+        self.helper = fields_only()
 
     def clean_first_name(self):
         return clean_person_name(self.cleaned_data["first_name"])
@@ -305,8 +297,7 @@ class DeactivateForm(forms.Form):
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
+        self.helper = fields_only()
 
     def clean_password(self):
         password = self.cleaned_data["password"]

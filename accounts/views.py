@@ -67,17 +67,17 @@ class ActivateView(auth_views.PasswordResetConfirmView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["resend_form"] = forms.ResendActivationForm()
+        context["resend_form"] = forms.LoginAddressForm()
         return context
 
 
 def activation_invalid(request):
-    return render(request, "accounts/activate.html", {"validlink": False, "resend_form": forms.ResendActivationForm()})
+    return render(request, "accounts/activate.html", {"validlink": False, "resend_form": forms.LoginAddressForm()})
 
 
 def resend_activation(request):
     """« Recevoir un nouveau lien »: the same answer whether or not the address awaits one."""
-    form = forms.ResendActivationForm(request.POST or None)
+    form = forms.LoginAddressForm(request.POST or None)
     if request.method == "POST":
         if not throttling.allow(request, "resend"):
             form.add_error(None, THROTTLED)
@@ -99,7 +99,7 @@ class LoginView(auth_views.LoginView):
 
 def password_reset(request):
     """« Mot de passe oublié »: the same answer whether or not the address has an account."""
-    form = forms.PasswordResetForm(request.POST or None)
+    form = forms.LoginAddressForm(request.POST or None)
     if request.method == "POST":
         if not throttling.allow(request, "reset"):
             form.add_error(None, THROTTLED)
