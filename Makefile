@@ -22,14 +22,14 @@ endef
 $(VENV)/bin/python:
 	@python=$$($(find_python)) || { echo "Python 3.12 or newer is needed (3.13 preferred, see .python-version); none was found on PATH." >&2; exit 1; }; \
 	echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
 
 $(VENV)/.installed-run: $(VENV)/bin/python pyproject.toml constraints.txt
-	$(PY) -m pip install --quiet -c constraints.txt -e .
+	$(PY) -m pip install --quiet -c constraints.txt --group run
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-run
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt --group test
 	touch $@
 
 var:
