@@ -19,7 +19,7 @@ def signup(request):
     """« Créer un compte » (memento, step 1)."""
     if request.user.is_authenticated:
         return redirect("home")
-    form = forms.SignupForm(request.POST or None)
+    form = forms.SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not throttling.allow(request, "signup"):
             form.add_error(None, THROTTLED)
@@ -77,7 +77,7 @@ def activation_invalid(request):
 
 def resend_activation(request):
     """« Recevoir un nouveau lien »: the same answer whether or not the address awaits one."""
-    form = forms.LoginAddressForm(request.POST or None)
+    form = forms.LoginAddressForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not throttling.allow(request, "resend"):
             form.add_error(None, THROTTLED)
@@ -99,7 +99,7 @@ class LoginView(auth_views.LoginView):
 
 def password_reset(request):
     """« Mot de passe oublié »: the same answer whether or not the address has an account."""
-    form = forms.LoginAddressForm(request.POST or None)
+    form = forms.LoginAddressForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not throttling.allow(request, "reset"):
             form.add_error(None, THROTTLED)
@@ -132,7 +132,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 def profile(request):
-    form = forms.ProfileForm(request.POST or None, instance=request.user)
+    form = forms.ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Vos informations sont enregistrées.")
@@ -142,7 +142,7 @@ def profile(request):
 
 @login_required
 def deactivate(request):
-    form = forms.DeactivateForm(request.user, request.POST or None)
+    form = forms.DeactivateForm(request.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         workflows.deactivate(request.user)
         logout(request)
