@@ -94,7 +94,6 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if DEBUG:
@@ -225,7 +224,6 @@ CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha.challenge"
 _speaker = BASE_DIR / "bin" / "speak-fr"
 CAPTCHA_FLITE_PATH = env.str("CAPTCHA_FLITE_PATH", default=str(_speaker))
 CAPTCHA_SOX_PATH = None
-CAPTCHA_TEST_MODE = False
 
 # Files, static, i18n --------------------------------------------------------
 
@@ -252,7 +250,6 @@ USE_TZ = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["dsfr_crispy"]
 CRISPY_TEMPLATE_PACK = "dsfr_crispy"
-DSFR_USE_INTEGRITY_CHECKSUMS = True
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
