@@ -1,15 +1,15 @@
-import phonenumbers
 from captcha.fields import CaptchaField
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Fieldset, Layout, Submit
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
 from structures.models import Structure
-from structures.validators import clean_siret
+from structures.validators import clean_phone_number, clean_siret
 
 REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
 SURVEY_CONSENT_LABEL = (
@@ -32,22 +32,6 @@ def clean_person_name(value: str) -> str:
     if not value:
         raise forms.ValidationError("Ce champ ne peut pas être vide.", code="required")
     return value
-
-
-def clean_phone_number(value: str) -> str:
-    """A French or international number, stored as E.164 (+33612345678)."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, "FR")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise forms.ValidationError(
-            "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.",
-            code="invalid_phone",
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class EmailAddressField(forms.EmailField):
@@ -302,5 +286,27 @@ class DeactivateForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
+            raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
+        return password
+
+
+class ConfirmPasswordForm(forms.Form):
+    """« Confirmez votre mot de passe » before a sensitive step; failures count towards axes' lockout."""
+
+    password = forms.CharField(
+        label="Votre mot de passe",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, request, *args, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+        self.helper = fields_only()
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        user = authenticate(self.request, username=self.request.user.email, password=password)
+        if user is None or user.pk != self.request.user.pk:
             raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
         return password

@@ -27,5 +27,6 @@ urlpatterns = [
     ),
     path("profil/", views.profile, name="profile"),
     path("profil/mot-de-passe/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("confirmer-mot-de-passe/", views.confirm_password, name="confirm_password"),
     path("profil/desactiver/", views.deactivate, name="deactivate"),
 ]

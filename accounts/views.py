@@ -6,11 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import forms, throttling, workflows
 from accounts.tokens import activation_token
+from chorus import reauth
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
 
@@ -62,6 +64,7 @@ class ActivateView(auth_views.PasswordResetConfirmView):
         except workflows.LinkExpired:
             return redirect("accounts:activation_invalid")
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        reauth.mark(self.request)
         messages.success(self.request, "Votre compte est activé. Bienvenue sur le portail !")
         return redirect("home")
 
@@ -95,6 +98,11 @@ class LoginView(auth_views.LoginView):
     form_class = forms.LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        reauth.mark(self.request)
+        return response
 
 
 def password_reset(request):
@@ -149,6 +157,19 @@ def deactivate(request):
         messages.info(request, "Votre compte est désactivé.")
         return redirect("home")
     return render(request, "accounts/deactivate.html", {"form": form})
+
+
+@login_required
+def confirm_password(request):
+    """« Confirmez votre mot de passe », then back to the step that asked for it."""
+    next_url = request.POST.get("next") or request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = reverse("home")
+    form = forms.ConfirmPasswordForm(request, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        reauth.mark(request)
+        return redirect(next_url)
+    return render(request, "accounts/confirm_password.html", {"form": form, "next": next_url})
 
 
 @require_POST

@@ -1,0 +1,31 @@
+"""« Confirmez votre mot de passe »: a recent password entry, kept in the session.
+
+Bank details are what a fraudster with a stolen session would change, so those
+steps ask for the password again unless it was typed in the last few minutes
+(`REAUTHENTICATION_MAX_AGE`). Signing in and activating count as typing it.
+Like chorus/mail.py, this module imports no app of ours and serves them all.
+"""
+
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+SESSION_KEY = "password_confirmed_at"
+
+
+def mark(request) -> None:
+    request.session[SESSION_KEY] = int(time.time())
+
+
+def is_recent(request) -> bool:
+    confirmed_at = request.session.get(SESSION_KEY)
+    return isinstance(confirmed_at, int) and time.time() - confirmed_at < settings.REAUTHENTICATION_MAX_AGE
+
+
+def ask(request, next_url: str | None = None):
+    """Send the user to confirm their password, then back to `next_url` (this page by default)."""
+    query = urlencode({"next": next_url or request.get_full_path()})
+    return redirect(f"{reverse('accounts:confirm_password')}?{query}")
