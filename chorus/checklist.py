@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.urls import reverse
+
 from approvals.models import ApprovalRequest
-from structures.models import Membership
+from structures.models import BankAccount, Membership
 
 
 @dataclass(frozen=True)
@@ -12,51 +14,78 @@ class Step:
     title: str
     done: bool
     detail: str
+    link: str = ""
+    link_label: str = ""
 
 
 def steps_for(user) -> list[Step]:
     memberships = list(Membership.objects.filter(user=user).select_related("structure"))
-    pending = ApprovalRequest.objects.pending().filter(requester=user).count()
-    manages = [m.structure for m in memberships if m.role == Membership.Role.MAIN_MANAGER]
+    return [
+        Step(1, "Créer votre compte utilisateur et votre structure", True, "Votre compte est créé."),
+        Step(2, "Activer votre compte", user.has_activated, "Votre mot de passe est défini, votre compte est actif."),
+        _bank_details_step(memberships),
+        _structure_step(memberships),
+        _attachment_step(user, memberships),
+    ]
 
-    if manages:
-        attachment = Step(
+
+def _bank_details_step(memberships) -> Step:
+    title = "Enregistrer vos coordonnées bancaires et télécharger votre RIB"
+    structures = [m.structure_id for m in memberships]
+    if structures and BankAccount.objects.filter(structure__in=structures, is_default=True).exclude(rib="").exists():
+        return Step(
+            3,
+            title,
+            True,
+            "Vos coordonnées bancaires et une copie de votre RIB sont enregistrées : elles seront jointes à vos "
+            "demandes de remboursement.",
+        )
+    detail = (
+        "Vos coordonnées bancaires et une copie de votre RIB sont nécessaires pour déposer vos demandes de "
+        "remboursement."
+    )
+    if any(m.is_manager for m in memberships):
+        return Step(3, title, False, detail, reverse("structures:bank_account_create"), "Créer une coordonnée bancaire")
+    return Step(3, title, False, detail + " Un gestionnaire de votre structure les enregistre.")
+
+
+def _structure_step(memberships) -> Step:
+    title = "Modifier les informations de votre structure"
+    if memberships and all(m.structure.refund_information_complete for m in memberships):
+        return Step(
+            4,
+            title,
+            True,
+            "La catégorie de bénéficiaire et le numéro PACAGE de votre structure sont renseignés.",
+        )
+    detail = (
+        "Renseignez la catégorie de bénéficiaire et le numéro PACAGE de votre structure : ils seront reportés sur "
+        "vos demandes de remboursement."
+    )
+    if any(m.is_manager for m in memberships):
+        return Step(4, title, False, detail, reverse("structures:manage"), "Gérer une structure")
+    return Step(4, title, False, detail)
+
+
+def _attachment_step(user, memberships) -> Step:
+    if any(m.role == Membership.Role.MAIN_MANAGER for m in memberships):
+        return Step(
             5,
             "Valider le rattachement d'autres utilisateurs",
             True,
             "Vous êtes gestionnaire principal : vous validerez les demandes de rattachement à votre structure.",
         )
-    elif pending:
-        attachment = Step(
+    if ApprovalRequest.objects.pending().filter(requester=user).exists():
+        return Step(
             5,
             "Rattachement à votre structure",
             False,
             "Votre demande de rattachement attend la décision du gestionnaire principal de la structure. "
             "Vous recevrez un courriel dès qu'elle sera traitée.",
         )
-    else:
-        attachment = Step(
-            5,
-            "Rattachement à votre structure",
-            bool(memberships),
-            "Vous êtes rattaché à votre structure." if memberships else "Vous n'êtes rattaché à aucune structure.",
-        )
-    return [
-        Step(1, "Créer votre compte utilisateur et votre structure", True, "Votre compte est créé."),
-        Step(2, "Activer votre compte", user.has_activated, "Votre mot de passe est défini, votre compte est actif."),
-        Step(
-            3,
-            "Enregistrer vos coordonnées bancaires et télécharger votre RIB",
-            False,
-            "Vos coordonnées bancaires et une copie de votre RIB sont nécessaires pour déposer vos "
-            "demandes de remboursement.",
-        ),
-        Step(
-            4,
-            "Modifier les informations de votre structure",
-            False,
-            "Renseignez la catégorie de bénéficiaire et le numéro PACAGE de votre structure : ils seront "
-            "reportés sur vos demandes de remboursement.",
-        ),
-        attachment,
-    ]
+    return Step(
+        5,
+        "Rattachement à votre structure",
+        bool(memberships),
+        "Vous êtes rattaché à votre structure." if memberships else "Vous n'êtes rattaché à aucune structure.",
+    )

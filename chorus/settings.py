@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "axes",
     "post_office",
     "simple_history",
+    "django_countries",
     "chorus",
     "structures",
     "approvals",
@@ -169,6 +170,8 @@ SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Bank details ask for the password again unless it was typed this recently.
+REAUTHENTICATION_MAX_AGE = 60 * 10
 CSRF_COOKIE_HTTPONLY = True
 
 # Mail ---------------------------------------------------------------------
@@ -236,6 +239,13 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 MEDIA_URL = "/fichiers-prives/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # RIB files, in a folder of their own under MEDIA_ROOT; they leave only
+    # through structures.views.rib_download. A multi-host deployment points
+    # this at a private S3-compatible bucket (django-storages).
+    "ribs": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "rib"},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -252,6 +262,9 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = ["dsfr_crispy"]
 CRISPY_TEMPLATE_PACK = "dsfr_crispy"
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+RIB_MAX_SIZE = 5 * 1024 * 1024
+RIB_MAX_PIXELS = 40_000_000  # an A4 page scanned at 600 dpi is 35 Mpx
+COUNTRIES_FIRST = ["FR"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Security headers ---------------------------------------------------------

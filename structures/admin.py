@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from structures.models import Membership, Structure
+from structures.models import BankAccount, Membership, Structure
 
 
 class MembershipInline(admin.TabularInline):
@@ -12,13 +14,87 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+def rib_link(bank_account: BankAccount) -> str:
+    if not bank_account.pk or not bank_account.rib:
+        return "—"
+    return format_html(
+        '<a href="{}">Télécharger ({})</a>',
+        reverse("structures:rib_download", args=[bank_account.pk]),
+        bank_account.get_rib_content_type_display(),
+    )
+
+
+class BankAccountInline(admin.TabularInline):
+    """Read-only: bank details change on the site, where managers re-authenticate and are all mailed."""
+
+    model = BankAccount
+    extra = 0
+    fields = ["label", "masked_iban", "bic", "is_default", "rib_file", "created_by", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="IBAN")
+    def masked_iban(self, bank_account):
+        return bank_account.masked_iban
+
+    @admin.display(description="RIB")
+    def rib_file(self, bank_account):
+        return rib_link(bank_account)
+
+
 @admin.register(Structure)
 class StructureAdmin(SimpleHistoryAdmin):
-    list_display = ["siret", "name", "status", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["siret", "name"]
-    readonly_fields = ["created_at"]
-    inlines = [MembershipInline]
+    list_display = ["siret", "name", "beneficiary_category", "pacage", "is_agricultural_centre", "status", "created_at"]
+    list_filter = ["beneficiary_category", "is_agricultural_centre", "status", "structure_type"]
+    search_fields = ["siret", "name", "pacage"]
+    readonly_fields = ["siret", "identifier_type", "created_at", "updated_at"]
+    inlines = [MembershipInline, BankAccountInline]
+    fieldsets = [
+        (
+            "Informations générales",
+            {
+                "fields": [
+                    "identifier_type",
+                    "siret",
+                    "name",
+                    "rcs_number",
+                    "vat_number",
+                    "structure_type",
+                    "email",
+                    "status",
+                    "tax_regime",
+                ]
+            },
+        ),
+        (
+            "Adresse postale",
+            {
+                "fields": [
+                    "address",
+                    "address_complement_1",
+                    "address_complement_2",
+                    "postal_code",
+                    "city",
+                    "country",
+                    "phone",
+                ]
+            },
+        ),
+        ("Informations mémoires de frais de justice", {"fields": ["procedure_category"]}),
+        (
+            "Informations demandes de remboursement",
+            {"fields": ["beneficiary_category", "pacage", "is_agricultural_centre"]},
+        ),
+        ("Suivi", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The SIRET identifies the structure: typed once, at sign-up (or by staff when adding one).
+        return self.readonly_fields if obj else ["created_at", "updated_at"]
 
 
 @admin.register(Membership)
@@ -28,3 +104,44 @@ class MembershipAdmin(SimpleHistoryAdmin):
     search_fields = ["user__email", "structure__siret", "structure__name"]
     list_select_related = ["user", "structure"]
     autocomplete_fields = ["user", "structure"]
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(SimpleHistoryAdmin):
+    """Support reads bank details and their history; it does not change them."""
+
+    list_display = ["label", "structure", "masked_iban", "bic", "is_default", "created_at"]
+    list_filter = ["is_default", "rib_content_type"]
+    search_fields = ["structure__siret", "structure__name", "label", "bic"]
+    list_select_related = ["structure"]
+    fields = [
+        "structure",
+        "label",
+        "iban",
+        "bic",
+        "is_default",
+        "rib_file",
+        "rib_filename",
+        "rib_content_type",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="IBAN")
+    def masked_iban(self, bank_account):
+        return bank_account.masked_iban
+
+    @admin.display(description="RIB")
+    def rib_file(self, bank_account):
+        return rib_link(bank_account)

@@ -1,7 +1,23 @@
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+
+class StructureQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The structures the user is attached to, in any role."""
+        return self.filter(memberships__user=user)
+
+    def managed_by(self, user):
+        return self.filter(memberships__user=user, memberships__role__in=Membership.MANAGER_ROLES)
 
 
 class Structure(models.Model):
@@ -14,23 +30,90 @@ class Structure(models.Model):
         ACTIVE = "active", "Active"
         INACTIVE = "inactive", "Inactive"
 
+    class StructureType(models.TextChoices):
+        COMPANY = "company", "Entreprise"
+        ASSOCIATION = "association", "Association"
+        PUBLIC_ENTITY = "public_entity", "Entité publique"
+
+    class TaxRegime(models.TextChoices):
+        VAT_ON_DEBITS = "vat_debits", "TVA sur les débits"
+        VAT_ON_RECEIPTS = "vat_receipts", "TVA sur les encaissements"
+        VAT_EXEMPT = "vat_exempt", "Exonéré de TVA"
+        NOT_LIABLE = "not_liable", "Non assujetti à la TVA"
+
+    class ProcedureCategory(models.TextChoices):
+        EXPERT = "expert", "Expert judiciaire"
+        INTERPRETER = "interpreter", "Interprète-traducteur"
+        INVESTIGATOR = "investigator", "Enquêteur social"
+        DOCTOR = "doctor", "Médecin"
+        OTHER = "other", "Autre prestataire de justice"
+
+    class BeneficiaryCategory(models.TextChoices):
+        INDIVIDUAL_FARMER = "individual_farmer", "Exploitant agricole à titre individuel"
+        FARMING_COMPANY = "farming_company", "Société agricole (GAEC, EARL, SCEA…)"
+        CUMA = "cuma", "Coopérative d'utilisation de matériel agricole (CUMA)"
+        ETARF = "etarf", "Entreprise de travaux agricoles ou forestiers (ETARF)"
+        FARMERS_GIE = "farmers_gie", "Groupement d'intérêt économique (GIE) d'exploitants agricoles"
+        OTHER_LEGAL_ENTITY = "other_legal_entity", "Autre personne morale ayant une activité agricole"
+        AQUACULTURE = "aquaculture", "Aquaculture (pisciculture, conchyliculture)"
+
     identifier_type = models.CharField(
         "type d'identifiant", max_length=10, choices=IdentifierType, default=IdentifierType.SIRET
     )
     siret = models.CharField("SIRET", max_length=14, unique=True)
     name = models.CharField("libellé de la structure", max_length=200, blank=True)
+    rcs_number = models.CharField("numéro RCS", max_length=60, blank=True)
+    vat_number = models.CharField("numéro TVA intracommunautaire", max_length=13, blank=True)
+    structure_type = models.CharField(
+        "type de structure", max_length=20, choices=StructureType, default=StructureType.COMPANY
+    )
+    email = models.EmailField("adresse électronique", blank=True)
     status = models.CharField("statut", max_length=10, choices=Status, default=Status.ACTIVE)
-    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    tax_regime = models.CharField("régime fiscal principal", max_length=20, choices=TaxRegime, blank=True)
 
-    history = HistoricalRecords()
+    address = models.CharField("adresse", max_length=200, blank=True)
+    address_complement_1 = models.CharField("complément d'adresse 1", max_length=200, blank=True)
+    address_complement_2 = models.CharField("complément d'adresse 2", max_length=200, blank=True)
+    postal_code = models.CharField("code postal", max_length=10, blank=True)
+    city = models.CharField("ville", max_length=100, blank=True)
+    country = CountryField("pays", default="FR")
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+
+    procedure_category = models.CharField("catégorie procédure", max_length=20, choices=ProcedureCategory, blank=True)
+
+    beneficiary_category = models.CharField(
+        "catégorie de bénéficiaire", max_length=30, choices=BeneficiaryCategory, blank=True
+    )
+    pacage = models.CharField("numéro PACAGE", max_length=9, blank=True, db_index=True)
+    is_agricultural_centre = models.BooleanField("l'organisation est un centre de gestion agricole", default=False)
+
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = StructureQuerySet.as_manager()
 
     class Meta:
         verbose_name = "structure"
         verbose_name_plural = "structures"
         ordering = ["siret"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pacage="") | Q(pacage__regex=r"^[0-9]{9}$"),
+                name="structure_pacage_nine_digits",
+            ),
+            # A management centre files for its clients, never for itself.
+            models.CheckConstraint(
+                condition=Q(is_agricultural_centre=False) | Q(pacage="", beneficiary_category=""),
+                name="structure_centre_has_no_pacage",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.siret} {self.name}".strip()
+
+    def get_absolute_url(self) -> str:
+        return reverse("structures:detail", args=[self.pk])
 
     @property
     def siren(self) -> str:
@@ -40,13 +123,44 @@ class Structure(models.Model):
     def display_name(self) -> str:
         return self.name or f"SIRET {self.siret}"
 
+    @property
+    def refund_information_complete(self) -> bool:
+        """What refund requests carry: the category and PACAGE, or the centre flag."""
+        return self.is_agricultural_centre or bool(self.beneficiary_category and self.pacage)
+
+    def is_managed_by(self, user) -> bool:
+        return self.memberships.filter(user=user, role__in=Membership.MANAGER_ROLES).exists()
+
+    def recent_changes(self, limit: int = 5) -> list["Change"]:
+        """The last changes, newest first: who, when, and each field before and after."""
+        records = list(self.history.select_related("history_user")[: limit + 1])
+        changes = []
+        for record, previous in zip(records, [*records[1:], None], strict=True):
+            if previous is None and record.history_type != "+":
+                break  # older than what we show
+            fields = []
+            if previous is not None:
+                for delta in record.diff_against(previous).changes:
+                    field = Structure._meta.get_field(delta.field)
+                    fields.append(
+                        FieldChange(field.verbose_name.capitalize(), _shown(field, delta.old), _shown(field, delta.new))
+                    )
+            changes.append(Change(record.history_date, record.history_user, record.history_type == "+", fields))
+        return changes[:limit]
+
+    def manager_memberships(self):
+        return self.memberships.filter(role__in=Membership.MANAGER_ROLES).select_related("user")
+
 
 class Membership(models.Model):
-    """A user attached to a structure, as its main manager or as a user."""
+    """A user attached to a structure, as its main manager, a manager or a user."""
 
     class Role(models.TextChoices):
         MAIN_MANAGER = "main_manager", "Gestionnaire principal"
+        MANAGER = "manager", "Gestionnaire"
         USER = "user", "Utilisateur"
+
+    MANAGER_ROLES = [Role.MAIN_MANAGER, Role.MANAGER]
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     structure = models.ForeignKey(Structure, on_delete=models.CASCADE, related_name="memberships")
@@ -69,3 +183,125 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.structure} ({self.get_role_display()})"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in self.MANAGER_ROLES
+
+
+def rib_storage():
+    """Private storage for RIB files (`STORAGES["ribs"]`): no URL serves it."""
+    return storages["ribs"]
+
+
+def rib_upload_to(bank_account: "BankAccount", filename: str) -> str:
+    # The visitor's file name is never used on disk: a random name, the
+    # extension of the type found in the content, spread over 256 folders.
+    name = uuid.uuid4().hex
+    return f"{name[:2]}/{name}{BankAccount.EXTENSIONS[bank_account.rib_content_type]}"
+
+
+class BankAccountQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(structure__memberships__user=user)
+
+    def managed_by(self, user):
+        return self.filter(structure__memberships__user=user, structure__memberships__role__in=Membership.MANAGER_ROLES)
+
+
+class BankAccount(models.Model):
+    """« Coordonnée bancaire »: an IBAN, its BIC and the RIB that proves it, for one structure."""
+
+    EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+    structure = models.ForeignKey(
+        Structure, on_delete=models.CASCADE, related_name="bank_accounts", verbose_name="structure"
+    )
+    label = models.CharField("nom de la coordonnée bancaire", max_length=100)
+    iban = models.CharField("IBAN", max_length=34)
+    bic = models.CharField("BIC", max_length=11)
+    rib = models.FileField("RIB", storage=rib_storage, upload_to=rib_upload_to, max_length=100)
+    rib_filename = models.CharField("nom du fichier transmis", max_length=200)
+    rib_content_type = models.CharField(
+        "type du fichier", max_length=20, choices=[(t, t) for t in EXTENSIONS], default="application/pdf"
+    )
+    is_default = models.BooleanField("coordonnée par défaut", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="créée par",
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = BankAccountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "coordonnée bancaire"
+        verbose_name_plural = "coordonnées bancaires"
+        ordering = ["-is_default", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["structure"], condition=Q(is_default=True), name="bank_account_one_default"
+            ),
+            models.UniqueConstraint(
+                fields=["structure", "iban"],
+                name="bank_account_iban_unique",
+                violation_error_message="Cet IBAN est déjà enregistré pour cette structure.",
+            ),
+            models.UniqueConstraint(
+                fields=["structure", "label"],
+                name="bank_account_label_unique",
+                violation_error_message="Une coordonnée bancaire de cette structure porte déjà ce nom.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.masked_iban})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("structures:bank_account_detail", args=[self.pk])
+
+    @property
+    def masked_iban(self) -> str:
+        """`FR76 •••• … 189`: enough to recognise an account, not to use it."""
+        return f"{self.iban[:4]} •••• … {self.iban[-3:]}"
+
+    @property
+    def formatted_iban(self) -> str:
+        return " ".join(self.iban[i : i + 4] for i in range(0, len(self.iban), 4))
+
+    @property
+    def rib_download_name(self) -> str:
+        return f"RIB-{self.structure.siret}-{self.pk}{self.EXTENSIONS[self.rib_content_type]}"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row of a structure's history, as the « Dernières modifications » list shows it."""
+
+    at: datetime
+    by: object
+    created: bool
+    fields: list[FieldChange]
+
+
+def _shown(field, value) -> str:
+    if value in ("", None):
+        return "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(str(value), value))
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    return str(value)

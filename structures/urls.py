@@ -6,4 +6,17 @@ app_name = "structures"
 
 urlpatterns = [
     path("", views.structure_list, name="list"),
+    path("gerer/", views.structure_manage, name="manage"),
+    path("<int:pk>/", views.structure_detail, name="detail"),
+    path("<int:pk>/modifier/", views.structure_update, name="update"),
+    path("coordonnees-bancaires/creer/", views.bank_account_create, name="bank_account_create"),
+    path("coordonnees-bancaires/<int:pk>/", views.bank_account_detail, name="bank_account_detail"),
+    path("coordonnees-bancaires/<int:pk>/modifier/", views.bank_account_update, name="bank_account_update"),
+    path(
+        "coordonnees-bancaires/<int:pk>/par-defaut/",
+        views.bank_account_make_default,
+        name="bank_account_make_default",
+    ),
+    path("coordonnees-bancaires/<int:pk>/supprimer/", views.bank_account_delete, name="bank_account_delete"),
+    path("coordonnees-bancaires/<int:pk>/rib/", views.rib_download, name="rib_download"),
 ]

@@ -1,6 +1,18 @@
+import io
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image
+from schwifty import BIC, IBAN
+from schwifty import exceptions as schwifty_errors
 from stdnum import exceptions as stdnum_errors
-from stdnum.fr import siret
+from stdnum.fr import siret, tva
 
 
 def clean_siret(value: str) -> str:
@@ -21,3 +33,222 @@ def clean_siret(value: str) -> str:
         )
     except stdnum_errors.ValidationError:
         raise ValidationError("Ce SIRET n'est pas valide.", code="siret_invalid")
+
+
+def clean_phone_number(value: str) -> str:
+    """A French or international number, stored as E.164 (+33612345678)."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.",
+            code="invalid_phone",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_french_postal_code(value: str) -> str:
+    value = "".join(value.split())
+    if not re.fullmatch(r"[0-9]{5}", value) or value.startswith("00"):
+        raise ValidationError("Le code postal compte 5 chiffres, par exemple 26000.", code="postal_code_invalid")
+    return value
+
+
+def vat_number_for(siren: str) -> str:
+    """The French intra-community VAT number of a SIREN: FR, a two-digit key, the SIREN."""
+    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+
+
+def clean_vat_number(value: str, siren: str) -> str:
+    """A French VAT number, valid (python-stdnum) and built on the structure's own SIREN."""
+    expected = vat_number_for(siren)
+    try:
+        number = tva.validate(value)
+    except stdnum_errors.ValidationError:
+        raise ValidationError(
+            "Ce numéro de TVA intracommunautaire n'est pas valide. Celui de votre structure est %(expected)s.",
+            code="vat_invalid",
+            params={"expected": expected},
+        )
+    if number[2:] != siren:
+        raise ValidationError(
+            "Ce numéro de TVA ne correspond pas au SIREN %(siren)s de la structure. Celui de votre structure "
+            "est %(expected)s.",
+            code="vat_siren_mismatch",
+            params={"siren": siren, "expected": expected},
+        )
+    return "FR" + number  # python-stdnum returns it without the country prefix
+
+
+# The départements that issue PACAGE numbers: 001–095 in metropolitan France
+# (Corsica's DDT numbers as 020), 971–976 overseas.
+PACAGE_DEPARTEMENTS = {f"{n:03d}" for n in range(1, 96)} | {"971", "972", "973", "974", "976"}
+
+
+def clean_pacage(value: str) -> str:
+    """A PACAGE number: 9 digits, the first three the département of the DDT(M) that issued it."""
+    value = "".join(value.split())
+    if not value.isdigit() or not value.isascii():
+        raise ValidationError("Le numéro PACAGE ne contient que des chiffres (9 chiffres).", code="pacage_format")
+    if len(value) != 9:
+        raise ValidationError(
+            "Le numéro PACAGE compte exactement 9 chiffres (vous en avez saisi %(count)d).",
+            code="pacage_length",
+            params={"count": len(value)},
+        )
+    if value[:3] not in PACAGE_DEPARTEMENTS:
+        raise ValidationError(
+            "Le numéro PACAGE commence par le numéro du département de votre DDT(M) sur 3 chiffres "
+            "(026 pour la Drôme, 974 pour La Réunion) : %(prefix)s n'en est pas un.",
+            code="pacage_departement",
+            params={"prefix": value[:3]},
+        )
+    return value
+
+
+def clean_iban(value: str) -> IBAN:
+    """An IBAN checked by schwifty (checksum, length, national BBAN format and key), in the SEPA zone."""
+    compact = "".join(value.split()).upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}", compact, flags=re.ASCII):
+        raise ValidationError(
+            "Un IBAN commence par le code du pays (FR pour la France) et 2 chiffres, suivis de lettres et de "
+            "chiffres : 27 caractères en tout pour un compte en France.",
+            code="iban_invalid",
+        )
+    try:
+        iban = IBAN(compact, validate_bban=True)
+    except schwifty_errors.InvalidCountryCode:
+        raise ValidationError(
+            "Cet IBAN ne commence pas par le code d'un pays de la zone SEPA (FR pour la France).",
+            code="iban_country",
+        )
+    except schwifty_errors.InvalidLength:
+        raise ValidationError(
+            "Cet IBAN n'a pas la bonne longueur pour son pays (27 caractères pour un IBAN français).",
+            code="iban_length",
+        )
+    except schwifty_errors.InvalidChecksumDigits:
+        raise ValidationError(
+            "Cet IBAN contient une erreur : sa clé de contrôle est fausse. Vérifiez chaque caractère.",
+            code="iban_checksum",
+        )
+    except (schwifty_errors.InvalidBBANChecksum, schwifty_errors.InvalidStructure):
+        raise ValidationError(
+            "Cet IBAN ne respecte pas le format des comptes de son pays (clé RIB ou structure fausse).",
+            code="iban_bban",
+        )
+    except (schwifty_errors.SchwiftyException, ValueError):
+        raise ValidationError("Cet IBAN n'est pas valide.", code="iban_invalid")
+    if not iban.in_sepa_zone:
+        raise ValidationError(
+            "Seuls les comptes tenus dans la zone SEPA sont acceptés ; ce pays (%(country)s) n'en fait pas partie.",
+            code="iban_not_sepa",
+            params={"country": iban.country_code},
+        )
+    return iban
+
+
+def clean_bic(value: str, iban: IBAN | None) -> str:
+    """A BIC in the right format, of the IBAN's country, and of its bank where schwifty knows it."""
+    compact = "".join(value.split()).upper()
+    try:
+        bic = BIC(compact)
+    except (schwifty_errors.SchwiftyException, ValueError):
+        raise ValidationError(
+            "Le BIC compte 8 ou 11 caractères : 4 lettres pour la banque, 2 pour le pays, 2 pour la ville, "
+            "puis 3 facultatifs pour l'agence (par exemple AGRIFRPP).",
+            code="bic_format",
+        )
+    if iban is not None:
+        if bic.country_code != iban.country_code:
+            raise ValidationError(
+                "Ce BIC est celui d'une banque d'un autre pays (%(bic_country)s) que l'IBAN (%(iban_country)s).",
+                code="bic_country",
+                params={"bic_country": bic.country_code, "iban_country": iban.country_code},
+            )
+        expected = iban.bic
+        if expected is not None and str(expected)[:4] != str(bic)[:4]:
+            raise ValidationError(
+                "Ce BIC n'est pas celui de la banque de l'IBAN, dont le BIC est %(expected)s.",
+                code="bic_bank",
+                params={"expected": str(expected)},
+            )
+    return str(bic)
+
+
+@dataclass(frozen=True)
+class RibFile:
+    content: File
+    content_type: str
+
+
+RIB_SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+RIB_TYPE_ERROR = "Le RIB doit être un fichier PDF, PNG ou JPEG."
+
+
+def clean_rib(uploaded: UploadedFile) -> RibFile:
+    """Decide the RIB's type by its content, never its name, and keep only what is safe to store.
+
+    The size is checked before anything is read. Images are decoded by
+    Pillow within a pixel budget (a "pixel flood" PNG of a few KB can expand
+    to gigabytes) and re-encoded, which drops whatever rode along in the
+    file (metadata, trailing HTML or archives of a polyglot).
+    """
+    if uploaded.size > settings.RIB_MAX_SIZE:
+        raise ValidationError(
+            "Le RIB ne doit pas dépasser 5 Mo (ce fichier fait %(size)s Mo).",
+            code="rib_too_large",
+            params={"size": f"{uploaded.size / 1024 / 1024:.1f}".replace(".", ",")},
+        )
+    uploaded.seek(0)
+    head = uploaded.read(16)
+    content_type = next((kind for magic, kind in RIB_SIGNATURES.items() if head.startswith(magic)), None)
+    if content_type is None:
+        raise ValidationError(RIB_TYPE_ERROR, code="rib_type")
+    if content_type == "application/pdf":
+        return RibFile(_checked_pdf(uploaded), content_type)
+    return RibFile(_reencoded_image(uploaded, content_type), content_type)
+
+
+def _checked_pdf(uploaded: UploadedFile) -> File:
+    # A PDF ends with %%EOF (give or take a few bytes of padding); an HTML
+    # page or a script that merely starts with "%PDF-" does not.
+    uploaded.seek(max(uploaded.size - 1024, 0))
+    if b"%%EOF" not in uploaded.read():
+        raise ValidationError(
+            "Ce fichier PDF est incomplet ou endommagé. Enregistrez de nouveau votre RIB en PDF puis réessayez.",
+            code="rib_damaged",
+        )
+    uploaded.seek(0)
+    return uploaded
+
+
+def _reencoded_image(uploaded: UploadedFile, content_type: str) -> File:
+    too_many_pixels = ValidationError(
+        "Cette image compte trop de pixels. Numérisez votre RIB en 300 dpi au plus, ou envoyez-le en PDF.",
+        code="rib_too_many_pixels",
+    )
+    uploaded.seek(0)
+    output = io.BytesIO()
+    try:
+        with Image.open(uploaded, formats=["PNG", "JPEG"]) as image:
+            if image.width * image.height > settings.RIB_MAX_PIXELS:
+                raise too_many_pixels
+            image.load()
+            image.save(output, format="PNG" if content_type == "image/png" else "JPEG", quality=90)
+    except Image.DecompressionBombError:
+        raise too_many_pixels
+    except (OSError, SyntaxError, ValueError):
+        raise ValidationError(
+            "Cette image est endommagée ou illisible. Enregistrez de nouveau votre RIB puis réessayez.",
+            code="rib_damaged",
+        )
+    return ContentFile(output.getvalue(), name=uploaded.name)

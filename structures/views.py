@@ -1,17 +1,207 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from approvals.models import ApprovalRequest
-from structures.models import Membership
+from chorus import reauth
+from structures import workflows
+from structures.forms import BankAccountForm, BankAccountUpdateForm, ManageStructureForm, StructureForm
+from structures.models import BankAccount, Membership, Structure
 
 
 @login_required
 def structure_list(request):
-    """« Structures »: the structures the user is attached to, and requests awaiting a decision."""
-    memberships = Membership.objects.filter(user=request.user).select_related("structure").order_by("structure__siret")
+    """« Structures »: the applications, my structures with their bank details, my pending requests."""
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("structure")
+        .prefetch_related("structure__bank_accounts")
+        .order_by("structure__siret")
+    )
     pending = ApprovalRequest.objects.pending().filter(requester=request.user).select_related("structure")
     return render(
         request,
         "structures/structure_list.html",
-        {"nav": "organisation", "memberships": memberships, "pending_requests": pending},
+        {
+            "nav": "organisation",
+            "memberships": memberships,
+            "manages_any": any(membership.is_manager for membership in memberships),
+            "pending_requests": pending,
+        },
     )
+
+
+@login_required
+def structure_manage(request):
+    """« Gérer une structure »: choose the request type and the structure, then its form opens."""
+    form = ManageStructureForm(request.user, request.GET or None)
+    if form.is_valid():
+        return redirect("structures:update", pk=form.cleaned_data["structure"].pk)
+    return render(request, "structures/structure_manage.html", {"nav": "organisation", "form": form})
+
+
+@login_required
+def structure_detail(request, pk):
+    """A structure, read-only, for anyone attached to it."""
+    structure = get_object_or_404(Structure.objects.visible_to(request.user), pk=pk)
+    is_manager = structure.is_managed_by(request.user)
+    return render(
+        request,
+        "structures/structure_detail.html",
+        {
+            "nav": "organisation",
+            "structure": structure,
+            "is_manager": is_manager,
+            "bank_accounts": structure.bank_accounts.all(),
+            "changes": structure.recent_changes() if is_manager else [],
+        },
+    )
+
+
+@login_required
+def structure_update(request, pk):
+    """« Modifier une structure », for its managers only."""
+    structure = get_object_or_404(Structure.objects.managed_by(request.user), pk=pk)
+    form = StructureForm(request.POST or None, instance=structure)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Les modifications de la structure sont enregistrées.")
+        return redirect("structures:update", pk=structure.pk)
+    manage_form = ManageStructureForm(request.user, initial={"structure": structure.pk})
+    return render(
+        request,
+        "structures/structure_update.html",
+        {
+            "nav": "organisation",
+            "structure": structure,
+            "form": form,
+            "manage_form": manage_form,
+            "changes": structure.recent_changes(),
+        },
+    )
+
+
+@login_required
+def bank_account_create(request):
+    """« Créer une coordonnée bancaire »."""
+    if not Structure.objects.managed_by(request.user).exists():
+        raise Http404("Vous ne gérez aucune structure.")
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    form = BankAccountForm(
+        request.user, request.POST or None, request.FILES or None, initial={"structure": request.GET.get("structure")}
+    )
+    if request.method == "POST" and form.is_valid():
+        bank_account = workflows.create_bank_account(
+            structure=form.cleaned_data["structure"],
+            label=form.cleaned_data["label"],
+            iban=form.cleaned_data["iban"],
+            bic=form.cleaned_data["bic"],
+            rib=form.cleaned_data["rib_file"],
+            filename=request.FILES["rib_file"].name,
+            by=request.user,
+        )
+        messages.success(
+            request,
+            f"La coordonnée bancaire « {bank_account.label} » est enregistrée. Les gestionnaires de la structure "
+            "en sont informés par courriel.",
+        )
+        return redirect("structures:bank_account_detail", pk=bank_account.pk)
+    return render(request, "structures/bank_account_create.html", {"nav": "organisation", "form": form})
+
+
+@login_required
+def bank_account_detail(request, pk):
+    bank_account = get_object_or_404(BankAccount.objects.visible_to(request.user).select_related("structure"), pk=pk)
+    return render(
+        request,
+        "structures/bank_account_detail.html",
+        {
+            "nav": "organisation",
+            "bank_account": bank_account,
+            "is_manager": bank_account.structure.is_managed_by(request.user),
+        },
+    )
+
+
+@login_required
+def bank_account_update(request, pk):
+    """Rename the account or replace its RIB."""
+    bank_account = get_object_or_404(BankAccount.objects.managed_by(request.user).select_related("structure"), pk=pk)
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    form = BankAccountUpdateForm(bank_account, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        rib = form.cleaned_data["rib_file"]
+        changes = workflows.update_bank_account(
+            bank_account,
+            label=form.cleaned_data["label"],
+            rib=rib,
+            filename=request.FILES["rib_file"].name if rib else "",
+            by=request.user,
+        )
+        if changes:
+            messages.success(
+                request, "La coordonnée bancaire est modifiée. Les gestionnaires en sont informés par courriel."
+            )
+        return redirect("structures:bank_account_detail", pk=bank_account.pk)
+    return render(
+        request,
+        "structures/bank_account_update.html",
+        {"nav": "organisation", "bank_account": bank_account, "form": form},
+    )
+
+
+@login_required
+@require_POST
+def bank_account_make_default(request, pk):
+    bank_account = get_object_or_404(BankAccount.objects.managed_by(request.user).select_related("structure"), pk=pk)
+    if not reauth.is_recent(request):
+        return reauth.ask(request, bank_account.get_absolute_url())
+    workflows.make_default(bank_account, by=request.user)
+    messages.success(
+        request, f"« {bank_account.label} » est désormais la coordonnée bancaire par défaut de la structure."
+    )
+    return redirect("structures:bank_account_detail", pk=bank_account.pk)
+
+
+@login_required
+def bank_account_delete(request, pk):
+    bank_account = get_object_or_404(BankAccount.objects.managed_by(request.user).select_related("structure"), pk=pk)
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    if request.method == "POST":
+        try:
+            workflows.delete_bank_account(bank_account, by=request.user)
+        except workflows.DefaultAccountInUse:
+            messages.error(
+                request,
+                "C'est la coordonnée bancaire par défaut : choisissez d'abord une autre coordonnée par défaut, "
+                "puis supprimez celle-ci.",
+            )
+            return redirect("structures:bank_account_detail", pk=bank_account.pk)
+        messages.success(request, f"La coordonnée bancaire « {bank_account.label} » est supprimée.")
+        return redirect("structures:detail", pk=bank_account.structure_id)
+    return render(request, "structures/bank_account_delete.html", {"nav": "organisation", "bank_account": bank_account})
+
+
+@login_required
+def rib_download(request, pk):
+    """The RIB, as an attachment, to members of its structure and to staff."""
+    accounts = BankAccount.objects.all() if request.user.is_staff else BankAccount.objects.visible_to(request.user)
+    bank_account = get_object_or_404(accounts.select_related("structure"), pk=pk)
+    try:
+        rib = bank_account.rib.open("rb")
+    except FileNotFoundError:
+        raise Http404("Le fichier du RIB est introuvable.")
+    response = FileResponse(
+        rib,
+        as_attachment=True,
+        filename=bank_account.rib_download_name,
+        content_type=bank_account.rib_content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

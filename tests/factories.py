@@ -6,7 +6,7 @@ from stdnum import luhn
 
 from accounts.models import User
 from approvals.models import ApprovalRequest
-from structures.models import Membership, Structure
+from structures.models import BankAccount, Membership, Structure
 
 PASSWORD = "Blé-Moisson-42x"
 
@@ -78,3 +78,17 @@ class ApprovalRequestFactory(factory.django.DjangoModelFactory):
 
     requester = factory.SubFactory(PendingUserFactory)
     structure = factory.SubFactory(StructureFactory)
+
+
+class BankAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BankAccount
+
+    structure = factory.SubFactory(StructureFactory)
+    label = factory.Sequence(lambda n: f"Compte {n}")
+    iban = "FR7630006000011234567890189"
+    bic = "AGRIFRPPXXX"
+    rib = factory.django.FileField(data=b"%PDF-1.4\n%%EOF\n", filename="rib.pdf")
+    rib_filename = "rib.pdf"
+    rib_content_type = "application/pdf"
+    is_default = True

@@ -9,11 +9,14 @@ register = template.Library()
 def breadcrumb(*trail):
     """DSFR breadcrumb from « Accueil »: {% breadcrumb "Organisation" "organisation" "Structures" %}.
 
-    Pairs of (label, URL name) lead to the current page's label, last.
+    Pairs of (label, URL name or path) lead to the current page's label, last.
     """
     *pairs, current = trail
     links = [{"label": "Accueil", "url": reverse("home")}]
-    links += [{"label": label, "url": reverse(name)} for label, name in zip(pairs[::2], pairs[1::2], strict=True)]
+    links += [
+        {"label": label, "url": target if target.startswith("/") else reverse(target)}
+        for label, target in zip(pairs[::2], pairs[1::2], strict=True)
+    ]
     return {"links": links, "current": current}
 
 

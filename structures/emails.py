@@ -1,0 +1,35 @@
+"""The mails of the structures app, one function each (templates in templates/emails/)."""
+
+from django.conf import settings
+from django.utils import timezone
+
+from chorus import mail
+
+BANK_DETAIL_CHANGES = {
+    "created": "Une coordonnée bancaire a été créée",
+    "renamed": "Une coordonnée bancaire a été renommée",
+    "rib_replaced": "Le RIB d'une coordonnée bancaire a été remplacé",
+    "made_default": "La coordonnée bancaire par défaut a changé",
+    "deleted": "Une coordonnée bancaire a été supprimée",
+}
+
+
+def bank_details_changed(bank_account, change: str, by, previous_label: str = "") -> None:
+    """Tells every manager of the structure what changed in its bank details, IBAN masked."""
+    structure = bank_account.structure
+    context = {
+        "change": BANK_DETAIL_CHANGES[change],
+        "change_code": change,
+        "bank_account": bank_account,
+        "previous_label": previous_label,
+        "structure": structure,
+        "by": by,
+        "at": timezone.localtime(),
+        "structure_link": f"{settings.SITE_URL}{structure.get_absolute_url()}",
+    }
+    for membership in structure.manager_memberships().filter(user__is_active=True):
+        mail.send(
+            "bank_details_changed",
+            membership.user.notification_email,
+            {**context, "manager": membership.user},
+        )

@@ -1,0 +1,288 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Fieldset, Layout
+from django import forms
+from schwifty import IBAN
+
+from structures.models import BankAccount, Structure
+from structures.validators import (
+    clean_bic,
+    clean_french_postal_code,
+    clean_iban,
+    clean_pacage,
+    clean_phone_number,
+    clean_rib,
+    clean_vat_number,
+    vat_number_for,
+)
+
+REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
+RIB_ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
+
+
+def fields_only(*layout) -> FormHelper:
+    """Crispy renders the fields; the page's template writes the <form> and its buttons."""
+    helper = FormHelper()
+    helper.form_tag = False
+    if layout:
+        helper.layout = Layout(*layout)
+    return helper
+
+
+class RibField(forms.FileField):
+    """The RIB file: PDF, PNG or JPEG, judged by its content (see `clean_rib`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "RIB")
+        kwargs.setdefault("help_text", "Fichier PDF, PNG ou JPEG de 5 Mo au plus.")
+        super().__init__(max_length=200, widget=forms.FileInput(attrs={"accept": RIB_ACCEPT}), **kwargs)
+
+    def clean(self, data, initial=None):
+        uploaded = super().clean(data, initial)
+        return clean_rib(uploaded) if uploaded else None
+
+
+class ManageStructureForm(forms.Form):
+    """« Gérer une structure »: the request type, then the structure (« Identifiant »)."""
+
+    MODIFY = "modify"
+
+    request_type = forms.ChoiceField(label="Type de demande", choices=[(MODIFY, "Modifier une structure")])
+    structure = forms.ModelChoiceField(
+        label="Identifiant",
+        queryset=Structure.objects.none(),
+        empty_label="Sélectionnez une structure",
+        help_text="Les structures identifiées par un SIRET dont vous êtes gestionnaire.",
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["structure"].queryset = Structure.objects.managed_by(user).filter(
+            identifier_type=Structure.IdentifierType.SIRET
+        )
+        self.fields["structure"].label_from_instance = lambda structure: f"{structure.siret} – {structure.display_name}"
+        self.helper = fields_only()
+
+
+class StructureForm(forms.ModelForm):
+    """« Modifier une structure »: the memento's four blocks."""
+
+    class Meta:
+        model = Structure
+        fields = [
+            "name",
+            "rcs_number",
+            "vat_number",
+            "structure_type",
+            "email",
+            "tax_regime",
+            "address",
+            "address_complement_1",
+            "address_complement_2",
+            "postal_code",
+            "city",
+            "country",
+            "phone",
+            "procedure_category",
+            "beneficiary_category",
+            "pacage",
+            "is_agricultural_centre",
+        ]
+        labels = {
+            "name": "Libellé de la structure",
+            "rcs_number": "Numéro RCS",
+            "vat_number": "Numéro TVA intracommunautaire",
+            "structure_type": "Type de structure",
+            "email": "Adresse électronique",
+            "tax_regime": "Régime fiscal principal",
+            "address": "Adresse",
+            "address_complement_1": "Complément d'adresse 1",
+            "address_complement_2": "Complément d'adresse 2",
+            "postal_code": "Code postal",
+            "city": "Ville",
+            "country": "Pays",
+            "phone": "Téléphone",
+            "procedure_category": "Catégorie Procédure",
+            "beneficiary_category": "Catégorie de bénéficiaire",
+            "pacage": "Numéro PACAGE",
+            "is_agricultural_centre": "L'organisation est un centre de gestion agricole",
+        }
+        help_texts = {
+            "rcs_number": "Par exemple : RCS Valence 123 456 789. Laissez vide si la structure n'est pas immatriculée.",
+            "procedure_category": "Pour les prestataires de justice seulement ; une exploitation agricole n'en a pas.",
+            "pacage": "9 chiffres, attribué par la DDT(M) du département du siège de l'exploitation : les trois "
+            "premiers sont ce département (026 pour la Drôme, 974 pour La Réunion).",
+            "is_agricultural_centre": "À cocher uniquement par les centres de gestion ou cabinets comptables ayant "
+            "reçu délégation d'une entreprise pour saisir ses demandes de remboursement. Une structure ainsi "
+            "cochée dépose pour ses clients, jamais pour elle-même : la catégorie de bénéficiaire et le numéro "
+            "PACAGE ne lui sont pas demandés.",
+        }
+        error_messages = {
+            "email": {"invalid": "Saisissez une adresse électronique valide, par exemple contact@exemple.fr."}
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ["name", "address", "postal_code", "city", "country"]:
+            self.fields[name].required = True
+        self.fields["vat_number"].help_text = f"Celui de votre structure est {vat_number_for(self.instance.siren)}."
+        self.fields["phone"].widget.input_type = "tel"
+        self.fields["phone"].help_text = "Exemple : 04 75 12 34 56"
+        self.fields["postal_code"].widget.attrs.update(inputmode="numeric", autocomplete="postal-code")
+        self.fields["pacage"].widget.attrs.update(inputmode="numeric")
+        self.fields["email"].widget.attrs.update(autocomplete="email", spellcheck="false")
+        self.fields["tax_regime"].choices = [("", "Non renseigné"), *Structure.TaxRegime.choices]
+        self.fields["procedure_category"].choices = [("", "Sans objet"), *Structure.ProcedureCategory.choices]
+        self.fields["beneficiary_category"].choices = [
+            ("", "Sélectionnez une catégorie"),
+            *Structure.BeneficiaryCategory.choices,
+        ]
+        self.helper = fields_only(
+            REQUIRED_NOTICE,
+            Fieldset(
+                "Informations générales",
+                HTML('{% include "structures/_structure_identity.html" with structure=form.instance %}'),
+                "name",
+                "rcs_number",
+                "vat_number",
+                "structure_type",
+                "email",
+                HTML('{% include "structures/_structure_status.html" with structure=form.instance %}'),
+                "tax_regime",
+            ),
+            Fieldset(
+                "Adresse postale",
+                "address",
+                "address_complement_1",
+                "address_complement_2",
+                "postal_code",
+                "city",
+                "country",
+                "phone",
+            ),
+            Fieldset("Informations mémoires de frais de justice", "procedure_category"),
+            Fieldset(
+                "Informations demandes de remboursement",
+                "beneficiary_category",
+                "pacage",
+                "is_agricultural_centre",
+            ),
+        )
+
+    def clean_name(self):
+        return " ".join(self.cleaned_data["name"].split())
+
+    def clean_vat_number(self):
+        value = self.cleaned_data["vat_number"].strip()
+        return clean_vat_number(value, self.instance.siren) if value else ""
+
+    def clean_phone(self):
+        return clean_phone_number(self.cleaned_data["phone"])
+
+    def clean_pacage(self):
+        value = self.cleaned_data["pacage"].strip()
+        return clean_pacage(value) if value else ""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("country") == "FR" and cleaned_data.get("postal_code"):
+            try:
+                cleaned_data["postal_code"] = clean_french_postal_code(cleaned_data["postal_code"])
+            except forms.ValidationError as error:
+                self.add_error("postal_code", error)
+        if cleaned_data.get("is_agricultural_centre"):
+            # A centre files for its clients: it carries no category or PACAGE of its own.
+            cleaned_data["beneficiary_category"] = ""
+            cleaned_data["pacage"] = ""
+        else:
+            if not cleaned_data.get("beneficiary_category") and "beneficiary_category" not in self.errors:
+                self.add_error(
+                    "beneficiary_category",
+                    forms.ValidationError(
+                        "Choisissez la catégorie de bénéficiaire, sauf si l'organisation est un centre de "
+                        "gestion agricole.",
+                        code="required",
+                    ),
+                )
+            if not cleaned_data.get("pacage") and "pacage" not in self.errors:
+                self.add_error(
+                    "pacage",
+                    forms.ValidationError(
+                        "Saisissez le numéro PACAGE, sauf si l'organisation est un centre de gestion agricole.",
+                        code="required",
+                    ),
+                )
+        return cleaned_data
+
+
+class BankAccountForm(forms.ModelForm):
+    """« Créer une coordonnée bancaire »."""
+
+    rib_file = RibField()
+
+    class Meta:
+        model = BankAccount
+        fields = ["label", "structure", "iban", "bic"]
+        labels = {"label": "Nom de la coordonnée bancaire", "structure": "Structure", "iban": "IBAN", "bic": "BIC"}
+        help_texts = {
+            "label": "Un nom pour reconnaître ce compte, par exemple « Compte courant Crédit Agricole ».",
+            "iban": "27 caractères pour un compte en France, commençant par FR76. Les espaces sont acceptés.",
+        }
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        managed = Structure.objects.managed_by(user)
+        self.fields["structure"].queryset = managed
+        self.fields["structure"].empty_label = "Sélectionnez une structure"
+        self.fields["structure"].label_from_instance = lambda structure: f"{structure.siret} – {structure.display_name}"
+        if len(managed) == 1:
+            self.initial["structure"] = managed[0].pk
+        self.fields["iban"].max_length = 42  # room for the spaces people type
+        self.fields["iban"].widget.attrs.update(maxlength=42, autocomplete="off", spellcheck="false")
+        self.fields["bic"].required = False
+        self.fields["bic"].max_length = 14
+        self.fields["bic"].widget.attrs.update(maxlength=14, autocomplete="off", spellcheck="false")
+        self.fields["bic"].help_text = (
+            "8 ou 11 caractères, par exemple AGRIFRPP. Laissez vide : il sera déduit de l'IBAN quand la banque "
+            "est connue."
+        )
+        self.helper = fields_only(REQUIRED_NOTICE, "label", "structure", "iban", "bic", "rib_file")
+
+    def clean_label(self):
+        return " ".join(self.cleaned_data["label"].split())
+
+    def clean_iban(self):
+        return str(clean_iban(self.cleaned_data["iban"]))
+
+    def clean_bic(self):
+        iban = IBAN(self.cleaned_data["iban"]) if self.cleaned_data.get("iban") else None
+        value = self.cleaned_data["bic"]
+        if value:
+            return clean_bic(value, iban)
+        if iban is not None and iban.bic is not None:
+            return str(iban.bic)
+        raise forms.ValidationError("Saisissez le BIC : il n'a pas pu être déduit de cet IBAN.", code="required")
+
+
+class BankAccountUpdateForm(forms.Form):
+    """Rename the account, or replace its RIB (the workflow compares, then saves and mails)."""
+
+    label = forms.CharField(label="Nom de la coordonnée bancaire", max_length=100)
+    rib_file = RibField(
+        required=False,
+        label="Nouveau RIB",
+        help_text="Laissez vide pour garder le RIB actuel. Fichier PDF, PNG ou JPEG de 5 Mo au plus.",
+    )
+
+    def __init__(self, bank_account, *args, **kwargs):
+        self.bank_account = bank_account
+        super().__init__(*args, initial={"label": bank_account.label}, **kwargs)
+        self.helper = fields_only("label", "rib_file")
+
+    def clean_label(self):
+        label = " ".join(self.cleaned_data["label"].split())
+        others = BankAccount.objects.filter(structure=self.bank_account.structure_id, label=label)
+        if others.exclude(pk=self.bank_account.pk).exists():
+            raise forms.ValidationError(
+                "Une coordonnée bancaire de cette structure porte déjà ce nom.", code="label_taken"
+            )
+        return label

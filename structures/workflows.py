@@ -1,0 +1,86 @@
+"""Bank-detail steps: each one transaction, each mailed to every manager of the structure.
+
+Substituting the IBAN is the classic fraud on refund portals: whoever manages
+the structure hears of every creation, change and deletion at once.
+"""
+
+from django.db import transaction
+
+from structures import emails
+from structures.models import BankAccount, Structure
+from structures.validators import RibFile
+
+
+class DefaultAccountInUse(Exception):
+    """The default account cannot go while others remain: choose another default first."""
+
+
+def _store_rib(bank_account: BankAccount, rib: RibFile, filename: str) -> None:
+    bank_account.rib_content_type = rib.content_type
+    bank_account.rib_filename = filename
+    # save=False: the caller saves the row, once, in its transaction.
+    bank_account.rib.save("rib", rib.content, save=False)
+
+
+def create_bank_account(
+    *, structure: Structure, label: str, iban: str, bic: str, rib: RibFile, filename: str, by
+) -> BankAccount:
+    with transaction.atomic():
+        # Lock the structure: two accounts created at once must not both become the default.
+        Structure.objects.select_for_update().get(pk=structure.pk)
+        bank_account = BankAccount(
+            structure=structure,
+            label=label,
+            iban=iban,
+            bic=bic,
+            created_by=by,
+            is_default=not structure.bank_accounts.exists(),
+        )
+        _store_rib(bank_account, rib, filename)
+        bank_account.save()
+        emails.bank_details_changed(bank_account, "created", by)
+    return bank_account
+
+
+def update_bank_account(bank_account: BankAccount, *, label: str, rib: RibFile | None, filename: str, by) -> list[str]:
+    """Rename the account and/or replace its RIB; returns what changed ("renamed", "rib_replaced")."""
+    changes = []
+    with transaction.atomic():
+        previous_label = bank_account.label
+        if label != bank_account.label:
+            bank_account.label = label
+            changes.append("renamed")
+        if rib is not None:
+            _store_rib(bank_account, rib, filename)
+            changes.append("rib_replaced")
+        if changes:
+            bank_account.save()
+            for change in changes:
+                emails.bank_details_changed(bank_account, change, by, previous_label=previous_label)
+    return changes
+
+
+def make_default(bank_account: BankAccount, *, by) -> None:
+    with transaction.atomic():
+        Structure.objects.select_for_update().get(pk=bank_account.structure_id)
+        bank_account.refresh_from_db()
+        if bank_account.is_default:
+            return
+        for previous in BankAccount.objects.filter(structure=bank_account.structure_id, is_default=True):
+            previous.is_default = False
+            previous.save(update_fields=["is_default", "updated_at"])
+        bank_account.is_default = True
+        bank_account.save(update_fields=["is_default", "updated_at"])
+        emails.bank_details_changed(bank_account, "made_default", by)
+
+
+def delete_bank_account(bank_account: BankAccount, *, by) -> None:
+    """Delete the account; its RIB file stays for the history, which still points to it."""
+    with transaction.atomic():
+        Structure.objects.select_for_update().get(pk=bank_account.structure_id)
+        bank_account.refresh_from_db()
+        others = BankAccount.objects.filter(structure=bank_account.structure_id).exclude(pk=bank_account.pk)
+        if bank_account.is_default and others.exists():
+            raise DefaultAccountInUse
+        emails.bank_details_changed(bank_account, "deleted", by)
+        bank_account.delete()

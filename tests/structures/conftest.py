@@ -1,0 +1,114 @@
+import io
+import struct
+import time
+import zlib
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from chorus import reauth
+from structures.models import BankAccount, Membership
+from tests.factories import MembershipFactory, StructureFactory, UserFactory
+
+# A real Crédit Agricole IBAN format (BIC AGRIFRPPXXX), and one of La Banque Postale.
+IBAN = "FR7630006000011234567890189"
+OTHER_IBAN = "FR1420041010050500013M02606"
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def image_bytes(fmt: str = "PNG", size=(60, 40)) -> bytes:
+    output = io.BytesIO()
+    Image.new("RGB", size, "white").save(output, format=fmt)
+    return output.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header announces width × height pixels (a "pixel flood")."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    ihdr = struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    data = zlib.compress(b"\x00" * 64)
+    idat = struct.pack(">I", len(data)) + b"IDAT" + data + struct.pack(">I", zlib.crc32(b"IDAT" + data))
+    iend = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + idat + iend
+
+
+def upload(content: bytes = PDF, name: str = "rib.pdf", content_type: str = "application/pdf"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def with_checksum(country: str, bban: str) -> str:
+    """An IBAN whose international checksum is right, whatever the BBAN holds."""
+    digits = "".join(str(int(char, 36)) for char in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path, monkeypatch):
+    """RIB files land in a throw-away folder.
+
+    The field resolved its storage when the model loaded, so it is swapped
+    on the field itself.
+    """
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path / "rib"))
+
+
+@pytest.fixture
+def farm(manager):
+    return manager.memberships.get().structure
+
+
+@pytest.fixture
+def attached(farm):
+    """A simple user of the farm (« Utilisateur »)."""
+    return MembershipFactory(structure=farm, role=Membership.Role.USER, user__first_name="Ulysse").user
+
+
+@pytest.fixture
+def second_manager(farm):
+    return MembershipFactory(
+        structure=farm, role=Membership.Role.MANAGER, user__first_name="Gaston", user__contact_email="gaston@contact.fr"
+    ).user
+
+
+@pytest.fixture
+def other_manager(db):
+    """The main manager of another structure."""
+    user = UserFactory(first_name="Bertrand")
+    MembershipFactory(user=user, structure=StructureFactory(), role=Membership.Role.MAIN_MANAGER)
+    return user
+
+
+@pytest.fixture
+def sign_in(client):
+    """Signs the user in; `fresh=True` also counts as having just typed the password."""
+
+    def sign_in(user, fresh: bool = True):
+        client.force_login(user)
+        if fresh:
+            session = client.session
+            session[reauth.SESSION_KEY] = int(time.time())
+            session.save()
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def bank_account_data(farm):
+    def make(**overrides):
+        data = {
+            "label": "Compte courant",
+            "structure": farm.pk,
+            "iban": "FR76 3000 6000 0112 3456 7890 189",
+            "bic": "AGRIFRPP",
+            "rib_file": upload(),
+        }
+        data.update(overrides)
+        return {key: value for key, value in data.items() if value is not None}
+
+    return make
