@@ -66,6 +66,9 @@ class ManageStructureForm(forms.Form):
 class StructureForm(forms.ModelForm):
     """« Modifier une structure »: the memento's four blocks."""
 
+    # Longer than the stored value: people type the spaces.
+    vat_number = forms.CharField(label="Numéro TVA intracommunautaire", max_length=20, required=False)
+
     class Meta:
         model = Structure
         fields = [
@@ -90,7 +93,6 @@ class StructureForm(forms.ModelForm):
         labels = {
             "name": "Libellé de la structure",
             "rcs_number": "Numéro RCS",
-            "vat_number": "Numéro TVA intracommunautaire",
             "structure_type": "Type de structure",
             "email": "Adresse électronique",
             "tax_regime": "Régime fiscal principal",
@@ -217,15 +219,21 @@ class StructureForm(forms.ModelForm):
 class BankAccountForm(forms.ModelForm):
     """« Créer une coordonnée bancaire »."""
 
+    # Longer than the stored values: people type the spaces.
+    iban = forms.CharField(
+        label="IBAN",
+        max_length=42,
+        help_text="27 caractères pour un compte en France, commençant par FR76. Les espaces sont acceptés.",
+    )
+    bic = forms.CharField(label="BIC", max_length=14, required=False)
     rib_file = RibField()
 
     class Meta:
         model = BankAccount
         fields = ["label", "structure", "iban", "bic"]
-        labels = {"label": "Nom de la coordonnée bancaire", "structure": "Structure", "iban": "IBAN", "bic": "BIC"}
+        labels = {"label": "Nom de la coordonnée bancaire", "structure": "Structure"}
         help_texts = {
             "label": "Un nom pour reconnaître ce compte, par exemple « Compte courant Crédit Agricole ».",
-            "iban": "27 caractères pour un compte en France, commençant par FR76. Les espaces sont acceptés.",
         }
 
     def __init__(self, user, *args, **kwargs):
@@ -236,11 +244,8 @@ class BankAccountForm(forms.ModelForm):
         self.fields["structure"].label_from_instance = lambda structure: f"{structure.siret} – {structure.display_name}"
         if len(managed) == 1:
             self.initial["structure"] = managed[0].pk
-        self.fields["iban"].max_length = 42  # room for the spaces people type
-        self.fields["iban"].widget.attrs.update(maxlength=42, autocomplete="off", spellcheck="false")
-        self.fields["bic"].required = False
-        self.fields["bic"].max_length = 14
-        self.fields["bic"].widget.attrs.update(maxlength=14, autocomplete="off", spellcheck="false")
+        self.fields["iban"].widget.attrs.update(autocomplete="off", spellcheck="false")
+        self.fields["bic"].widget.attrs.update(autocomplete="off", spellcheck="false")
         self.fields["bic"].help_text = (
             "8 ou 11 caractères, par exemple AGRIFRPP. Laissez vide : il sera déduit de l'IBAN quand la banque "
             "est connue."

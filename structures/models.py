@@ -7,6 +7,7 @@ from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.text import capfirst
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
@@ -143,7 +144,7 @@ class Structure(models.Model):
                 for delta in record.diff_against(previous).changes:
                     field = Structure._meta.get_field(delta.field)
                     fields.append(
-                        FieldChange(field.verbose_name.capitalize(), _shown(field, delta.old), _shown(field, delta.new))
+                        FieldChange(capfirst(field.verbose_name), _shown(field, delta.old), _shown(field, delta.new))
                     )
             changes.append(Change(record.history_date, record.history_user, record.history_type == "+", fields))
         return changes[:limit]

@@ -416,3 +416,10 @@ def test_structure_list_query_count_does_not_grow_with_accounts(sign_in, manager
     client = sign_in(manager)
     with django_assert_max_num_queries(8):
         client.get(reverse("structures:list"))
+
+
+def test_a_long_sepa_iban_typed_with_spaces_is_accepted(sign_in, manager, bank_account_data):
+    maltese = "MT84 MALT 0110 0001 2345 MTLC AST0 01S"
+    sign_in(manager).post(CREATE, bank_account_data(iban=maltese, bic="MALTMTMT"))
+
+    assert BankAccount.objects.get().iban == "MT84MALT011000012345MTLCAST001S"
