@@ -1,5 +1,5 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Fieldset, Layout
+from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from schwifty import IBAN
 
@@ -140,33 +140,49 @@ class StructureForm(forms.ModelForm):
         ]
         self.helper = fields_only(
             REQUIRED_NOTICE,
-            Fieldset(
-                "Informations générales",
-                HTML('{% include "structures/_structure_identity.html" with structure=form.instance %}'),
-                "name",
-                "rcs_number",
-                "vat_number",
-                "structure_type",
-                "email",
-                HTML('{% include "structures/_structure_status.html" with structure=form.instance %}'),
-                "tax_regime",
-            ),
-            Fieldset(
-                "Adresse postale",
-                "address",
-                "address_complement_1",
-                "address_complement_2",
-                "postal_code",
-                "city",
-                "country",
-                "phone",
-            ),
-            Fieldset("Informations mémoires de frais de justice", "procedure_category"),
-            Fieldset(
-                "Informations demandes de remboursement",
-                "beneficiary_category",
-                "pacage",
-                "is_agricultural_centre",
+            # Two columns on wide screens, as the memento's screen lays out its four blocks.
+            Div(
+                Div(
+                    Fieldset(
+                        "Informations générales",
+                        HTML('{% include "structures/_structure_identity.html" with structure=form.instance %}'),
+                        "name",
+                        "rcs_number",
+                        "vat_number",
+                        "structure_type",
+                        "email",
+                        HTML('{% include "structures/_structure_status.html" with structure=form.instance %}'),
+                        "tax_regime",
+                    ),
+                    css_class="fr-col-12 fr-col-lg-6",
+                ),
+                Div(
+                    Fieldset(
+                        "Adresse postale",
+                        "address",
+                        "address_complement_1",
+                        "address_complement_2",
+                        "postal_code",
+                        "city",
+                        "country",
+                        "phone",
+                    ),
+                    css_class="fr-col-12 fr-col-lg-6",
+                ),
+                Div(
+                    Fieldset("Informations mémoires de frais de justice", "procedure_category"),
+                    css_class="fr-col-12 fr-col-lg-6",
+                ),
+                Div(
+                    Fieldset(
+                        "Informations demandes de remboursement",
+                        "beneficiary_category",
+                        "pacage",
+                        "is_agricultural_centre",
+                    ),
+                    css_class="fr-col-12 fr-col-lg-6",
+                ),
+                css_class="fr-grid-row fr-grid-row--gutters",
             ),
         )
 

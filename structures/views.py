@@ -94,21 +94,25 @@ def bank_account_create(request):
         request.user, request.POST or None, request.FILES or None, initial={"structure": request.GET.get("structure")}
     )
     if request.method == "POST" and form.is_valid():
-        bank_account = workflows.create_bank_account(
-            structure=form.cleaned_data["structure"],
-            label=form.cleaned_data["label"],
-            iban=form.cleaned_data["iban"],
-            bic=form.cleaned_data["bic"],
-            rib=form.cleaned_data["rib_file"],
-            filename=request.FILES["rib_file"].name,
-            by=request.user,
-        )
-        messages.success(
-            request,
-            f"La coordonnée bancaire « {bank_account.label} » est enregistrée. Les gestionnaires de la structure "
-            "en sont informés par courriel.",
-        )
-        return redirect("structures:bank_account_detail", pk=bank_account.pk)
+        try:
+            bank_account = workflows.create_bank_account(
+                structure=form.cleaned_data["structure"],
+                label=form.cleaned_data["label"],
+                iban=form.cleaned_data["iban"],
+                bic=form.cleaned_data["bic"],
+                rib=form.cleaned_data["rib_file"],
+                filename=request.FILES["rib_file"].name,
+                by=request.user,
+            )
+        except workflows.BankAccountTaken as taken:
+            form.add_error(taken.field, taken.message)
+        else:
+            messages.success(
+                request,
+                f"La coordonnée bancaire « {bank_account.label} » est enregistrée. Les gestionnaires de la "
+                "structure en sont informés par courriel.",
+            )
+            return redirect("structures:bank_account_detail", pk=bank_account.pk)
     return render(request, "structures/bank_account_create.html", {"nav": "organisation", "form": form})
 
 

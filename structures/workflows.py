@@ -15,6 +15,15 @@ class DefaultAccountInUse(Exception):
     """The default account cannot go while others remain: choose another default first."""
 
 
+class BankAccountTaken(Exception):
+    """Another request registered the same IBAN or name on this structure a moment earlier."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 def _store_rib(bank_account: BankAccount, rib: RibFile, filename: str) -> None:
     bank_account.rib_content_type = rib.content_type
     bank_account.rib_filename = filename
@@ -26,8 +35,13 @@ def create_bank_account(
     *, structure: Structure, label: str, iban: str, bic: str, rib: RibFile, filename: str, by
 ) -> BankAccount:
     with transaction.atomic():
-        # Lock the structure: two accounts created at once must not both become the default.
+        # Lock the structure: two accounts created at once must not both become the
+        # default, and the form's uniqueness checks are re-run under the lock.
         Structure.objects.select_for_update().get(pk=structure.pk)
+        if structure.bank_accounts.filter(iban=iban).exists():
+            raise BankAccountTaken("iban", "Cet IBAN est déjà enregistré pour cette structure.")
+        if structure.bank_accounts.filter(label=label).exists():
+            raise BankAccountTaken("label", "Une coordonnée bancaire de cette structure porte déjà ce nom.")
         bank_account = BankAccount(
             structure=structure,
             label=label,

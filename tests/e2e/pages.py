@@ -228,3 +228,68 @@ class MySpacePage(PortalPage):
 
     def step(self, number: int) -> Locator:
         return self.checklist.get_by_role("listitem").filter(has_text=re.compile(rf"^\s*{number}\. "))
+
+
+def labelled(page: Page, label: str) -> Locator:
+    """The field whose label starts with these words (then its red asterisk or its hint, if any)."""
+    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}(?:[\s*]|$)"))
+
+
+class LoginPage(PortalPage):
+    path = "/compte/connexion/"
+
+    def sign_in(self, base_url: str, email: str, password: str) -> None:
+        self.page.goto(base_url + self.path)
+        labelled(self.page, "Adresse électronique de connexion").fill(email)
+        labelled(self.page, "Mot de passe").fill(password)
+        self.page.get_by_role("main").get_by_role("button", name="Se connecter").click()
+
+
+class StructuresPage(PortalPage):
+    """« Organisation » → « Structures »: the applications, then my structures."""
+
+    def open_from_home(self) -> "StructuresPage":
+        self.page.get_by_role("link", name="Organisation", exact=True).first.click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Organisation")
+        self.page.get_by_role("main").get_by_role("link", name="Structures").click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Structures")
+        return self
+
+    def application(self, name: str) -> None:
+        self.page.get_by_role("main").get_by_role("link", name=name).click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(name)
+
+
+class FormPage(PortalPage):
+    def field(self, label: str, exact: bool = False) -> Locator:
+        """`exact`: the label and its asterisk only, so « Adresse » is not « Adresse électronique »."""
+        if exact:
+            return self.page.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
+        return labelled(self.page, label)
+
+    def submit(self) -> None:
+        self.page.get_by_role("main").get_by_role("button", name="Soumettre").click()
+
+
+class BankAccountPage(FormPage):
+    """« Créer une coordonnée bancaire » (memento, step 3)."""
+
+    def fill(self, *, label: str, iban: str, bic: str, rib: dict) -> None:
+        self.field("Nom de la coordonnée bancaire").fill(label)
+        self.field("IBAN").fill(iban)
+        self.field("BIC").fill(bic)
+        self.field("RIB").set_input_files(rib)
+
+
+class StructurePage(FormPage):
+    """« Gérer une structure » → « Modifier une structure » (memento, step 4)."""
+
+    def choose(self, request_type: str, identifier: str) -> None:
+        self.field("Type de demande").select_option(label=request_type)
+        self.field("Identifiant").select_option(label=identifier)
+        self.page.get_by_role("button", name="Afficher la structure").click()
+        expect(self.page.get_by_role("heading", level=2, name=re.compile("^Modifier une structure"))).to_be_visible()
+
+    @property
+    def confirmation(self) -> Locator:
+        return self.page.get_by_role("status").filter(has_text="Les modifications de la structure sont enregistrées.")

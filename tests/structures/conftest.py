@@ -6,6 +6,7 @@ import zlib
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image
 
 from chorus import reauth
@@ -84,10 +85,11 @@ def other_manager(db):
 
 
 @pytest.fixture
-def sign_in(client):
-    """Signs the user in; `fresh=True` also counts as having just typed the password."""
+def sign_in(db):
+    """A browser of the user's own, signed in; `fresh=True` also counts as having just typed the password."""
 
     def sign_in(user, fresh: bool = True):
+        client = Client()
         client.force_login(user)
         if fresh:
             session = client.session
