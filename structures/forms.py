@@ -34,7 +34,9 @@ class RibField(forms.FileField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "RIB")
         kwargs.setdefault("help_text", "Fichier PDF, PNG ou JPEG de 5 Mo au plus.")
-        super().__init__(max_length=200, widget=forms.FileInput(attrs={"accept": RIB_ACCEPT}), **kwargs)
+        widget = forms.FileInput(attrs={"accept": RIB_ACCEPT, "class": "fr-upload"})
+        widget.group_class = "fr-upload-group"  # the DSFR upload component, through django-dsfr's snippet
+        super().__init__(max_length=200, widget=widget, **kwargs)
 
     def clean(self, data, initial=None):
         uploaded = super().clean(data, initial)
