@@ -8,23 +8,16 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from structures.forms import REQUIRED_NOTICE, fields_only
 from structures.models import Structure
 from structures.validators import clean_phone_number, clean_siret
 
-REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "
     "du Budget (et par le prestataire réalisant les enquêtes de satisfaction pour le compte de "
     "l'AIFE) afin de recevoir l'enquête de satisfaction sur Chorus Pro. Je note par ailleurs que je "
     "pourrai à tout moment exercer mon droit de retrait en décochant l'option."
 )
-
-
-def fields_only() -> FormHelper:
-    """Crispy renders the fields; the page's template writes the <form> and its buttons."""
-    helper = FormHelper()
-    helper.form_tag = False
-    return helper
 
 
 def clean_person_name(value: str) -> str:
