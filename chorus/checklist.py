@@ -31,8 +31,13 @@ def steps_for(user) -> list[Step]:
 
 def _bank_details_step(memberships) -> Step:
     title = "Enregistrer vos coordonnées bancaires et télécharger votre RIB"
-    structures = [m.structure_id for m in memberships]
-    if structures and BankAccount.objects.filter(structure__in=structures, is_default=True).exclude(rib="").exists():
+    structures = {m.structure_id for m in memberships}
+    with_bank_details = set(
+        BankAccount.objects.filter(structure__in=structures, is_default=True)
+        .exclude(rib="")
+        .values_list("structure_id", flat=True)
+    )
+    if structures and structures <= with_bank_details:
         return Step(
             3,
             title,

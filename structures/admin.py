@@ -1,9 +1,23 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from structures.models import BankAccount, Membership, Structure
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """The history, to read only: reverting from it would change bank details or roles
+    behind the workflows' back (no re-authentication, no mail to the managers)."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class MembershipInline(admin.TabularInline):
@@ -47,7 +61,7 @@ class BankAccountInline(admin.TabularInline):
 
 
 @admin.register(Structure)
-class StructureAdmin(SimpleHistoryAdmin):
+class StructureAdmin(HistoryAdmin):
     list_display = ["siret", "name", "beneficiary_category", "pacage", "is_agricultural_centre", "status", "created_at"]
     list_filter = ["beneficiary_category", "is_agricultural_centre", "status", "structure_type"]
     search_fields = ["siret", "name", "pacage"]
@@ -98,7 +112,7 @@ class StructureAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(HistoryAdmin):
     list_display = ["user", "structure", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "structure__siret", "structure__name"]
@@ -107,7 +121,7 @@ class MembershipAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(BankAccount)
-class BankAccountAdmin(SimpleHistoryAdmin):
+class BankAccountAdmin(HistoryAdmin):
     """Support reads bank details and their history; it does not change them."""
 
     list_display = ["label", "structure", "masked_iban", "bic", "is_default", "created_at"]

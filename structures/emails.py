@@ -14,12 +14,14 @@ BANK_DETAIL_CHANGES = {
 }
 
 
-def bank_details_changed(bank_account, change: str, by, previous_label: str = "") -> None:
+def bank_details_changed(bank_account, changes: list[str], by, previous_label: str = "") -> None:
     """Tells every manager of the structure what changed in its bank details, IBAN masked."""
     structure = bank_account.structure
     context = {
-        "change": BANK_DETAIL_CHANGES[change],
-        "change_code": change,
+        "subject": BANK_DETAIL_CHANGES[changes[0]] if len(changes) == 1 else "Une coordonnée bancaire a été modifiée",
+        "changes": [BANK_DETAIL_CHANGES[change] for change in changes],
+        "renamed": "renamed" in changes,
+        "deleted": "deleted" in changes,
         "bank_account": bank_account,
         "previous_label": previous_label,
         "structure": structure,

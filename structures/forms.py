@@ -1,9 +1,10 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
+from django.urls import reverse
 from schwifty import IBAN
 
-from structures.models import BankAccount, Structure
+from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Structure
 from structures.validators import (
     clean_bic,
     clean_french_postal_code,
@@ -68,8 +69,9 @@ class ManageStructureForm(forms.Form):
 class StructureForm(forms.ModelForm):
     """« Modifier une structure »: the memento's four blocks."""
 
-    # Longer than the stored value: people type the spaces.
+    # Longer than the stored values: people type the spaces.
     vat_number = forms.CharField(label="Numéro TVA intracommunautaire", max_length=20, required=False)
+    pacage = forms.CharField(label="Numéro PACAGE", max_length=15, required=False)
 
     class Meta:
         model = Structure
@@ -107,14 +109,11 @@ class StructureForm(forms.ModelForm):
             "phone": "Téléphone",
             "procedure_category": "Catégorie Procédure",
             "beneficiary_category": "Catégorie de bénéficiaire",
-            "pacage": "Numéro PACAGE",
             "is_agricultural_centre": "L'organisation est un centre de gestion agricole",
         }
         help_texts = {
             "rcs_number": "Par exemple : RCS Valence 123 456 789. Laissez vide si la structure n'est pas immatriculée.",
             "procedure_category": "Pour les prestataires de justice seulement ; une exploitation agricole n'en a pas.",
-            "pacage": "9 chiffres, attribué par la DDT(M) du département du siège de l'exploitation : les trois "
-            "premiers sont ce département (026 pour la Drôme, 974 pour La Réunion).",
             "is_agricultural_centre": "À cocher uniquement par les centres de gestion ou cabinets comptables ayant "
             "reçu délégation d'une entreprise pour saisir ses demandes de remboursement. Une structure ainsi "
             "cochée dépose pour ses clients, jamais pour elle-même : la catégorie de bénéficiaire et le numéro "
@@ -133,6 +132,10 @@ class StructureForm(forms.ModelForm):
         self.fields["phone"].help_text = "Exemple : 04 75 12 34 56"
         self.fields["postal_code"].widget.attrs.update(inputmode="numeric", autocomplete="postal-code")
         self.fields["pacage"].widget.attrs.update(inputmode="numeric")
+        self.fields["pacage"].help_text = (
+            "9 chiffres, attribué par la DDT(M) du département du siège de l'exploitation : les trois premiers "
+            "sont ce département (026 pour la Drôme, 974 pour La Réunion)."
+        )
         self.fields["email"].widget.attrs.update(autocomplete="email", spellcheck="false")
         self.fields["tax_regime"].choices = [("", "Non renseigné"), *Structure.TaxRegime.choices]
         self.fields["procedure_category"].choices = [("", "Sans objet"), *Structure.ProcedureCategory.choices]
@@ -210,9 +213,12 @@ class StructureForm(forms.ModelForm):
             except forms.ValidationError as error:
                 self.add_error("postal_code", error)
         if cleaned_data.get("is_agricultural_centre"):
-            # A centre files for its clients: it carries no category or PACAGE of its own.
+            # A centre files for its clients: it carries no category or PACAGE of its own,
+            # so whatever was typed there is dropped, errors included.
             cleaned_data["beneficiary_category"] = ""
             cleaned_data["pacage"] = ""
+            self._errors.pop("beneficiary_category", None)
+            self._errors.pop("pacage", None)
         else:
             if not cleaned_data.get("beneficiary_category") and "beneficiary_category" not in self.errors:
                 self.add_error(
@@ -263,12 +269,22 @@ class BankAccountForm(forms.ModelForm):
         if len(managed) == 1:
             self.initial["structure"] = managed[0].pk
         self.fields["iban"].widget.attrs.update(autocomplete="off", spellcheck="false")
-        self.fields["bic"].widget.attrs.update(autocomplete="off", spellcheck="false")
+        self.fields["bic"].widget.attrs.update(
+            {"autocomplete": "off", "spellcheck": "false", "data-bic-from-iban": reverse("structures:bic_lookup")}
+        )
         self.fields["bic"].help_text = (
             "8 ou 11 caractères, par exemple AGRIFRPP. Laissez vide : il sera déduit de l'IBAN quand la banque "
             "est connue."
         )
-        self.helper = fields_only(REQUIRED_NOTICE, "label", "structure", "iban", "bic", "rib_file")
+        self.helper = fields_only(
+            REQUIRED_NOTICE,
+            "label",
+            "structure",
+            "iban",
+            "bic",
+            HTML('<p class="fr-text--sm fr-mt-n2w" role="status" data-bic-status></p>'),
+            "rib_file",
+        )
 
     def clean_label(self):
         return " ".join(self.cleaned_data["label"].split())
@@ -283,7 +299,22 @@ class BankAccountForm(forms.ModelForm):
             return clean_bic(value, iban)
         if iban is not None and iban.bic is not None:
             return str(iban.bic)
+        if iban is None:
+            return ""  # the IBAN's own error says what to fix first
         raise forms.ValidationError("Saisissez le BIC : il n'a pas pu être déduit de cet IBAN.", code="required")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        structure = cleaned_data.get("structure")
+        if structure is not None:
+            if cleaned_data.get("iban") and structure.bank_accounts.filter(iban=cleaned_data["iban"]).exists():
+                self.add_error("iban", forms.ValidationError(IBAN_TAKEN, code="iban_taken"))
+            if cleaned_data.get("label") and structure.bank_accounts.filter(label=cleaned_data["label"]).exists():
+                self.add_error("label", forms.ValidationError(LABEL_TAKEN, code="label_taken"))
+        return cleaned_data
+
+    def validate_unique(self):
+        """The uniqueness checks are clean()'s, next to their fields (the model's would sit atop the form)."""
 
 
 class BankAccountUpdateForm(forms.Form):
@@ -305,7 +336,5 @@ class BankAccountUpdateForm(forms.Form):
         label = " ".join(self.cleaned_data["label"].split())
         others = BankAccount.objects.filter(structure=self.bank_account.structure_id, label=label)
         if others.exclude(pk=self.bank_account.pk).exists():
-            raise forms.ValidationError(
-                "Une coordonnée bancaire de cette structure porte déjà ce nom.", code="label_taken"
-            )
+            raise forms.ValidationError(LABEL_TAKEN, code="label_taken")
         return label

@@ -202,6 +202,10 @@ def rib_upload_to(bank_account: "BankAccount", filename: str) -> str:
     return f"{name[:2]}/{name}{BankAccount.EXTENSIONS[bank_account.rib_content_type]}"
 
 
+IBAN_TAKEN = "Cet IBAN est déjà enregistré pour cette structure."
+LABEL_TAKEN = "Une coordonnée bancaire de cette structure porte déjà ce nom."
+
+
 class BankAccountQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(structure__memberships__user=user)
@@ -252,12 +256,12 @@ class BankAccount(models.Model):
             models.UniqueConstraint(
                 fields=["structure", "iban"],
                 name="bank_account_iban_unique",
-                violation_error_message="Cet IBAN est déjà enregistré pour cette structure.",
+                violation_error_message=IBAN_TAKEN,
             ),
             models.UniqueConstraint(
                 fields=["structure", "label"],
                 name="bank_account_label_unique",
-                violation_error_message="Une coordonnée bancaire de cette structure porte déjà ce nom.",
+                violation_error_message=LABEL_TAKEN,
             ),
         ]
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.structure_detail, name="detail"),
     path("<int:pk>/modifier/", views.structure_update, name="update"),
     path("coordonnees-bancaires/creer/", views.bank_account_create, name="bank_account_create"),
+    path("coordonnees-bancaires/bic/", views.bic_lookup, name="bic_lookup"),
     path("coordonnees-bancaires/<int:pk>/", views.bank_account_detail, name="bank_account_detail"),
     path("coordonnees-bancaires/<int:pk>/modifier/", views.bank_account_update, name="bank_account_update"),
     path(

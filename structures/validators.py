@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from PIL import Image
+from PIL import Image, ImageOps
 from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
 from stdnum import exceptions as stdnum_errors
@@ -243,6 +243,8 @@ def _reencoded_image(uploaded: UploadedFile, content_type: str) -> File:
             if image.width * image.height > settings.RIB_MAX_PIXELS:
                 raise too_many_pixels
             image.load()
+            # Phones record the orientation in EXIF, which re-encoding drops: apply it first.
+            image = ImageOps.exif_transpose(image)
             image.save(output, format="PNG" if content_type == "image/png" else "JPEG", quality=90)
     except Image.DecompressionBombError:
         raise too_many_pixels

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,6 +10,7 @@ from chorus import reauth
 from structures import workflows
 from structures.forms import BankAccountForm, BankAccountUpdateForm, ManageStructureForm, StructureForm
 from structures.models import BankAccount, Membership, Structure
+from structures.validators import clean_iban
 
 
 @login_required
@@ -117,6 +119,17 @@ def bank_account_create(request):
 
 
 @login_required
+@require_POST
+def bic_lookup(request):
+    """The BIC of the IBAN's bank when schwifty knows it, for the form's proposal (public registry data)."""
+    try:
+        bic = clean_iban(request.POST.get("iban", "")[:50]).bic
+    except ValidationError:
+        bic = None
+    return JsonResponse({"bic": str(bic) if bic else ""})
+
+
+@login_required
 def bank_account_detail(request, pk):
     bank_account = get_object_or_404(BankAccount.objects.visible_to(request.user).select_related("structure"), pk=pk)
     return render(
@@ -139,18 +152,22 @@ def bank_account_update(request, pk):
     form = BankAccountUpdateForm(bank_account, request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         rib = form.cleaned_data["rib_file"]
-        changes = workflows.update_bank_account(
-            bank_account,
-            label=form.cleaned_data["label"],
-            rib=rib,
-            filename=request.FILES["rib_file"].name if rib else "",
-            by=request.user,
-        )
-        if changes:
-            messages.success(
-                request, "La coordonnée bancaire est modifiée. Les gestionnaires en sont informés par courriel."
+        try:
+            changes = workflows.update_bank_account(
+                bank_account,
+                label=form.cleaned_data["label"],
+                rib=rib,
+                filename=request.FILES["rib_file"].name if rib else "",
+                by=request.user,
             )
-        return redirect("structures:bank_account_detail", pk=bank_account.pk)
+        except workflows.BankAccountTaken as taken:
+            form.add_error(taken.field, taken.message)
+        else:
+            if changes:
+                messages.success(
+                    request, "La coordonnée bancaire est modifiée. Les gestionnaires en sont informés par courriel."
+                )
+            return redirect("structures:bank_account_detail", pk=bank_account.pk)
     return render(
         request,
         "structures/bank_account_update.html",
@@ -193,8 +210,9 @@ def bank_account_delete(request, pk):
 
 @login_required
 def rib_download(request, pk):
-    """The RIB, as an attachment, to members of its structure and to staff."""
-    accounts = BankAccount.objects.all() if request.user.is_staff else BankAccount.objects.visible_to(request.user)
+    """The RIB, as an attachment, to members of its structure and to staff allowed to see bank details."""
+    support = request.user.is_staff and request.user.has_perm("structures.view_bankaccount")
+    accounts = BankAccount.objects.all() if support else BankAccount.objects.visible_to(request.user)
     bank_account = get_object_or_404(accounts.select_related("structure"), pk=pk)
     try:
         rib = bank_account.rib.open("rb")

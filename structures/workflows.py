@@ -7,7 +7,7 @@ the structure hears of every creation, change and deletion at once.
 from django.db import transaction
 
 from structures import emails
-from structures.models import BankAccount, Structure
+from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Structure
 from structures.validators import RibFile
 
 
@@ -39,9 +39,9 @@ def create_bank_account(
         # default, and the form's uniqueness checks are re-run under the lock.
         Structure.objects.select_for_update().get(pk=structure.pk)
         if structure.bank_accounts.filter(iban=iban).exists():
-            raise BankAccountTaken("iban", "Cet IBAN est déjà enregistré pour cette structure.")
+            raise BankAccountTaken("iban", IBAN_TAKEN)
         if structure.bank_accounts.filter(label=label).exists():
-            raise BankAccountTaken("label", "Une coordonnée bancaire de cette structure porte déjà ce nom.")
+            raise BankAccountTaken("label", LABEL_TAKEN)
         bank_account = BankAccount(
             structure=structure,
             label=label,
@@ -52,16 +52,20 @@ def create_bank_account(
         )
         _store_rib(bank_account, rib, filename)
         bank_account.save()
-        emails.bank_details_changed(bank_account, "created", by)
+        emails.bank_details_changed(bank_account, ["created"], by)
     return bank_account
 
 
 def update_bank_account(bank_account: BankAccount, *, label: str, rib: RibFile | None, filename: str, by) -> list[str]:
     """Rename the account and/or replace its RIB; returns what changed ("renamed", "rib_replaced")."""
-    changes = []
     with transaction.atomic():
+        Structure.objects.select_for_update().get(pk=bank_account.structure_id)
+        bank_account.refresh_from_db()
         previous_label = bank_account.label
-        if label != bank_account.label:
+        changes = []
+        if label != previous_label:
+            if BankAccount.objects.filter(structure=bank_account.structure_id, label=label).exists():
+                raise BankAccountTaken("label", LABEL_TAKEN)
             bank_account.label = label
             changes.append("renamed")
         if rib is not None:
@@ -69,8 +73,7 @@ def update_bank_account(bank_account: BankAccount, *, label: str, rib: RibFile |
             changes.append("rib_replaced")
         if changes:
             bank_account.save()
-            for change in changes:
-                emails.bank_details_changed(bank_account, change, by, previous_label=previous_label)
+            emails.bank_details_changed(bank_account, changes, by, previous_label=previous_label)
     return changes
 
 
@@ -85,7 +88,7 @@ def make_default(bank_account: BankAccount, *, by) -> None:
             previous.save(update_fields=["is_default", "updated_at"])
         bank_account.is_default = True
         bank_account.save(update_fields=["is_default", "updated_at"])
-        emails.bank_details_changed(bank_account, "made_default", by)
+        emails.bank_details_changed(bank_account, ["made_default"], by)
 
 
 def delete_bank_account(bank_account: BankAccount, *, by) -> None:
@@ -96,5 +99,5 @@ def delete_bank_account(bank_account: BankAccount, *, by) -> None:
         others = BankAccount.objects.filter(structure=bank_account.structure_id).exclude(pk=bank_account.pk)
         if bank_account.is_default and others.exists():
             raise DefaultAccountInUse
-        emails.bank_details_changed(bank_account, "deleted", by)
+        emails.bank_details_changed(bank_account, ["deleted"], by)
         bank_account.delete()

@@ -68,3 +68,25 @@ if (password && meter) {
   password.addEventListener("input", update);
   update();
 }
+
+// BIC: proposed from the IBAN when the bank is known (left empty, the server deduces it the same way).
+const bic = document.querySelector("[data-bic-from-iban]");
+if (bic) {
+  const form = bic.closest("form");
+  const iban = form.querySelector("input[name='iban']");
+  const status = form.querySelector("[data-bic-status]");
+  iban.addEventListener("change", async () => {
+    if (bic.value.trim() || !iban.value.trim()) return;
+    const response = await fetch(bic.dataset.bicFromIban, {
+      method: "POST",
+      body: new URLSearchParams({ iban: iban.value }),
+      headers: { "X-CSRFToken": form.querySelector("[name='csrfmiddlewaretoken']").value },
+    });
+    if (!response.ok) return;
+    const proposed = (await response.json()).bic;
+    if (proposed && !bic.value.trim()) {
+      bic.value = proposed;
+      status.textContent = `BIC proposé d'après l'IBAN : ${proposed}. Vérifiez qu'il figure sur votre RIB.`;
+    }
+  });
+}

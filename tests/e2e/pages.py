@@ -274,11 +274,18 @@ class FormPage(PortalPage):
 class BankAccountPage(FormPage):
     """« Créer une coordonnée bancaire » (memento, step 3)."""
 
-    def fill(self, *, label: str, iban: str, bic: str, rib: dict) -> None:
+    def fill(self, *, label: str, iban: str, rib: dict, bic: str | None = None) -> None:
+        """Without `bic`, the BIC is left for the page to propose from the IBAN."""
         self.field("Nom de la coordonnée bancaire").fill(label)
         self.field("IBAN").fill(iban)
-        self.field("BIC").fill(bic)
+        self.field("IBAN").press("Tab")
+        if bic is not None:
+            self.field("BIC").fill(bic)
         self.field("RIB").set_input_files(rib)
+
+    @property
+    def bic_status(self) -> Locator:
+        return self.page.locator("[data-bic-status]")
 
 
 class StructurePage(FormPage):

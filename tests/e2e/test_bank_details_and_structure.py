@@ -38,9 +38,11 @@ def test_a_manager_registers_bank_details_then_edits_her_structure(page, site, f
     bank.fill(
         label="Compte courant",
         iban="FR76 3000 6000 0112 3456 7890 189",
-        bic="AGRIFRPP",
         rib={"name": "rib.pdf", "mimeType": "application/pdf", "buffer": PDF},
     )
+    # Leaving the IBAN field proposes the BIC of its bank.
+    expect(bank.field("BIC")).to_have_value("AGRIFRPPXXX")
+    expect(bank.bic_status).to_have_text(re.compile("BIC proposé d'après l'IBAN : AGRIFRPPXXX"))
     bank.screenshot(screenshots / "bank-account.png")
     bank.submit()
 

@@ -1,10 +1,11 @@
 """« Créer une coordonnée bancaire » and what managers do with bank details afterwards."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from structures.models import BankAccount
-from tests.factories import BankAccountFactory, StructureFactory
+from tests.factories import BankAccountFactory, StructureFactory, UserFactory
 from tests.structures.conftest import IBAN, OTHER_IBAN, PDF, image_bytes, png_claiming, upload
 
 CREATE = reverse("structures:bank_account_create")
@@ -82,8 +83,22 @@ def test_the_same_iban_twice_on_a_structure_is_refused(sign_in, manager, farm, b
     response = sign_in(manager).post(CREATE, bank_account_data(label="Autre nom"))
 
     assert response.status_code == 200
-    assert "Cet IBAN est déjà enregistré pour cette structure." in response.text
+    assert response.context["form"].errors["iban"] == ["Cet IBAN est déjà enregistré pour cette structure."]
     assert BankAccount.objects.count() == 1
+
+
+def test_the_same_name_twice_on_a_structure_is_refused_next_to_the_name(sign_in, manager, farm, bank_account_data):
+    BankAccountFactory(structure=farm, label="Compte courant", iban=OTHER_IBAN)
+    response = sign_in(manager).post(CREATE, bank_account_data())
+
+    assert response.context["form"].errors["label"] == ["Une coordonnée bancaire de cette structure porte déjà ce nom."]
+    assert BankAccount.objects.count() == 1
+
+
+def test_a_wrong_iban_with_no_bic_gets_one_error_only(sign_in, manager, bank_account_data):
+    response = sign_in(manager).post(CREATE, bank_account_data(iban="FR7630006000011234567890188", bic=""))
+
+    assert list(response.context["form"].errors) == ["iban"]
 
 
 @pytest.mark.parametrize(
@@ -269,6 +284,16 @@ class TestChanges:
         [mail] = outbox()
         assert "RIB" in mail.subject
 
+    def test_renaming_and_replacing_at_once_sends_one_mail_saying_both(self, sign_in, manager, accounts, outbox):
+        default, _ = accounts
+        url = reverse("structures:bank_account_update", args=[default.pk])
+        sign_in(manager).post(url, {"label": "Compte exploitation", "rib_file": upload()})
+
+        [mail] = outbox()
+        assert "Une coordonnée bancaire a été renommée" in mail.body
+        assert "Le RIB d'une coordonnée bancaire a été remplacé" in mail.body
+        assert "anciennement « Principal »" in mail.alternatives[0][0]
+
     def test_replacing_with_a_forged_file_changes_nothing(self, sign_in, manager, accounts, outbox):
         default, _ = accounts
         old_name = default.rib.name
@@ -354,9 +379,22 @@ class TestRibDownload:
     def bank_account(self, farm):
         return BankAccountFactory(structure=farm)
 
+    @pytest.fixture
+    def support(self, db):
+        user = UserFactory(is_staff=True, first_name="Sophie")
+        user.user_permissions.add(Permission.objects.get(codename="view_bankaccount"))
+        return user
+
     @pytest.mark.parametrize(
         ("persona", "status"),
-        [("manager", 200), ("attached", 200), ("staff", 200), ("outsider", 404), ("other_manager", 404)],
+        [
+            ("manager", 200),
+            ("attached", 200),
+            ("support", 200),
+            ("staff", 404),  # staff without the right to see bank details
+            ("outsider", 404),
+            ("other_manager", 404),
+        ],
     )
     def test_who_may_download_it(self, request, sign_in, bank_account, persona, status):
         user = request.getfixturevalue(persona)
@@ -378,8 +416,8 @@ class TestRibDownload:
 
         assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
 
-    def test_no_url_serves_the_storage_folder(self, client, staff, bank_account):
-        client.force_login(staff)
+    def test_no_url_serves_the_storage_folder(self, client, support, bank_account):
+        client.force_login(support)
         assert client.get(f"/fichiers-prives/{bank_account.rib.name}").status_code == 404
 
     def test_a_missing_file_is_a_404_not_a_500(self, sign_in, manager, bank_account):
@@ -423,3 +461,19 @@ def test_a_long_sepa_iban_typed_with_spaces_is_accepted(sign_in, manager, bank_a
     sign_in(manager).post(CREATE, bank_account_data(iban=maltese, bic="MALTMTMT"))
 
     assert BankAccount.objects.get().iban == "MT84MALT011000012345MTLCAST001S"
+
+
+def test_the_bic_lookup_proposes_the_banks_bic(sign_in, manager):
+    client = sign_in(manager)
+    url = reverse("structures:bic_lookup")
+
+    assert client.post(url, {"iban": "FR76 3000 6000 0112 3456 7890 189"}).json() == {"bic": "AGRIFRPPXXX"}
+    assert client.post(url, {"iban": "BE68539007547034"}).json() == {"bic": ""}  # a bank schwifty does not know
+    assert client.post(url, {"iban": "n'importe quoi" * 100}).json() == {"bic": ""}
+    assert client.get(url).status_code == 405
+
+
+def test_the_bic_lookup_is_for_signed_in_users(client, db):
+    response = client.post(reverse("structures:bic_lookup"), {"iban": IBAN})
+
+    assert response.status_code == 302

@@ -100,3 +100,36 @@ def test_staff_download_a_rib_from_the_admin_link(admin_client, farm):
     response = admin_client.get(reverse("structures:rib_download", args=[bank_account.pk]))
 
     assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.parametrize("model", ["bankaccount", "membership", "structure"])
+def test_the_admin_history_cannot_revert_anything(admin_client, sign_in, manager, farm, model):
+    bank_account = BankAccountFactory(structure=farm, label="Ancien nom")
+    bank_account.label = "Nouveau nom"
+    bank_account.save()
+    farm.name = "Nouveau libellé"
+    farm.save()
+    membership = manager.memberships.get()
+    membership.role = "manager"
+    membership.save()
+    obj = {"bankaccount": bank_account, "membership": membership, "structure": farm}[model]
+    oldest = obj.history.order_by("history_id").first()
+    url = reverse(f"admin:structures_{model}_simple_history", args=[obj.pk, oldest.history_id])
+
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, {}).status_code == 403
+
+    for changed in [bank_account, farm, membership]:
+        changed.refresh_from_db()
+    assert (bank_account.label, farm.name, membership.role) == ("Nouveau nom", "Nouveau libellé", "manager")
+
+
+def test_a_deleted_bank_account_cannot_be_brought_back_from_the_admin(admin_client, farm):
+    bank_account = BankAccountFactory(structure=farm)
+    pk, first = bank_account.pk, bank_account.history.get().history_id
+    bank_account.delete()
+
+    response = admin_client.post(reverse("admin:structures_bankaccount_simple_history", args=[pk, first]), {})
+
+    assert response.status_code == 403
+    assert not farm.bank_accounts.exists()

@@ -72,3 +72,21 @@ def test_two_managers_choosing_different_defaults_at_once_leave_one(farm, two_ma
 
     assert [r.status_code for r in responses] == [302, 302], responses
     assert BankAccount.objects.filter(structure=farm, is_default=True).count() == 1
+
+
+def test_a_rename_racing_a_creation_with_the_same_name_keeps_names_unique(farm, two_managers):
+    existing = BankAccountFactory(structure=farm, label="Ancien nom", iban=OTHER_IBAN)
+    renamer, creator = two_managers
+
+    responses = run_together(
+        lambda: renamer.post(
+            reverse("structures:bank_account_update", args=[existing.pk]), {"label": "Compte exploitation"}
+        ),
+        lambda: creator.post(
+            reverse("structures:bank_account_create"),
+            {"label": "Compte exploitation", "structure": farm.pk, "iban": IBAN, "rib_file": upload()},
+        ),
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 302], responses
+    assert BankAccount.objects.filter(structure=farm, label="Compte exploitation").count() == 1

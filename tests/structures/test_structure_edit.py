@@ -140,6 +140,23 @@ def test_a_management_centre_needs_no_category_or_pacage(sign_in, manager, farm,
     assert farm.refund_information_complete
 
 
+def test_a_pacage_typed_with_spaces_is_accepted(sign_in, manager, farm, structure_data):
+    sign_in(manager).post(update_url(farm), structure_data(pacage="026 123 456"))
+
+    farm.refresh_from_db()
+    assert farm.pacage == "026123456"
+
+
+def test_a_management_centre_is_not_held_back_by_a_wrong_pacage_it_does_not_need(
+    sign_in, manager, farm, structure_data
+):
+    response = sign_in(manager).post(update_url(farm), structure_data(pacage="12", is_agricultural_centre="on"))
+
+    assert response.status_code == 302
+    farm.refresh_from_db()
+    assert farm.is_agricultural_centre and farm.pacage == ""
+
+
 def test_a_farm_must_give_its_category_and_pacage(sign_in, manager, farm, structure_data):
     response = sign_in(manager).post(update_url(farm), structure_data(beneficiary_category="", pacage=""))
 

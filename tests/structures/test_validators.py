@@ -1,5 +1,7 @@
 """The rules behind the structure and bank-detail forms, each with its French message."""
 
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -114,6 +116,16 @@ class TestRib:
     )
     def test_forged_files_are_refused(self, content, code):
         assert error_code(clean_rib, SimpleUploadedFile("rib.pdf", content)) == code
+
+    def test_a_phone_photo_is_turned_upright(self):
+        output = io.BytesIO()
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90° clockwise to display"
+        Image.new("RGB", (80, 40), "white").save(output, format="JPEG", exif=exif)
+
+        rib = clean_rib(SimpleUploadedFile("photo.jpg", output.getvalue()))
+
+        assert Image.open(rib.content).size == (40, 80)
 
     def test_size_is_checked_before_reading(self, settings):
         settings.RIB_MAX_SIZE = 5 * 1024 * 1024
