@@ -13,6 +13,11 @@ from structures.models import BankAccount, Membership, Structure
 from structures.validators import clean_iban
 
 
+def posted(request) -> tuple:
+    """The form's data and files on POST, even empty (then every required field says so); none on GET."""
+    return (request.POST, request.FILES) if request.method == "POST" else (None, None)
+
+
 @login_required
 def structure_list(request):
     """« Structures »: the applications, my structures with their bank details, my pending requests."""
@@ -66,7 +71,7 @@ def structure_detail(request, pk):
 def structure_update(request, pk):
     """« Modifier une structure », for its managers only."""
     structure = get_object_or_404(Structure.objects.managed_by(request.user), pk=pk)
-    form = StructureForm(request.POST or None, instance=structure)
+    form = StructureForm(request.POST if request.method == "POST" else None, instance=structure)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Les modifications de la structure sont enregistrées.")
@@ -93,7 +98,9 @@ def bank_account_create(request):
     if not reauth.is_recent(request):
         return reauth.ask(request)
     form = BankAccountForm(
-        request.user, request.POST or None, request.FILES or None, initial={"structure": request.GET.get("structure")}
+        request.user,
+        *posted(request),
+        initial={"structure": request.GET.get("structure")},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -149,7 +156,7 @@ def bank_account_update(request, pk):
     bank_account = get_object_or_404(BankAccount.objects.managed_by(request.user).select_related("structure"), pk=pk)
     if not reauth.is_recent(request):
         return reauth.ask(request)
-    form = BankAccountUpdateForm(bank_account, request.POST or None, request.FILES or None)
+    form = BankAccountUpdateForm(bank_account, *posted(request))
     if request.method == "POST" and form.is_valid():
         rib = form.cleaned_data["rib_file"]
         try:

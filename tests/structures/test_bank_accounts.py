@@ -477,3 +477,10 @@ def test_the_bic_lookup_is_for_signed_in_users(client, db):
     response = client.post(reverse("structures:bic_lookup"), {"iban": IBAN})
 
     assert response.status_code == 302
+
+
+def test_an_empty_submission_names_every_required_field(sign_in, manager):
+    response = sign_in(manager).post(CREATE, {})
+
+    assert set(response.context["form"].errors) == {"label", "structure", "iban", "rib_file"}
+    assert "Le formulaire contient 4 erreurs" in response.text
