@@ -199,8 +199,8 @@ def test_the_password_confirmation_expires(sign_in, manager, time_machine):
     assert client.get(CREATE).status_code == 302
 
 
-def test_simple_users_and_outsiders_get_404(sign_in, attached, outsider, bank_account_data):
-    for user in [attached, outsider]:
+def test_simple_users_outsiders_and_staff_get_404(sign_in, attached, outsider, staff, bank_account_data):
+    for user in [attached, outsider, staff]:
         assert sign_in(user).post(CREATE, bank_account_data()).status_code == 404
     assert not BankAccount.objects.exists()
 
@@ -236,9 +236,9 @@ class TestDetail:
             assert "FR76 •••• … 189" in response.text
             assert "3000 6000" not in response.text
 
-    def test_outsiders_get_404(self, sign_in, outsider, other_manager, farm):
+    def test_outsiders_and_staff_get_404_on_the_site(self, sign_in, outsider, other_manager, staff, farm):
         bank_account = BankAccountFactory(structure=farm)
-        for user in [outsider, other_manager]:
+        for user in [outsider, other_manager, staff]:
             assert sign_in(user).get(bank_account.get_absolute_url()).status_code == 404
 
 
@@ -363,12 +363,12 @@ class TestChanges:
         "name",
         ["structures:bank_account_update", "structures:bank_account_make_default", "structures:bank_account_delete"],
     )
-    def test_simple_users_and_outsiders_cannot_change_anything(
-        self, sign_in, attached, outsider, other_manager, accounts, outbox, name
+    def test_simple_users_outsiders_and_staff_cannot_change_anything(
+        self, sign_in, attached, outsider, other_manager, staff, accounts, outbox, name
     ):
         _, other = accounts
         before = list(BankAccount.objects.values_list("label", "is_default", "rib"))
-        for user in [attached, outsider, other_manager]:
+        for user in [attached, outsider, other_manager, staff]:
             assert sign_in(user).post(reverse(name, args=[other.pk]), {"label": "Volé"}).status_code == 404
         assert list(BankAccount.objects.values_list("label", "is_default", "rib")) == before
         assert outbox() == []
