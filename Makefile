@@ -40,7 +40,7 @@ migrate: $(VENV)/.installed-run | var
 
 run: migrate
 	@echo "Serving on http://$(HOST):$(PORT) – mail is printed below."
-	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-test | var
 	$(PY) -m pytest

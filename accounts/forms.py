@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from accounts.models import User
 from structures.forms import REQUIRED_NOTICE, fields_only
 from structures.models import Structure
-from structures.validators import clean_phone_number, clean_siret
+from structures.validators import clean_phone_number, clean_siret, phone_for_display
 
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "
@@ -251,6 +251,8 @@ class ProfileForm(forms.ModelForm):
         self.fields["phone"].max_length = 30
         self.fields["phone"].widget.attrs["maxlength"] = "30"
         self.fields["phone"].help_text = "Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
+        if self.instance.phone and not self.is_bound:
+            self.initial["phone"] = phone_for_display(self.instance.phone)
         self.helper = fields_only()
 
     def clean_first_name(self):

@@ -1,5 +1,7 @@
 from dataclasses import asdict
 
+from axes.utils import reset as reset_failed_attempts
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -168,8 +170,14 @@ def confirm_password(request):
     form = forms.ConfirmPasswordForm(request, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         reauth.mark(request)
+        # The right password clears earlier typos, as a sign-in does (AXES_RESET_ON_SUCCESS).
+        reset_failed_attempts(username=request.user.email)
         return redirect(next_url)
-    return render(request, "accounts/confirm_password.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "accounts/confirm_password.html",
+        {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATION_MAX_AGE // 60},
+    )
 
 
 @require_POST

@@ -56,6 +56,14 @@ def _bank_details_step(memberships) -> Step:
 
 def _structure_step(memberships) -> Step:
     title = "Modifier les informations de votre structure"
+    if memberships and all(m.structure.is_agricultural_centre for m in memberships):
+        return Step(
+            4,
+            title,
+            True,
+            "Votre structure est un centre de gestion agricole : elle dépose les demandes de ses clients, sans "
+            "catégorie de bénéficiaire ni numéro PACAGE propres.",
+        )
     if memberships and all(m.structure.refund_information_complete for m in memberships):
         return Step(
             4,

@@ -10,6 +10,7 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -27,5 +28,10 @@ def is_recent(request) -> bool:
 
 def ask(request, next_url: str | None = None):
     """Send the user to confirm their password, then back to `next_url` (this page by default)."""
+    if request.method == "POST":
+        messages.warning(
+            request,
+            "Pour votre sécurité, confirmez votre mot de passe, puis recommencez : rien n'a été enregistré.",
+        )
     query = urlencode({"next": next_url or request.get_full_path()})
     return redirect(f"{reverse('accounts:confirm_password')}?{query}")

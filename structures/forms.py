@@ -13,6 +13,7 @@ from structures.validators import (
     clean_phone_number,
     clean_rib,
     clean_vat_number,
+    phone_for_display,
     vat_number_for,
 )
 
@@ -27,6 +28,10 @@ def fields_only(*layout) -> FormHelper:
     if layout:
         helper.layout = Layout(*layout)
     return helper
+
+
+def structure_choice_label(structure: Structure) -> str:
+    return f"{structure.siret} – {structure.name}" if structure.name else structure.siret
 
 
 class RibField(forms.FileField):
@@ -62,8 +67,9 @@ class ManageStructureForm(forms.Form):
         self.fields["structure"].queryset = Structure.objects.managed_by(user).filter(
             identifier_type=Structure.IdentifierType.SIRET
         )
-        self.fields["structure"].label_from_instance = lambda structure: f"{structure.siret} – {structure.display_name}"
+        self.fields["structure"].label_from_instance = structure_choice_label
         self.helper = fields_only()
+        self.helper.disable_csrf = True  # a GET form: no token in the address bar
 
 
 class StructureForm(forms.ModelForm):
@@ -129,6 +135,9 @@ class StructureForm(forms.ModelForm):
             self.fields[name].required = True
         self.fields["vat_number"].help_text = f"Celui de votre structure est {vat_number_for(self.instance.siren)}."
         self.fields["phone"].widget.input_type = "tel"
+        if self.instance.phone and not self.is_bound:
+            self.initial["phone"] = phone_for_display(self.instance.phone)
+        self.fields["is_agricultural_centre"].widget.attrs["data-centre-flag"] = ""
         self.fields["phone"].help_text = "Exemple : 04 75 12 34 56"
         self.fields["postal_code"].widget.attrs.update(inputmode="numeric", autocomplete="postal-code")
         self.fields["pacage"].widget.attrs.update(inputmode="numeric")
@@ -265,7 +274,7 @@ class BankAccountForm(forms.ModelForm):
         managed = Structure.objects.managed_by(user)
         self.fields["structure"].queryset = managed
         self.fields["structure"].empty_label = "Sélectionnez une structure"
-        self.fields["structure"].label_from_instance = lambda structure: f"{structure.siret} – {structure.display_name}"
+        self.fields["structure"].label_from_instance = structure_choice_label
         if len(managed) == 1:
             self.initial["structure"] = managed[0].pk
         self.fields["iban"].widget.attrs.update(autocomplete="off", spellcheck="false")
@@ -311,6 +320,11 @@ class BankAccountForm(forms.ModelForm):
                 self.add_error("iban", forms.ValidationError(IBAN_TAKEN, code="iban_taken"))
             if cleaned_data.get("label") and structure.bank_accounts.filter(label=cleaned_data["label"]).exists():
                 self.add_error("label", forms.ValidationError(LABEL_TAKEN, code="label_taken"))
+        if self.errors and "rib_file" not in self.errors and self.files.get("rib_file"):
+            self["rib_file"].help_text = (  # the bound field, which the page renders
+                "Sélectionnez de nouveau votre RIB : par sécurité, le fichier n'est pas gardé quand le formulaire "
+                "contient une erreur. Fichier PDF, PNG ou JPEG de 5 Mo au plus."
+            )
         return cleaned_data
 
     def validate_unique(self):

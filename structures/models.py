@@ -218,6 +218,7 @@ class BankAccount(models.Model):
     """« Coordonnée bancaire »: an IBAN, its BIC and the RIB that proves it, for one structure."""
 
     EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+    FILE_TYPES = [("application/pdf", "PDF"), ("image/png", "image PNG"), ("image/jpeg", "image JPEG")]
 
     structure = models.ForeignKey(
         Structure, on_delete=models.CASCADE, related_name="bank_accounts", verbose_name="structure"
@@ -227,9 +228,7 @@ class BankAccount(models.Model):
     bic = models.CharField("BIC", max_length=11)
     rib = models.FileField("RIB", storage=rib_storage, upload_to=rib_upload_to, max_length=100)
     rib_filename = models.CharField("nom du fichier transmis", max_length=200)
-    rib_content_type = models.CharField(
-        "type du fichier", max_length=20, choices=[(t, t) for t in EXTENSIONS], default="application/pdf"
-    )
+    rib_content_type = models.CharField("type du fichier", max_length=20, choices=FILE_TYPES, default="application/pdf")
     is_default = models.BooleanField("coordonnée par défaut", default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -51,6 +51,16 @@ def clean_phone_number(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_for_display(value: str) -> str:
+    """+33475123456 → « 04 75 12 34 56 »; foreign numbers in international format."""
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        return value
+    formats = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(number, formats.NATIONAL if number.country_code == 33 else formats.INTERNATIONAL)
+
+
 def clean_french_postal_code(value: str) -> str:
     value = "".join(value.split())
     if not re.fullmatch(r"[0-9]{5}", value) or value.startswith("00"):
@@ -191,7 +201,6 @@ RIB_SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
 }
-RIB_TYPE_ERROR = "Le RIB doit être un fichier PDF, PNG ou JPEG."
 
 
 def clean_rib(uploaded: UploadedFile) -> RibFile:
@@ -212,7 +221,12 @@ def clean_rib(uploaded: UploadedFile) -> RibFile:
     head = uploaded.read(16)
     content_type = next((kind for magic, kind in RIB_SIGNATURES.items() if head.startswith(magic)), None)
     if content_type is None:
-        raise ValidationError(RIB_TYPE_ERROR, code="rib_type")
+        raise ValidationError(
+            "Le fichier « %(name)s » n'est ni un PDF, ni une image PNG ou JPEG, quel que soit son nom : "
+            "enregistrez votre RIB dans l'un de ces formats.",
+            code="rib_type",
+            params={"name": uploaded.name},
+        )
     if content_type == "application/pdf":
         return RibFile(_checked_pdf(uploaded), content_type)
     return RibFile(_reencoded_image(uploaded, content_type), content_type)

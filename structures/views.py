@@ -71,10 +71,17 @@ def structure_detail(request, pk):
 def structure_update(request, pk):
     """« Modifier une structure », for its managers only."""
     structure = get_object_or_404(Structure.objects.managed_by(request.user), pk=pk)
+    had_refund_information = bool(structure.beneficiary_category or structure.pacage)
     form = StructureForm(request.POST if request.method == "POST" else None, instance=structure)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Les modifications de la structure sont enregistrées.")
+        if had_refund_information and structure.is_agricultural_centre:
+            messages.info(
+                request,
+                "La structure est déclarée centre de gestion agricole : sa catégorie de bénéficiaire et son numéro "
+                "PACAGE ont été effacés. Décochez la case si ce n'est pas le cas.",
+            )
         return redirect("structures:update", pk=structure.pk)
     manage_form = ManageStructureForm(request.user, initial={"structure": structure.pk})
     return render(

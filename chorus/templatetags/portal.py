@@ -1,6 +1,7 @@
-import phonenumbers
 from django import template
 from django.urls import reverse
+
+from structures.validators import phone_for_display
 
 register = template.Library()
 
@@ -23,11 +24,4 @@ def breadcrumb(*trail):
 @register.filter
 def phone(value: str) -> str:
     """+33612345678 → « 06 12 34 56 78 »; foreign numbers in international format."""
-    if not value:
-        return value
-    try:
-        number = phonenumbers.parse(value)
-    except phonenumbers.NumberParseException:
-        return value
-    formats = phonenumbers.PhoneNumberFormat
-    return phonenumbers.format_number(number, formats.NATIONAL if number.country_code == 33 else formats.INTERNATIONAL)
+    return phone_for_display(value) if value else value

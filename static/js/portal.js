@@ -90,3 +90,14 @@ if (bic) {
     }
   });
 }
+
+// « L'organisation est un centre de gestion agricole »: a centre has no category or PACAGE of its own.
+const centre = document.querySelector("[data-centre-flag]");
+if (centre) {
+  const own = ["beneficiary_category", "pacage"].map((name) => centre.form.elements[name]);
+  const follow = () => {
+    for (const field of own) field.disabled = centre.checked;
+  };
+  centre.addEventListener("change", follow);
+  follow();
+}

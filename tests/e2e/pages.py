@@ -34,6 +34,12 @@ class PortalPage:
     def focused_element_is_error_summary(self) -> bool:
         return self.page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
 
+    def tick(self, checkbox: Locator, checked: bool = True) -> None:
+        """The DSFR draws the box on the label, over the real input: click the box, as a user does."""
+        label = self.page.locator(f"label[for='{checkbox.get_attribute('id')}']")
+        label.click(position={"x": 12, "y": 12})
+        expect(checkbox).to_be_checked(checked=checked)
+
     def screenshot(self, path) -> None:
         self.page.screenshot(path=path, full_page=True, animations="disabled", caret="hide")
 
@@ -144,12 +150,6 @@ class SignupPage(PortalPage):
         self.identifier_type.select_option(label="SIRET")
         self.identifier.fill(siret)
         return self
-
-    def tick(self, checkbox: Locator) -> None:
-        """The DSFR draws the box on the label, over the real input: click the box, as a user does."""
-        label = self.page.locator(f"label[for='{checkbox.get_attribute('id')}']")
-        label.click(position={"x": 12, "y": 12})
-        expect(checkbox).to_be_checked()
 
     def answer_captcha(self) -> "SignupPage":
         """Types the answer stored for the challenge on screen, in capitals as the image shows it."""

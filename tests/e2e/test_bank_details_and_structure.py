@@ -65,6 +65,12 @@ def test_a_manager_registers_bank_details_then_edits_her_structure(page, site, f
     structure.field("Adresse", exact=True).fill("12 route de Crest")
     structure.field("Code postal").fill("26400")
     structure.field("Ville").fill("Crest")
+    # Ticking « centre de gestion agricole » sets the two refund fields aside; unticking brings them back.
+    centre = structure.field("L'organisation est un centre de gestion agricole")
+    structure.tick(centre)
+    expect(structure.field("Numéro PACAGE")).to_be_disabled()
+    structure.tick(centre, checked=False)
+    expect(structure.field("Numéro PACAGE")).to_be_enabled()
     structure.field("Catégorie de bénéficiaire").select_option(label="Exploitant agricole à titre individuel")
     structure.field("Numéro PACAGE").fill("026123456")
     structure.screenshot(screenshots / "structure-update.png")
@@ -95,5 +101,5 @@ def test_a_forged_rib_is_refused_in_the_browser(page, site, farmer):
     bank.submit()
 
     bank.expect_error()
-    expect(bank.error_summary).to_contain_text("Le RIB doit être un fichier PDF, PNG ou JPEG.")
+    expect(bank.error_summary).to_contain_text("Le fichier « rib.pdf » n'est ni un PDF, ni une image PNG ou JPEG")
     assert not BankAccount.objects.exists()

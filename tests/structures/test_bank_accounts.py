@@ -115,9 +115,9 @@ def test_a_wrong_iban_with_no_bic_gets_one_error_only(sign_in, manager, bank_acc
         ({"rib_file": None}, "rib_file", "Ce champ est obligatoire."),
         ({"rib_file": upload(b"", name="vide.pdf")}, "rib_file", "Le fichier soumis est vide."),
         ({"rib_file": upload(PDF + b" " * (6 * 1024 * 1024))}, "rib_file", "ne doit pas dépasser 5 Mo"),
-        ({"rib_file": upload(b"MZ\x90\x00" + b"\x00" * 64, name="rib.pdf")}, "rib_file", "PDF, PNG ou JPEG"),
-        ({"rib_file": upload(b"<html><body>RIB</body></html>", name="rib.pdf")}, "rib_file", "PDF, PNG ou JPEG"),
-        ({"rib_file": upload(b"<svg xmlns='http://www.w3.org/2000/svg'/>", name="rib.svg")}, "rib_file", "PDF, PNG"),
+        ({"rib_file": upload(b"MZ\x90\x00" + b"\x00" * 64, name="rib.pdf")}, "rib_file", "ni un PDF, ni une image"),
+        ({"rib_file": upload(b"<html><body>RIB</body></html>", name="rib.pdf")}, "rib_file", "ni un PDF, ni une image"),
+        ({"rib_file": upload(b"<svg xmlns='http://www.w3.org/2000/svg'/>", name="rib.svg")}, "rib_file", "ni un PDF"),
         ({"rib_file": upload(png_claiming(8000, 6000), name="rib.png")}, "rib_file", "trop de pixels"),
     ],
 )
@@ -300,7 +300,7 @@ class TestChanges:
         url = reverse("structures:bank_account_update", args=[default.pk])
         response = sign_in(manager).post(url, {"label": "Renommé", "rib_file": upload(b"<html>", name="rib.pdf")})
 
-        assert "PDF, PNG ou JPEG" in response.text
+        assert "ni un PDF, ni une image PNG ou JPEG" in response.text
         default.refresh_from_db()
         assert (default.label, default.rib.name) == ("Principal", old_name)
         assert outbox() == []
@@ -484,3 +484,44 @@ def test_an_empty_submission_names_every_required_field(sign_in, manager):
 
     assert set(response.context["form"].errors) == {"label", "structure", "iban", "rib_file"}
     assert "Le formulaire contient 4 erreurs" in response.text
+
+
+def test_the_rib_must_be_chosen_again_after_another_error_and_the_form_says_so(sign_in, manager, bank_account_data):
+    response = sign_in(manager).post(CREATE, bank_account_data(iban="FR7630006000011234567890188"))
+
+    assert "Sélectionnez de nouveau votre RIB" in response.text
+
+
+def test_an_expired_confirmation_on_submit_says_nothing_was_saved(sign_in, manager, farm):
+    bank_account = BankAccountFactory(structure=farm, is_default=False)
+    client = sign_in(manager, fresh=False)
+
+    response = client.post(reverse("structures:bank_account_make_default", args=[bank_account.pk]), follow=True)
+
+    assert "confirmez votre mot de passe, puis recommencez : rien n&#x27;a été enregistré" in response.text
+    assert response.redirect_chain[-1][0].endswith(f"?next={bank_account.get_absolute_url().replace('/', '%2F')}")
+
+
+def test_the_right_password_clears_earlier_typos(sign_in, manager, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    client = sign_in(manager, fresh=False)
+    confirm = reverse("accounts:confirm_password")
+
+    for _ in range(2):
+        assert "Le mot de passe est incorrect." in client.post(confirm, {"password": "faux"}).text
+    assert client.post(confirm, {"password": "Blé-Moisson-42x"}).status_code == 302
+    for _ in range(2):
+        assert "Le mot de passe est incorrect." in client.post(confirm, {"password": "faux"}).text
+    assert client.post(confirm, {"password": "Blé-Moisson-42x"}).status_code == 302
+
+
+def test_too_many_wrong_confirmations_block_bank_changes(sign_in, manager, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    client = sign_in(manager, fresh=False)
+    confirm = reverse("accounts:confirm_password")
+
+    for _ in range(3):
+        response = client.post(confirm, {"password": "faux"})
+
+    assert "Mot de passe temporairement bloqué" in response.text
+    assert client.post(confirm, {"password": "Blé-Moisson-42x"}).status_code != 302

@@ -1,5 +1,7 @@
 """« Gérer une structure » → « Modifier une structure »."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -271,3 +273,30 @@ def test_a_structure_without_a_name_still_has_a_usable_page(sign_in, manager):
     response = sign_in(manager).get(structure.get_absolute_url())
 
     assert f"SIRET {structure.siret}" in response.text
+
+
+def test_ticking_the_centre_flag_says_what_was_erased(sign_in, manager, farm, structure_data):
+    farm.beneficiary_category, farm.pacage = "individual_farmer", "026123456"
+    farm.save()
+
+    response = sign_in(manager).post(update_url(farm), structure_data(is_agricultural_centre="on"), follow=True)
+
+    assert "sa catégorie de bénéficiaire et son numéro PACAGE ont été effacés" in response.text
+    home = sign_in(manager).get(reverse("home")).context["steps"]
+    assert "centre de gestion agricole" in home[3].detail and home[3].done
+
+
+def test_the_identifier_picker_puts_no_token_in_the_address_bar(sign_in, manager):
+    response = sign_in(manager).get(MANAGE)
+
+    picker = re.search(r'<form method="get".*?</form>', response.text, re.S).group(0)
+    assert 'name="structure"' in picker and "csrfmiddlewaretoken" not in picker
+
+
+def test_the_phone_is_shown_as_typed_in_france(sign_in, manager, farm):
+    farm.phone = "+33475123456"
+    farm.save()
+
+    response = sign_in(manager).get(update_url(farm))
+
+    assert 'value="04 75 12 34 56"' in response.text
