@@ -165,7 +165,14 @@ class SignupForm(forms.Form):
         return cleaned
 
 
-class ActivationForm(auth_forms.SetPasswordForm):
+class RuleOnThePasswordField:
+    """The password rule's errors go under the password itself, where the meter is, not its confirmation."""
+
+    def validate_password_for_user(self, user, password_field_name="new_password1"):
+        super().validate_password_for_user(user, password_field_name="new_password1")
+
+
+class ActivationForm(RuleOnThePasswordField, auth_forms.SetPasswordForm):
     """« Veuillez saisir votre nouveau mot de passe » (memento, step 2)."""
 
     error_messages = {"password_mismatch": "Les deux mots de passe ne sont pas identiques."}
@@ -182,7 +189,7 @@ class ActivationForm(auth_forms.SetPasswordForm):
         self.helper = fields_only()
 
 
-class ChangePasswordForm(auth_forms.PasswordChangeForm):
+class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
     error_messages = {
         **auth_forms.PasswordChangeForm.error_messages,
         "password_incorrect": "Le mot de passe actuel est incorrect.",

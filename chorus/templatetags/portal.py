@@ -25,3 +25,15 @@ def breadcrumb(*trail):
 def phone(value: str) -> str:
     """+33612345678 → « 06 12 34 56 78 »; foreign numbers in international format."""
     return phone_for_display(value) if value else value
+
+
+@register.filter
+def error_count(form) -> int:
+    """Every message the form shows, for the error summary's heading."""
+    return len(form.non_field_errors()) + sum(len(field.errors) for field in form)
+
+
+@register.filter
+def summary_label(label: str) -> str:
+    """« Confirmez le mot de passe : » → « Confirmez le mot de passe », before the summary's own colon."""
+    return str(label).rstrip(" :")

@@ -122,8 +122,13 @@ def test_weak_passwords_are_refused_with_a_reason(client, signed_up, password, m
     response = client.post(form_url, {"new_password1": password, "new_password2": password})
 
     assert response.status_code == 200
-    assert message in " ".join(response.context["form"].errors["new_password2"])
-    assert "<title>Erreur – " in response.content.decode()
+    errors = response.context["form"].errors
+    assert message in " ".join(errors["new_password1"]) and "new_password2" not in errors
+    page = response.content.decode()
+    assert "<title>Erreur – " in page
+    count = len(errors["new_password1"])
+    assert f"Le formulaire contient {count} erreur{'s' if count > 1 else ''}" in page
+    assert "Entrez le mot de passe : " in page and "mot de passe : :" not in page
     user.refresh_from_db()
     assert not user.is_active
 
@@ -133,7 +138,7 @@ def test_a_password_containing_the_siret_is_refused(client, signed_up):
     siret = user.memberships.get().structure.siret
     password = f"Ferme-{siret}!"
     response = client.post(open_link(client, path), {"new_password1": password, "new_password2": password})
-    assert "votre SIRET" in " ".join(response.context["form"].errors["new_password2"])
+    assert "votre SIRET" in " ".join(response.context["form"].errors["new_password1"])
 
 
 def test_a_128_character_password_is_kept_whole(client, signed_up):
