@@ -168,7 +168,7 @@ class SignupForm(forms.Form):
 class RuleOnThePasswordField:
     """The password rule's errors go under the password itself, where the meter is, not its confirmation."""
 
-    def validate_password_for_user(self, user, password_field_name="new_password1"):
+    def validate_password_for_user(self, user, *args, **kwargs):
         super().validate_password_for_user(user, password_field_name="new_password1")
 
 
