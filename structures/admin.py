@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from structures.forms import STRUCTURE_BLOCKS
 from structures.models import BankAccount, Membership, Structure
 
 
@@ -38,7 +39,17 @@ def rib_link(bank_account: BankAccount) -> str:
     )
 
 
-class BankAccountInline(admin.TabularInline):
+class BankAccountDisplay:
+    @admin.display(description="IBAN")
+    def masked_iban(self, bank_account):
+        return bank_account.masked_iban
+
+    @admin.display(description="RIB")
+    def rib_file(self, bank_account):
+        return rib_link(bank_account)
+
+
+class BankAccountInline(BankAccountDisplay, admin.TabularInline):
     """Read-only: bank details change on the site, where managers re-authenticate and are all mailed."""
 
     model = BankAccount
@@ -51,64 +62,26 @@ class BankAccountInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="IBAN")
-    def masked_iban(self, bank_account):
-        return bank_account.masked_iban
-
-    @admin.display(description="RIB")
-    def rib_file(self, bank_account):
-        return rib_link(bank_account)
-
 
 @admin.register(Structure)
 class StructureAdmin(HistoryAdmin):
     list_display = ["siret", "name", "beneficiary_category", "pacage", "is_agricultural_centre", "status", "created_at"]
     list_filter = ["beneficiary_category", "is_agricultural_centre", "status", "structure_type"]
     search_fields = ["siret", "name", "pacage"]
-    readonly_fields = ["siret", "identifier_type", "created_at", "updated_at"]
+    readonly_fields = ["siret", "siren", "identifier_type", "created_at", "updated_at"]
     inlines = [MembershipInline, BankAccountInline]
     fieldsets = [
-        (
-            "Informations générales",
-            {
-                "fields": [
-                    "identifier_type",
-                    "siret",
-                    "name",
-                    "rcs_number",
-                    "vat_number",
-                    "structure_type",
-                    "email",
-                    "status",
-                    "tax_regime",
-                ]
-            },
-        ),
-        (
-            "Adresse postale",
-            {
-                "fields": [
-                    "address",
-                    "address_complement_1",
-                    "address_complement_2",
-                    "postal_code",
-                    "city",
-                    "country",
-                    "phone",
-                ]
-            },
-        ),
-        ("Informations mémoires de frais de justice", {"fields": ["procedure_category"]}),
-        (
-            "Informations demandes de remboursement",
-            {"fields": ["beneficiary_category", "pacage", "is_agricultural_centre"]},
-        ),
-        ("Suivi", {"fields": ["created_at", "updated_at"]}),
+        *[(legend, {"fields": names}) for legend, names in STRUCTURE_BLOCKS.items()],
+        ("Suivi", {"fields": ["identifier_type", "created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="SIREN")
+    def siren(self, structure):
+        return structure.siren
 
     def get_readonly_fields(self, request, obj=None):
         # The SIRET identifies the structure: typed once, at sign-up (or by staff when adding one).
-        return self.readonly_fields if obj else ["created_at", "updated_at"]
+        return self.readonly_fields if obj else ["siren", "created_at", "updated_at"]
 
 
 @admin.register(Membership)
@@ -121,7 +94,7 @@ class MembershipAdmin(HistoryAdmin):
 
 
 @admin.register(BankAccount)
-class BankAccountAdmin(HistoryAdmin):
+class BankAccountAdmin(BankAccountDisplay, HistoryAdmin):
     """Support reads bank details and their history; it does not change them."""
 
     list_display = ["label", "structure", "masked_iban", "bic", "is_default", "created_at"]
@@ -151,11 +124,3 @@ class BankAccountAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="IBAN")
-    def masked_iban(self, bank_account):
-        return bank_account.masked_iban
-
-    @admin.display(description="RIB")
-    def rib_file(self, bank_account):
-        return rib_link(bank_account)

@@ -72,6 +72,49 @@ class ManageStructureForm(forms.Form):
         self.helper.disable_csrf = True  # a GET form: no token in the address bar
 
 
+# The memento's four blocks of « Modifier une structure », in its order; the admin shows them alike.
+STRUCTURE_BLOCKS = {
+    "Informations générales": [
+        "siret",
+        "siren",
+        "name",
+        "rcs_number",
+        "vat_number",
+        "structure_type",
+        "email",
+        "status",
+        "tax_regime",
+    ],
+    "Adresse postale": [
+        "address",
+        "address_complement_1",
+        "address_complement_2",
+        "postal_code",
+        "city",
+        "country",
+        "phone",
+    ],
+    "Informations mémoires de frais de justice": ["procedure_category"],
+    "Informations demandes de remboursement": ["beneficiary_category", "pacage", "is_agricultural_centre"],
+}
+# Shown in the blocks, never posted: the SIRET identifies the structure, the SIREN
+# derives from it, the status is the portal's.
+READ_ONLY = {
+    "siret": ("SIRET", "Non modifiable : il identifie la structure."),
+    "siren": ("SIREN", "Les 9 premiers chiffres du SIRET."),
+    "status": ("Statut", "Non modifiable."),
+}
+
+
+def read_only(name: str) -> HTML:
+    label, hint = READ_ONLY[name]
+    value = "get_status_display" if name == "status" else name
+    return HTML(
+        f'{{% include "structures/_read_only_field.html" with id="structure-{name}" label="{label}" '
+        f'hint="{hint}" value=form.instance.{value} %}}'
+    )
+
+
 class StructureForm(forms.ModelForm):
     """« Modifier une structure »: the memento's four blocks."""
 
@@ -81,42 +124,7 @@ class StructureForm(forms.ModelForm):
 
     class Meta:
         model = Structure
-        fields = [
-            "name",
-            "rcs_number",
-            "vat_number",
-            "structure_type",
-            "email",
-            "tax_regime",
-            "address",
-            "address_complement_1",
-            "address_complement_2",
-            "postal_code",
-            "city",
-            "country",
-            "phone",
-            "procedure_category",
-            "beneficiary_category",
-            "pacage",
-            "is_agricultural_centre",
-        ]
-        labels = {
-            "name": "Libellé de la structure",
-            "rcs_number": "Numéro RCS",
-            "structure_type": "Type de structure",
-            "email": "Adresse électronique",
-            "tax_regime": "Régime fiscal principal",
-            "address": "Adresse",
-            "address_complement_1": "Complément d'adresse 1",
-            "address_complement_2": "Complément d'adresse 2",
-            "postal_code": "Code postal",
-            "city": "Ville",
-            "country": "Pays",
-            "phone": "Téléphone",
-            "procedure_category": "Catégorie Procédure",
-            "beneficiary_category": "Catégorie de bénéficiaire",
-            "is_agricultural_centre": "L'organisation est un centre de gestion agricole",
-        }
+        fields = [name for names in STRUCTURE_BLOCKS.values() for name in names if name not in READ_ONLY]
         help_texts = {
             "rcs_number": "Par exemple : RCS Valence 123 456 789. Laissez vide si la structure n'est pas immatriculée.",
             "procedure_category": "Pour les prestataires de justice seulement ; une exploitation agricole n'en a pas.",
@@ -152,53 +160,15 @@ class StructureForm(forms.ModelForm):
             ("", "Sélectionnez une catégorie"),
             *Structure.BeneficiaryCategory.choices,
         ]
-        self.helper = fields_only(
-            REQUIRED_NOTICE,
-            # Two columns on wide screens, as the memento's screen lays out its four blocks.
+        # Two columns on wide screens, as the memento's screen lays out its four blocks.
+        blocks = [
             Div(
-                Div(
-                    Fieldset(
-                        "Informations générales",
-                        HTML('{% include "structures/_structure_identity.html" with structure=form.instance %}'),
-                        "name",
-                        "rcs_number",
-                        "vat_number",
-                        "structure_type",
-                        "email",
-                        HTML('{% include "structures/_structure_status.html" with structure=form.instance %}'),
-                        "tax_regime",
-                    ),
-                    css_class="fr-col-12 fr-col-lg-6",
-                ),
-                Div(
-                    Fieldset(
-                        "Adresse postale",
-                        "address",
-                        "address_complement_1",
-                        "address_complement_2",
-                        "postal_code",
-                        "city",
-                        "country",
-                        "phone",
-                    ),
-                    css_class="fr-col-12 fr-col-lg-6",
-                ),
-                Div(
-                    Fieldset("Informations mémoires de frais de justice", "procedure_category"),
-                    css_class="fr-col-12 fr-col-lg-6",
-                ),
-                Div(
-                    Fieldset(
-                        "Informations demandes de remboursement",
-                        "beneficiary_category",
-                        "pacage",
-                        "is_agricultural_centre",
-                    ),
-                    css_class="fr-col-12 fr-col-lg-6",
-                ),
-                css_class="fr-grid-row fr-grid-row--gutters",
-            ),
-        )
+                Fieldset(legend, *[read_only(name) if name in READ_ONLY else name for name in names]),
+                css_class="fr-col-12 fr-col-lg-6",
+            )
+            for legend, names in STRUCTURE_BLOCKS.items()
+        ]
+        self.helper = fields_only(REQUIRED_NOTICE, Div(*blocks, css_class="fr-grid-row fr-grid-row--gutters"))
 
     def clean_name(self):
         return " ".join(self.cleaned_data["name"].split())

@@ -80,7 +80,7 @@ class Structure(models.Model):
     country = CountryField("pays", default="FR")
     phone = models.CharField("téléphone", max_length=20, blank=True)
 
-    procedure_category = models.CharField("catégorie procédure", max_length=20, choices=ProcedureCategory, blank=True)
+    procedure_category = models.CharField("catégorie Procédure", max_length=20, choices=ProcedureCategory, blank=True)
 
     beneficiary_category = models.CharField(
         "catégorie de bénéficiaire", max_length=30, choices=BeneficiaryCategory, blank=True

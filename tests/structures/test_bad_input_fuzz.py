@@ -4,28 +4,11 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from structures.forms import StructureForm
 from structures.models import BankAccount, Structure
 from tests.structures.conftest import upload
 
-STRUCTURE_FIELDS = [
-    "name",
-    "rcs_number",
-    "vat_number",
-    "structure_type",
-    "email",
-    "tax_regime",
-    "address",
-    "address_complement_1",
-    "address_complement_2",
-    "postal_code",
-    "city",
-    "country",
-    "phone",
-    "procedure_category",
-    "beneficiary_category",
-    "pacage",
-    "is_agricultural_centre",
-]
+STRUCTURE_FIELDS = StructureForm.Meta.fields
 typed = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 no_nul = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"), max_size=300)
 # The test client cannot send a file named "/" or ".." (a browser cannot either): the name's last part.
