@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from accounts.models import User
 from structures.forms import REQUIRED_NOTICE, fields_only
 from structures.models import Structure
-from structures.validators import clean_phone_number, clean_siret, phone_for_display
+from structures.validators import clean_phone_number, clean_siret, phone_for_display, squeeze_spaces
 
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "
@@ -21,7 +21,7 @@ SURVEY_CONSENT_LABEL = (
 
 
 def clean_person_name(value: str) -> str:
-    value = " ".join(value.split())
+    value = squeeze_spaces(value)
     if not value:
         raise forms.ValidationError("Ce champ ne peut pas être vide.", code="required")
     return value

@@ -14,10 +14,12 @@ from structures.validators import (
     clean_rib,
     clean_vat_number,
     phone_for_display,
+    squeeze_spaces,
     vat_number_for,
 )
 
 REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
+RIB_HINT = "Fichier PDF, PNG ou JPEG de 5 Mo au plus."
 RIB_ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
 
 
@@ -39,7 +41,7 @@ class RibField(forms.FileField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "RIB")
-        kwargs.setdefault("help_text", "Fichier PDF, PNG ou JPEG de 5 Mo au plus.")
+        kwargs.setdefault("help_text", RIB_HINT)
         widget = forms.FileInput(attrs={"accept": RIB_ACCEPT, "class": "fr-upload"})
         widget.group_class = "fr-upload-group"  # the DSFR upload component, through django-dsfr's snippet
         super().__init__(max_length=200, widget=widget, **kwargs)
@@ -171,7 +173,7 @@ class StructureForm(forms.ModelForm):
         self.helper = fields_only(REQUIRED_NOTICE, Div(*blocks, css_class="fr-grid-row fr-grid-row--gutters"))
 
     def clean_name(self):
-        return " ".join(self.cleaned_data["name"].split())
+        return squeeze_spaces(self.cleaned_data["name"])
 
     def clean_vat_number(self):
         value = self.cleaned_data["vat_number"].strip()
@@ -266,7 +268,7 @@ class BankAccountForm(forms.ModelForm):
         )
 
     def clean_label(self):
-        return " ".join(self.cleaned_data["label"].split())
+        return squeeze_spaces(self.cleaned_data["label"])
 
     def clean_iban(self):
         return str(clean_iban(self.cleaned_data["iban"]))
@@ -293,7 +295,7 @@ class BankAccountForm(forms.ModelForm):
         if self.errors and "rib_file" not in self.errors and self.files.get("rib_file"):
             self["rib_file"].help_text = (  # the bound field, which the page renders
                 "Sélectionnez de nouveau votre RIB : par sécurité, le fichier n'est pas gardé quand le formulaire "
-                "contient une erreur. Fichier PDF, PNG ou JPEG de 5 Mo au plus."
+                f"contient une erreur. {RIB_HINT}"
             )
         return cleaned_data
 
@@ -308,7 +310,7 @@ class BankAccountUpdateForm(forms.Form):
     rib_file = RibField(
         required=False,
         label="Nouveau RIB",
-        help_text="Laissez vide pour garder le RIB actuel. Fichier PDF, PNG ou JPEG de 5 Mo au plus.",
+        help_text=f"Laissez vide pour garder le RIB actuel. {RIB_HINT}",
     )
 
     def __init__(self, bank_account, *args, **kwargs):
@@ -317,7 +319,7 @@ class BankAccountUpdateForm(forms.Form):
         self.helper = fields_only("label", "rib_file")
 
     def clean_label(self):
-        label = " ".join(self.cleaned_data["label"].split())
+        label = squeeze_spaces(self.cleaned_data["label"])
         others = BankAccount.objects.filter(structure=self.bank_account.structure_id, label=label)
         if others.exclude(pk=self.bank_account.pk).exists():
             raise forms.ValidationError(LABEL_TAKEN, code="label_taken")

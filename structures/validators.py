@@ -15,6 +15,11 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siret, tva
 
 
+def squeeze_spaces(value: str) -> str:
+    """« EARL   du  Champ » → « EARL du Champ »: names as people meant them."""
+    return " ".join(value.split())
+
+
 def clean_siret(value: str) -> str:
     """Return the SIRET as 14 digits, or raise a French message saying what is wrong.
 
@@ -53,6 +58,8 @@ def clean_phone_number(value: str) -> str:
 
 def phone_for_display(value: str) -> str:
     """+33475123456 → « 04 75 12 34 56 »; foreign numbers in international format."""
+    if not value:
+        return value
     try:
         number = phonenumbers.parse(value)
     except phonenumbers.NumberParseException:

@@ -2,9 +2,11 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core import mail
 from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage
+from django.db import connection
 
 from chorus.mail import deliver_queued
-from structures.models import Membership
+from structures.models import BankAccount, Membership
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
 
 
@@ -84,3 +86,21 @@ def outsider(db):
 @pytest.fixture
 def staff(db):
     return UserFactory(first_name="Sam", last_name="Support", is_staff=True)
+
+
+@pytest.fixture
+def postgresql_only(transactional_db):
+    """For the race tests, which need PostgreSQL's row locks (CI runs the suite on it too)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("race tests need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
+
+
+@pytest.fixture
+def private_media(settings, tmp_path, monkeypatch):
+    """RIB files land in a throw-away folder.
+
+    The field resolved its storage when the model loaded, so it is swapped
+    on the field itself.
+    """
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path / "rib"))

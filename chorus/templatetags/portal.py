@@ -21,10 +21,7 @@ def breadcrumb(*trail):
     return {"links": links, "current": current}
 
 
-@register.filter
-def phone(value: str) -> str:
-    """+33612345678 → « 06 12 34 56 78 »; foreign numbers in international format."""
-    return phone_for_display(value) if value else value
+register.filter("phone", phone_for_display)  # +33612345678 → « 06 12 34 56 78 »
 
 
 @register.filter

@@ -4,7 +4,7 @@ import re
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -13,13 +13,7 @@ from approvals.models import ApprovalRequest
 from structures.models import Membership, Structure
 from tests.factories import make_siret
 
-pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(transactional_db):
-    if connection.vendor != "postgresql":
-        pytest.skip("race tests need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("postgresql_only")]
 
 
 def run_together(*tasks):

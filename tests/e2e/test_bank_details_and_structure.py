@@ -15,10 +15,7 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 @pytest.fixture
-def farmer(db, settings, tmp_path, monkeypatch):
-    from django.core.files.storage import FileSystemStorage
-
-    monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path))
+def farmer(db, private_media):
     user = UserFactory(email="jeanne.martin@exemple.fr", first_name="Jeanne", last_name="Martin")
     structure = StructureFactory(siret="73282932000074", name="EARL Martin")
     MembershipFactory(user=user, structure=structure, role=Membership.Role.MAIN_MANAGER)

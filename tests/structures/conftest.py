@@ -4,13 +4,12 @@ import time
 import zlib
 
 import pytest
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
 from chorus import reauth
-from structures.models import BankAccount, Membership
+from structures.models import Membership
 from tests.factories import MembershipFactory, StructureFactory, UserFactory
 
 # A real Crédit Agricole IBAN format (BIC AGRIFRPPXXX), and one of La Banque Postale.
@@ -48,14 +47,8 @@ def with_checksum(country: str, bban: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path, monkeypatch):
-    """RIB files land in a throw-away folder.
-
-    The field resolved its storage when the model loaded, so it is swapped
-    on the field itself.
-    """
-    settings.MEDIA_ROOT = tmp_path
-    monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path / "rib"))
+def _private_media(private_media):
+    pass
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Bank details changed by two managers at once, on PostgreSQL: one default, no error."""
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from structures.models import BankAccount
@@ -9,13 +8,7 @@ from tests.accounts.test_races import run_together
 from tests.factories import BankAccountFactory
 from tests.structures.conftest import IBAN, OTHER_IBAN, upload
 
-pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(transactional_db):
-    if connection.vendor != "postgresql":
-        pytest.skip("race tests need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("postgresql_only")]
 
 
 @pytest.fixture
