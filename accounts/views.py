@@ -12,9 +12,9 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import forms, throttling, workflows
+from accounts import forms, workflows
 from accounts.tokens import activation_token
-from chorus import reauth
+from chorus import reauth, throttling
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
 

@@ -150,7 +150,7 @@ AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_identity"
-AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_CLIENT_IP_CALLABLE = "chorus.throttling.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
@@ -159,11 +159,13 @@ AXES_VERBOSE = False
 # append the client's address to X-Forwarded-For; 0 when gunicorn faces clients.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Sign-up, resend-activation and reset: attempts per IP and per hour.
+# Sign-up, resend-activation and reset: attempts per IP and per hour;
+# « Demander un rattachement »: SIRET look-ups per account and per hour.
 THROTTLE_RATES = {
     "signup": env.int("THROTTLE_SIGNUP_PER_HOUR", default=20),
     "resend": env.int("THROTTLE_RESEND_PER_HOUR", default=10),
     "reset": env.int("THROTTLE_RESET_PER_HOUR", default=10),
+    "attachment": env.int("THROTTLE_ATTACHMENT_PER_HOUR", default=10),
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 8
