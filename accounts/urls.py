@@ -12,6 +12,11 @@ urlpatterns = [
     path("activer/lien-invalide/", views.activation_invalid, name="activation_invalid"),
     path("activer/nouveau-lien/", views.resend_activation, name="resend_activation"),
     path("activer/nouveau-lien/envoye/", views.resend_activation_done, name="resend_activation_done"),
+    path(
+        "activer/nouveau-lien/rattachement/<int:membership_pk>/",
+        views.resend_member_activation,
+        name="resend_member_activation",
+    ),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", views.sign_out, name="logout"),
     path("mot-de-passe-oublie/", views.password_reset, name="password_reset"),

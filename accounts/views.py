@@ -7,7 +7,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import forms, workflows
 from accounts.tokens import activation_token
 from chorus import reauth, throttling
+from structures.models import Membership, Structure
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
 
@@ -185,3 +186,24 @@ def sign_out(request):
     logout(request)
     messages.info(request, "Vous êtes déconnecté.")
     return redirect("home")
+
+
+@login_required
+@require_POST
+def resend_member_activation(request, membership_pk):
+    """A structure's manager sends a new activation link to one of its users who never activated."""
+    membership = get_object_or_404(
+        Membership.objects.filter(structure__in=Structure.objects.managed_by(request.user)).select_related("user"),
+        pk=membership_pk,
+    )
+    member = membership.user
+    if member.has_activated:
+        messages.info(request, f"{member.get_full_name()} a déjà activé son compte.")
+    elif not throttling.allow(request, "resend", who=f"user:{member.pk}"):
+        messages.error(request, f"Plusieurs liens ont déjà été envoyés à {member.get_full_name()} cette heure-ci.")
+    else:
+        workflows.resend_activation(member.email)
+        messages.success(
+            request, f"Un nouveau lien d'activation est envoyé à {member.get_full_name()} ({member.email})."
+        )
+    return redirect("structures:users", pk=membership.structure_id)

@@ -1,17 +1,28 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
 
-from structures.models import Structure
+from structures.models import Membership, Structure
 
 
 class ApprovalRequestQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(state=ApprovalRequest.State.REQUESTED)
 
+    def decidable_by(self, user):
+        """The requests of the structures the user manages: the only ones they see or decide."""
+        return self.filter(structure__in=Structure.objects.managed_by(user))
+
+    def with_delegation(self):
+        """Flags requesters who belong to an agricultural management centre (`from_centre`)."""
+        centres = Membership.objects.filter(user=OuterRef("requester"), structure__is_agricultural_centre=True)
+        return self.annotate(from_centre=Exists(centres))
+
 
 class ApprovalRequest(models.Model):
-    """A request that a structure's main manager approves or refuses."""
+    """A request that a structure's managers approve or refuse, once."""
 
     class Kind(models.TextChoices):
         ATTACHMENT = "attachment", "Demande de rattachement"
@@ -48,13 +59,18 @@ class ApprovalRequest(models.Model):
     class Meta:
         verbose_name = "approbation"
         verbose_name_plural = "approbations"
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["requester", "structure"],
                 condition=Q(state="requested"),
                 name="approval_one_live_request",
             ),
+            models.CheckConstraint(
+                condition=Q(state="requested") | Q(decided_at__isnull=False),
+                name="approval_closed_has_date",
+            ),
+            models.CheckConstraint(condition=~Q(state="refused") | ~Q(reason=""), name="approval_refusal_has_reason"),
         ]
         indexes = [
             models.Index(fields=["structure", "state", "-created_at"], name="approval_structure_state"),
@@ -62,3 +78,33 @@ class ApprovalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} – {self.requester} → {self.structure.siret}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("approvals:detail", args=[self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.REQUESTED
+
+    @property
+    def description(self) -> str:
+        """The queue's « Description » column."""
+        return self.get_kind_display()
+
+    def approve(self, by) -> None:
+        self._close(self.State.APPROVED, by)
+
+    def refuse(self, by, reason: str) -> None:
+        if not reason.strip():
+            raise ValueError("A refusal needs a reason.")
+        self._close(self.State.REFUSED, by, reason)
+
+    def withdraw(self) -> None:
+        self._close(self.State.WITHDRAWN, self.requester)
+
+    def _close(self, state: str, by, reason: str = "") -> None:
+        self.state = state
+        self.decided_by = by
+        self.decided_at = timezone.now()
+        self.reason = reason
+        self.save(update_fields=["state", "decided_by", "decided_at", "reason"])

@@ -81,24 +81,38 @@ def _structure_step(memberships) -> Step:
 
 
 def _attachment_step(user, memberships) -> Step:
-    if any(m.role == Membership.Role.MAIN_MANAGER for m in memberships):
-        return Step(
-            5,
-            "Valider le rattachement d'autres utilisateurs",
-            True,
-            "Vous êtes gestionnaire principal : vous validerez les demandes de rattachement à votre structure.",
-        )
+    if any(m.is_manager for m in memberships):
+        title = "Valider le rattachement d'autres utilisateurs"
+        waiting = ApprovalRequest.objects.pending().decidable_by(user).count()
+        if waiting:
+            return Step(
+                5,
+                title,
+                False,
+                f"{waiting} demande{'s' if waiting > 1 else ''} de rattachement attend{'ent' if waiting > 1 else ''} "
+                "votre décision.",
+                reverse("approvals:list"),
+                "Approbations",
+            )
+        return Step(5, title, True, "Aucune demande de rattachement n'attend votre décision.")
+    title = "Rattachement à votre structure"
     if ApprovalRequest.objects.pending().filter(requester=user).exists():
         return Step(
             5,
-            "Rattachement à votre structure",
+            title,
             False,
             "Votre demande de rattachement attend la décision du gestionnaire principal de la structure. "
             "Vous recevrez un courriel dès qu'elle sera traitée.",
+            reverse("approvals:mine"),
+            "Mes rattachements",
         )
+    if memberships:
+        return Step(5, title, True, "Vous êtes rattaché(e) à votre structure.")
     return Step(
         5,
-        "Rattachement à votre structure",
-        bool(memberships),
-        "Vous êtes rattaché à votre structure." if memberships else "Vous n'êtes rattaché à aucune structure.",
+        title,
+        False,
+        "Vous n'êtes rattaché(e) à aucune structure.",
+        reverse("approvals:request"),
+        "Demander un rattachement",
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("organisation/", views.organisation, name="organisation"),
     path("organisation/structures/", include("structures.urls")),
+    path("", include("approvals.urls")),
     path("conditions-generales/", views.terms, name="terms"),
     path("accessibilite/", views.accessibility, name="accessibility"),
     path("compte/", include("accounts.urls")),

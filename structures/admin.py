@@ -1,9 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from structures import workflows
 from structures.forms import STRUCTURE_BLOCKS
 from structures.models import BankAccount, Membership, Structure
 
@@ -91,6 +92,29 @@ class MembershipAdmin(HistoryAdmin):
     search_fields = ["user__email", "structure__siret", "structure__name"]
     list_select_related = ["user", "structure"]
     autocomplete_fields = ["user", "structure"]
+    actions = ["appoint_main_manager"]
+
+    @admin.action(description="Nommer gestionnaire principal de sa structure", permissions=["change"])
+    def appoint_main_manager(self, request, queryset):
+        """When a structure has no reachable main manager, support appoints one (the previous one stays manager)."""
+        if len(queryset) != 1:
+            self.message_user(request, "Sélectionnez un seul rattachement.", messages.ERROR)
+            return
+        membership = queryset[0]
+        try:
+            workflows.hand_over_main_manager(membership.structure, to=membership, by=request.user)
+        except workflows.MembershipChanged:
+            self.message_user(
+                request,
+                "Impossible : cette personne est déjà gestionnaire principal, ou son compte n'est pas activé.",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                f"{membership.user} est gestionnaire principal de {membership.structure}. Les intéressés en sont "
+                "informés par courriel.",
+            )
 
 
 @admin.register(BankAccount)

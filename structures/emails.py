@@ -35,3 +35,27 @@ def bank_details_changed(bank_account, changes: list[str], by, previous_label: s
             membership.user.notification_email,
             {**context, "manager": membership.user},
         )
+
+
+def membership_ended(membership, by) -> None:
+    """Tells a detached user that they no longer act for the structure."""
+    mail.send(
+        "membership_ended",
+        membership.user.notification_email,
+        {"user": membership.user, "structure": membership.structure, "by": by, "at": timezone.localtime()},
+    )
+
+
+def main_manager_changed(structure, *, new, previous, by) -> None:
+    """Tells the new main manager, and the previous one if any, who now vouches for the structure."""
+    context = {
+        "structure": structure,
+        "new": new,
+        "previous": previous,
+        "by": by,
+        "at": timezone.localtime(),
+        "structure_link": f"{settings.SITE_URL}{structure.get_absolute_url()}",
+    }
+    for recipient in [new, previous]:
+        if recipient is not None and recipient.is_active:
+            mail.send("main_manager_changed", recipient.notification_email, {**context, "recipient": recipient})

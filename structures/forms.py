@@ -4,7 +4,7 @@ from django import forms
 from django.urls import reverse
 from schwifty import IBAN
 
-from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Structure
+from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Membership, Structure
 from structures.validators import (
     clean_bic,
     clean_french_postal_code,
@@ -30,6 +30,11 @@ def fields_only(*layout) -> FormHelper:
     if layout:
         helper.layout = Layout(*layout)
     return helper
+
+
+def posted(request) -> tuple:
+    """The form's data and files on POST, even empty (then every required field says so); none on GET."""
+    return (request.POST, request.FILES) if request.method == "POST" else (None, None)
 
 
 def structure_choice_label(structure: Structure) -> str:
@@ -324,3 +329,32 @@ class BankAccountUpdateForm(forms.Form):
         if others.exclude(pk=self.bank_account.pk).exists():
             raise forms.ValidationError(LABEL_TAKEN, code="label_taken")
         return label
+
+
+class HandOverForm(forms.Form):
+    """Hand the main-manager role to another attached user whose account is active."""
+
+    membership = forms.ModelChoiceField(
+        label="Nouveau gestionnaire principal",
+        queryset=Membership.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        help_text="Les utilisateurs de la structure dont le compte est activé. Vous resterez gestionnaire.",
+        error_messages={
+            "required": "Choisissez le nouveau gestionnaire principal.",
+            "invalid_choice": "Cette personne n'est pas, ou plus, un utilisateur actif de la structure.",
+        },
+    )
+
+    def __init__(self, structure: Structure, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["membership"]
+        field.queryset = (
+            structure.memberships.exclude(role=Membership.Role.MAIN_MANAGER)
+            .filter(user__is_active=True, user__activated_at__isnull=False)
+            .select_related("user")
+            .order_by("user__last_name", "user__first_name")
+        )
+        field.label_from_instance = lambda m: f"{m.user.get_full_name()} ({m.user.email}) – {m.get_role_display()}"
+        self.helper = fields_only()
+        self.helper.disable_csrf = True  # the choice is shown for confirmation by GET; the handover is a POST

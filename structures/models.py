@@ -189,6 +189,16 @@ class Membership(models.Model):
     def is_manager(self) -> bool:
         return self.role in self.MANAGER_ROLES
 
+    @property
+    def is_main_manager(self) -> bool:
+        return self.role == self.Role.MAIN_MANAGER
+
+    def may_detach(self, other: "Membership") -> bool:
+        """The main manager detaches anyone else; a manager, simple users only."""
+        if other.pk == self.pk or other.structure_id != self.structure_id or other.is_main_manager:
+            return False
+        return self.is_main_manager or (self.is_manager and other.role == self.Role.USER)
+
 
 def rib_storage():
     """Private storage for RIB files (`STORAGES["ribs"]`): no URL serves it."""

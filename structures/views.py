@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -8,14 +8,16 @@ from django.views.decorators.http import require_POST
 from approvals.models import ApprovalRequest
 from chorus import reauth
 from structures import workflows
-from structures.forms import BankAccountForm, BankAccountUpdateForm, ManageStructureForm, StructureForm
+from structures.forms import (
+    BankAccountForm,
+    BankAccountUpdateForm,
+    HandOverForm,
+    ManageStructureForm,
+    StructureForm,
+    posted,
+)
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import clean_iban
-
-
-def posted(request) -> tuple:
-    """The form's data and files on POST, even empty (then every required field says so); none on GET."""
-    return (request.POST, request.FILES) if request.method == "POST" else (None, None)
 
 
 @login_required
@@ -241,3 +243,78 @@ def rib_download(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _managing(request, pk) -> Membership:
+    """The signed-in user's membership of structure `pk`, as one of its managers (else 404)."""
+    return get_object_or_404(
+        Membership.objects.filter(user=request.user, role__in=Membership.MANAGER_ROLES).select_related("structure"),
+        structure_id=pk,
+    )
+
+
+@login_required
+def structure_users(request, pk):
+    """« Utilisateurs de la structure »: who is attached, their role and since when."""
+    mine = _managing(request, pk)
+    memberships = mine.structure.memberships.select_related("user").order_by("role", "user__last_name")
+    return render(
+        request,
+        "structures/structure_users.html",
+        {"nav": "organisation", "structure": mine.structure, "mine": mine, "memberships": memberships},
+    )
+
+
+@login_required
+def membership_detach(request, pk, membership_pk):
+    """« Détacher » a user who left: a confirmation page, then the POST."""
+    mine = _managing(request, pk)
+    membership = get_object_or_404(mine.structure.memberships.select_related("user"), pk=membership_pk)
+    if not mine.may_detach(membership):
+        raise PermissionDenied("Seul le gestionnaire principal détache un gestionnaire.")
+    if request.method == "POST":
+        try:
+            workflows.detach(membership, by=request.user)
+        except workflows.MembershipChanged:
+            messages.info(request, "Ce rattachement a changé entre-temps : rien n'a été modifié.")
+        else:
+            messages.success(
+                request,
+                f"{membership.user.get_full_name()} n'est plus rattaché(e) à la structure et en est informé(e) par "
+                "courriel.",
+            )
+        return redirect("structures:users", pk=pk)
+    return render(
+        request,
+        "structures/membership_detach.html",
+        {"nav": "organisation", "structure": mine.structure, "membership": membership},
+    )
+
+
+@login_required
+def main_manager_hand_over(request, pk):
+    """Hand the main-manager role over: choose, confirm (GET), then POST; the password is asked again."""
+    mine = _managing(request, pk)
+    if not mine.is_main_manager:
+        raise PermissionDenied("Seul le gestionnaire principal transmet son rôle.")
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    form = HandOverForm(mine.structure, request.POST if request.method == "POST" else request.GET or None)
+    if request.method == "POST" and form.is_valid():
+        new = form.cleaned_data["membership"]
+        try:
+            workflows.hand_over_main_manager(mine.structure, to=new, by=request.user, current=request.user)
+        except workflows.MembershipChanged:
+            messages.info(request, "Les rôles de la structure ont changé entre-temps : rien n'a été modifié.")
+        else:
+            messages.success(
+                request,
+                f"{new.user.get_full_name()} est désormais gestionnaire principal de la structure ; vous en restez "
+                "gestionnaire. Vous en êtes tous deux informés par courriel.",
+            )
+        return redirect("structures:users", pk=pk)
+    return render(
+        request,
+        "structures/main_manager_hand_over.html",
+        {"nav": "organisation", "structure": mine.structure, "form": form},
+    )

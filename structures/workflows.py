@@ -1,18 +1,23 @@
-"""Bank-detail steps: each one transaction, each mailed to every manager of the structure.
+"""The structure's steps that send mail, each one transaction.
 
-Substituting the IBAN is the classic fraud on refund portals: whoever manages
-the structure hears of every creation, change and deletion at once.
+Bank details: substituting the IBAN is the classic fraud on refund portals, so
+whoever manages the structure hears of every creation, change and deletion at
+once. Members: detaching a user and handing over the main-manager role.
 """
 
 from django.db import transaction
 
 from structures import emails
-from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Structure
+from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Membership, Structure
 from structures.validators import RibFile
 
 
 class DefaultAccountInUse(Exception):
     """The default account cannot go while others remain: choose another default first."""
+
+
+class MembershipChanged(Exception):
+    """The membership was detached, or the roles changed, since the page was shown."""
 
 
 class BankAccountTaken(Exception):
@@ -101,3 +106,38 @@ def delete_bank_account(bank_account: BankAccount, *, by) -> None:
             raise DefaultAccountInUse
         emails.bank_details_changed(bank_account, ["deleted"], by)
         bank_account.delete()
+
+
+def detach(membership: Membership, *, by) -> None:
+    """« Détacher » a user who left the structure; they are told by mail."""
+    with transaction.atomic():
+        Structure.objects.select_for_update().get(pk=membership.structure_id)
+        locked = Membership.objects.filter(pk=membership.pk).select_related("user", "structure").first()
+        if locked is None or locked.is_main_manager:
+            raise MembershipChanged
+        locked.delete()
+        emails.membership_ended(locked, by)
+
+
+def hand_over_main_manager(structure: Structure, *, to: Membership, by, current=None) -> None:
+    """Makes `to` the main manager; the previous one stays a manager. Both are told by mail.
+
+    `current`: the main manager the caller saw (on the site, the one handing
+    over). If the role moved meanwhile, nothing changes. Staff appointing a
+    main manager from the admin pass none.
+    """
+    with transaction.atomic():
+        Structure.objects.select_for_update().get(pk=structure.pk)
+        target = Membership.objects.filter(pk=to.pk, structure=structure).select_related("user").first()
+        previous = structure.memberships.filter(role=Membership.Role.MAIN_MANAGER).select_related("user").first()
+        if target is None or target.is_main_manager or not target.user.is_eligible_manager:
+            raise MembershipChanged
+        if current is not None and (previous is None or previous.user_id != current.pk):
+            raise MembershipChanged
+        if previous is not None:
+            # The partial unique constraint allows one main manager: step down first.
+            previous.role = Membership.Role.MANAGER
+            previous.save(update_fields=["role"])
+        target.role = Membership.Role.MAIN_MANAGER
+        target.save(update_fields=["role"])
+        emails.main_manager_changed(structure, new=target.user, previous=previous.user if previous else None, by=by)

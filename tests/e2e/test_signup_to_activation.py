@@ -88,7 +88,7 @@ def test_a_new_farmer_signs_up_creates_her_structure_and_activates_her_account(p
     expect(home.checklist).to_be_visible()
     expect(home.step(1)).to_contain_text("Fait")
     expect(home.step(2)).to_contain_text("Fait")
-    expect(home.step(5)).to_contain_text("gestionnaire principal")
+    expect(home.step(5)).to_contain_text("Aucune demande de rattachement n'attend votre décision")
 
     user = User.objects.get(email=EMAIL)
     assert user.is_active

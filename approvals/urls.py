@@ -1,0 +1,17 @@
+from django.urls import path
+
+from approvals import views
+
+app_name = "approvals"
+
+urlpatterns = [
+    path("approbations/", views.approval_list, name="list"),
+    path("approbations/<int:pk>/", views.approval_detail, name="detail"),
+    path("approbations/<int:pk>/approuver/", views.approve, name="approve"),
+    path("approbations/<int:pk>/refuser/", views.refuse, name="refuse"),
+    path("approbations/selection/approuver/", views.approve_selection, name="approve_selection"),
+    path("approbations/selection/refuser/", views.refuse_selection, name="refuse_selection"),
+    path("organisation/rattachements/", views.my_attachments, name="mine"),
+    path("organisation/rattachements/demander/", views.request_attachment, name="request"),
+    path("organisation/rattachements/<int:pk>/retirer/", views.withdraw, name="withdraw"),
+]

@@ -1,0 +1,77 @@
+"""The approval steps: file a request, decide it, withdraw it; each one transaction, mail queued inside.
+
+A request is decided once. Deciding locks its row and reads its state under
+the lock, so two managers (or two tabs) deciding at once run one after the
+other: the second finds it closed and is told so, and no second mail leaves.
+"""
+
+from django.db import IntegrityError, transaction
+
+from approvals import emails
+from approvals.models import ApprovalRequest
+from structures.models import Membership, Structure
+
+
+class AlreadyAttached(Exception):
+    """The user is already attached to the structure."""
+
+
+class AlreadyRequested(Exception):
+    """The user already waits for a decision on this structure."""
+
+
+class AlreadyDecided(Exception):
+    """The request was approved, refused or withdrawn before this decision."""
+
+    message = "Cette demande a déjà été traitée."
+
+
+def request_attachment(*, user, structure: Structure, comment: str = "") -> ApprovalRequest:
+    """« Demander un rattachement »: files the request and tells the structure's main manager."""
+    with transaction.atomic():
+        if Membership.objects.filter(user=user, structure=structure).exists():
+            raise AlreadyAttached
+        try:
+            with transaction.atomic():
+                approval_request = ApprovalRequest.objects.create(requester=user, structure=structure, comment=comment)
+        except IntegrityError:  # one live request per requester and structure
+            raise AlreadyRequested from None
+        emails.attachment_requested(approval_request)
+    return approval_request
+
+
+def decide(approval_request: ApprovalRequest, *, by, approve: bool, reason: str = "") -> ApprovalRequest:
+    """« Approuver » or « Refuser » (with its reason), once; then the requester hears of it."""
+    one = ApprovalRequest.objects.filter(pk=approval_request.pk)
+    decided, _ = decide_many(one, by=by, approve=approve, reason=reason)
+    if not decided:
+        raise AlreadyDecided
+    return decided[0]
+
+
+def decide_many(requests, *, by, approve: bool, reason: str = "") -> tuple[list[ApprovalRequest], int]:
+    """Decides the pending requests among `requests` alike: (those decided, how many were already closed).
+
+    The caller limits `requests` to what `by` may decide; rows are locked in
+    primary-key order so that two bulk decisions cannot deadlock.
+    """
+    with transaction.atomic():
+        locked = list(requests.select_for_update(of=("self",)).select_related("requester", "structure").order_by("pk"))
+        decided = [approval_request for approval_request in locked if approval_request.is_pending]
+        for approval_request in decided:
+            if approve:
+                approval_request.approve(by)
+                Membership.objects.get_or_create(user=approval_request.requester, structure=approval_request.structure)
+            else:
+                approval_request.refuse(by, reason)
+            emails.decision_made(approval_request)
+    return decided, len(locked) - len(decided)
+
+
+def withdraw(approval_request: ApprovalRequest) -> None:
+    """« Retirer »: the requester takes back a request still waiting."""
+    with transaction.atomic():
+        locked = ApprovalRequest.objects.select_for_update().get(pk=approval_request.pk)
+        if not locked.is_pending:
+            raise AlreadyDecided
+        locked.withdraw()
