@@ -1,10 +1,14 @@
+import time
+
 import pytest
 from captcha.models import CaptchaStore
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage
 from django.db import connection
+from django.test import Client
 
+from chorus import reauth
 from chorus.mail import deliver_queued
 from structures.models import BankAccount, Membership
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
@@ -104,3 +108,45 @@ def private_media(settings, tmp_path, monkeypatch):
     """
     settings.MEDIA_ROOT = tmp_path
     monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path / "rib"))
+
+
+@pytest.fixture
+def farm(manager):
+    return manager.memberships.get().structure
+
+
+@pytest.fixture
+def attached(farm):
+    """A simple user of the farm (« Utilisateur »)."""
+    return MembershipFactory(structure=farm, role=Membership.Role.USER, user__first_name="Ulysse").user
+
+
+@pytest.fixture
+def second_manager(farm):
+    return MembershipFactory(
+        structure=farm, role=Membership.Role.MANAGER, user__first_name="Gaston", user__contact_email="gaston@contact.fr"
+    ).user
+
+
+@pytest.fixture
+def other_manager(db):
+    """The main manager of another structure."""
+    user = UserFactory(first_name="Bertrand")
+    MembershipFactory(user=user, structure=StructureFactory(), role=Membership.Role.MAIN_MANAGER)
+    return user
+
+
+@pytest.fixture
+def sign_in(db):
+    """A browser of the user's own, signed in; `fresh=True` also counts as having just typed the password."""
+
+    def sign_in(user, fresh: bool = True):
+        client = Client()
+        client.force_login(user)
+        if fresh:
+            session = client.session
+            session[reauth.SESSION_KEY] = int(time.time())
+            session.save()
+        return client
+
+    return sign_in

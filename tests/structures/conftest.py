@@ -1,16 +1,10 @@
 import io
 import struct
-import time
 import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from PIL import Image
-
-from chorus import reauth
-from structures.models import Membership
-from tests.factories import MembershipFactory, StructureFactory, UserFactory
 
 # A real Crédit Agricole IBAN format (BIC AGRIFRPPXXX), and one of La Banque Postale.
 IBAN = "FR7630006000011234567890189"
@@ -49,48 +43,6 @@ def with_checksum(country: str, bban: str) -> str:
 @pytest.fixture(autouse=True)
 def _private_media(private_media):
     pass
-
-
-@pytest.fixture
-def farm(manager):
-    return manager.memberships.get().structure
-
-
-@pytest.fixture
-def attached(farm):
-    """A simple user of the farm (« Utilisateur »)."""
-    return MembershipFactory(structure=farm, role=Membership.Role.USER, user__first_name="Ulysse").user
-
-
-@pytest.fixture
-def second_manager(farm):
-    return MembershipFactory(
-        structure=farm, role=Membership.Role.MANAGER, user__first_name="Gaston", user__contact_email="gaston@contact.fr"
-    ).user
-
-
-@pytest.fixture
-def other_manager(db):
-    """The main manager of another structure."""
-    user = UserFactory(first_name="Bertrand")
-    MembershipFactory(user=user, structure=StructureFactory(), role=Membership.Role.MAIN_MANAGER)
-    return user
-
-
-@pytest.fixture
-def sign_in(db):
-    """A browser of the user's own, signed in; `fresh=True` also counts as having just typed the password."""
-
-    def sign_in(user, fresh: bool = True):
-        client = Client()
-        client.force_login(user)
-        if fresh:
-            session = client.session
-            session[reauth.SESSION_KEY] = int(time.time())
-            session.save()
-        return client
-
-    return sign_in
 
 
 @pytest.fixture
