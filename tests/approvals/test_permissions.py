@@ -1,0 +1,132 @@
+"""Every view of step 5 × every persona: the status, and for a refusal, that nothing changed.
+
+Only the managers of a structure see or decide its requests and manage its
+users; everything out of scope answers 404, staff included (they use the
+admin). A second manager may detach simple users but neither hands over the
+role nor detaches a manager (403: they see the page, not the button).
+"""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from approvals.models import ApprovalRequest
+from structures.models import Membership
+from tests.factories import MembershipFactory, PendingUserFactory
+
+PERSONAS = ["anonymous", "outsider", "requester", "attached", "manager", "second_manager", "other_manager", "staff"]
+
+
+@pytest.fixture
+def world(pending, attached, farm):
+    return {
+        "pending": pending,
+        "attached": attached.memberships.get(),
+        "never_activated": MembershipFactory(structure=farm, user=PendingUserFactory()),
+    }
+
+
+def snapshot():
+    return (
+        sorted(ApprovalRequest.objects.values_list("pk", "state", "decided_by", "reason")),
+        sorted(Membership.objects.values_list("pk", "user", "structure", "role")),
+        len(mail.outbox),
+    )
+
+
+def target(world, name):
+    """(method, url, data) of the view `name`, aimed at the farm's objects."""
+    pending, attached, never_activated = world["pending"], world["attached"], world["never_activated"]
+    args = {
+        "approvals:detail": [pending.pk],
+        "approvals:approve": [pending.pk],
+        "approvals:refuse": [pending.pk],
+        "approvals:withdraw": [pending.pk],
+        "structures:users": [attached.structure_id],
+        "structures:detach": [attached.structure_id, attached.pk],
+        "structures:hand_over": [attached.structure_id],
+        "accounts:resend_member_activation": [never_activated.pk],
+    }.get(name, [])
+    data = {
+        "approvals:refuse": {"reason": "Non."},
+        "approvals:approve_selection": {"requests": [pending.pk]},
+        "approvals:refuse_selection": {"requests": [pending.pk], "reason": "Non."},
+        "structures:hand_over": {"membership": attached.pk},
+    }.get(name, {})
+    method = (
+        "get"
+        if name in {"approvals:list", "approvals:detail", "approvals:mine", "approvals:request", "structures:users"}
+        else "post"
+    )
+    return method, reverse(name, args=args), data
+
+
+# Expected status per persona, in PERSONAS' order; 302 for anonymous is the sign-in page.
+DECIDE = [302, 404, 404, 404, 302, 302, 404, 404]
+EXPECTED = {
+    "approvals:list": [302, 200, 200, 200, 200, 200, 200, 200],
+    "approvals:detail": [302, 404, 404, 404, 200, 200, 404, 404],
+    "approvals:approve": DECIDE,
+    "approvals:refuse": DECIDE,
+    "approvals:approve_selection": DECIDE,
+    "approvals:refuse_selection": DECIDE,
+    "approvals:mine": [302, 200, 200, 200, 200, 200, 200, 200],
+    "approvals:request": [302, 200, 200, 200, 200, 200, 200, 200],
+    "approvals:withdraw": [302, 404, 302, 404, 404, 404, 404, 404],
+    "structures:users": [302, 404, 404, 404, 200, 200, 404, 404],
+    "structures:detach": [302, 404, 404, 404, 302, 302, 404, 404],
+    "structures:hand_over": [302, 404, 404, 404, 302, 403, 404, 404],
+    "accounts:resend_member_activation": [302, 404, 404, 404, 302, 302, 404, 404],
+}
+CASES = [
+    pytest.param(name, persona, statuses[index], id=f"{name}-{persona}")
+    for name, statuses in EXPECTED.items()
+    for index, persona in enumerate(PERSONAS)
+]
+
+
+@pytest.mark.parametrize(("name", "persona", "status"), CASES)
+def test_who_may_do_what(request, client, sign_in, world, outbox, name, persona, status):
+    method, url, data = target(world, name)
+    browser = client if persona == "anonymous" else sign_in(request.getfixturevalue(persona))
+    before = snapshot()
+
+    response = getattr(browser, method)(url, data)
+
+    assert response.status_code == status
+    if persona == "anonymous":
+        assert response["Location"].startswith(reverse("accounts:login"))
+    allowed_change = method == "post" and status == 302 and persona != "anonymous"
+    if not allowed_change:
+        outbox()
+        assert snapshot() == before
+
+
+def test_the_queue_lists_only_my_structures_requests(client, sign_in, pending, elsewhere, manager, other_manager):
+    mine = sign_in(manager).get(reverse("approvals:list")).text
+    theirs = sign_in(other_manager).get(reverse("approvals:list")).text
+
+    assert pending.get_absolute_url() in mine and elsewhere.get_absolute_url() not in mine
+    assert elsewhere.get_absolute_url() in theirs and pending.get_absolute_url() not in theirs
+
+
+def test_changing_the_id_to_another_structures_request_is_a_404(sign_in, manager, elsewhere, outbox):
+    browser = sign_in(manager)
+
+    for url in [reverse("approvals:approve", args=[elsewhere.pk]), reverse("approvals:refuse", args=[elsewhere.pk])]:
+        assert browser.post(url, {"reason": "Non."}).status_code == 404
+
+    elsewhere.refresh_from_db()
+    assert elsewhere.state == "requested"
+    assert outbox() == []
+
+
+def test_a_manager_cannot_detach_from_another_structure_by_changing_the_ids(
+    sign_in, manager, other_manager, farm, outbox
+):
+    theirs = MembershipFactory(structure=other_manager.memberships.get().structure)
+    browser = sign_in(manager)
+
+    assert browser.post(reverse("structures:detach", args=[farm.pk, theirs.pk])).status_code == 404
+    assert browser.post(reverse("structures:detach", args=[theirs.structure_id, theirs.pk])).status_code == 404
+    assert Membership.objects.filter(pk=theirs.pk).exists()
