@@ -300,3 +300,39 @@ class StructurePage(FormPage):
     @property
     def confirmation(self) -> Locator:
         return self.page.get_by_role("status").filter(has_text="Les modifications de la structure sont enregistrées.")
+
+
+class ApprovalsPage(PortalPage):
+    """« Approbations » (memento, step 5): the pending requests of my structures."""
+
+    @property
+    def menu_link(self) -> Locator:
+        return self.page.get_by_role("navigation", name="Menu principal").get_by_role(
+            "link", name=re.compile(r"^Approbations")
+        )
+
+    def open_from_menu(self) -> "ApprovalsPage":
+        self.menu_link.click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Approbations")
+        return self
+
+    def row(self, requester_email: str) -> Locator:
+        return self.page.get_by_role("row").filter(has_text=requester_email)
+
+    def open_request(self, requester_email: str) -> "ApprovalPage":
+        self.row(requester_email).get_by_role("link", name="Demande de rattachement").click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Demande de rattachement")
+        return ApprovalPage(self.page)
+
+
+class ApprovalPage(FormPage):
+    """One request: « Approuver », or « Refuser » with its reason."""
+
+    def approve(self) -> None:
+        self.page.get_by_role("button", name="Approuver").click()
+
+    def refuse(self, reason: str) -> None:
+        self.page.get_by_role("link", name="Refuser").click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Refuser la demande")
+        self.field("Motif du refus").fill(reason)
+        self.page.get_by_role("main").get_by_role("button", name="Refuser").click()

@@ -1,0 +1,78 @@
+"""Memento step 5 in a real browser: two people ask to join the farm, its main manager decides."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from approvals.models import ApprovalRequest
+from structures.models import Membership
+from tests.e2e.pages import ApprovalsPage, LoginPage, MySpacePage, RecapPage, SignupPage
+from tests.factories import PASSWORD, MembershipFactory, StructureFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+SIRET = "73282932000074"
+
+
+@pytest.fixture
+def farmer(db):
+    user = UserFactory(email="jeanne.martin@exemple.fr", first_name="Jeanne", last_name="Martin")
+    structure = StructureFactory(siret=SIRET, name="EARL Martin")
+    MembershipFactory(user=user, structure=structure, role=Membership.Role.MAIN_MANAGER)
+    return user
+
+
+def sign_up(page, site, email: str, first_name: str, last_name: str) -> None:
+    signup = SignupPage(page).open(site.url)
+    signup.fill(email=email, first_name=first_name, last_name=last_name, siret=SIRET)
+    signup.answer_captcha().submit()
+    expect(
+        RecapPage(page).wait().callout("Une demande de rattachement attend le gestionnaire de la structure")
+    ).to_be_visible()
+
+
+def test_the_main_manager_approves_one_request_and_refuses_another_with_a_reason(
+    page, site, farmer, mailoutbox, screenshots
+):
+    sign_up(page, site, "paul.salarie@exemple.fr", "Paul", "Salarié")
+    sign_up(page, site, "inconnu@exemple.fr", "Igor", "Inconnu")
+    to_manager = [m for m in mailoutbox if m.to == [farmer.email]]
+    assert len(to_manager) == 2 and all("Nouvelle demande de rattachement" in m.subject for m in to_manager)
+
+    LoginPage(page).sign_in(site.url, farmer.email, PASSWORD)
+    home = MySpacePage(page).wait("Jeanne")
+    expect(home.step(5)).to_contain_text("2 demandes de rattachement attendent votre décision")
+    approvals = ApprovalsPage(page)
+    expect(approvals.menu_link).to_have_accessible_name(re.compile(r"^Approbations\s*2 en attente$"))
+
+    approvals.open_from_menu()
+    expect(approvals.row("paul.salarie@exemple.fr")).to_contain_text("Demandé")
+    expect(approvals.row("paul.salarie@exemple.fr")).to_contain_text("EARL Martin")
+    expect(approvals.row("paul.salarie@exemple.fr")).to_contain_text(re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}"))
+    approvals.screenshot(screenshots / "approvals.png")
+
+    request = approvals.open_request("paul.salarie@exemple.fr")
+    expect(page.get_by_text("Jeanne Martin (jeanne.martin@exemple.fr)")).to_be_visible()
+    request.screenshot(screenshots / "approval-request.png")
+    request.approve()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approbations")
+    expect(page.get_by_role("status")).to_contain_text("Demande approuvée : Paul Salarié est rattaché(e) à EARL Martin")
+    expect(approvals.menu_link).to_have_accessible_name(re.compile(r"^Approbations\s*1 en attente$"))
+
+    request = approvals.open_request("inconnu@exemple.fr")
+    request.refuse("Cette personne ne travaille pas sur l'exploitation.")
+    expect(page.get_by_role("status")).to_contain_text("Demande refusée")
+    expect(approvals.menu_link).to_have_accessible_name("Approbations")
+    expect(page.get_by_text("Aucune demande à afficher.")).to_be_visible()
+
+    paul, igor = (
+        ApprovalRequest.objects.get(requester__email=email)
+        for email in ["paul.salarie@exemple.fr", "inconnu@exemple.fr"]
+    )
+    assert (paul.state, paul.decided_by, igor.state) == ("approved", farmer, "refused")
+    assert Membership.objects.get(user=paul.requester).role == Membership.Role.USER
+    assert not Membership.objects.filter(user=igor.requester).exists()
+    [refusal] = [m for m in mailoutbox if m.to == ["inconnu@exemple.fr"] and "refusée" in m.subject]
+    assert "Cette personne ne travaille pas sur l'exploitation." in refusal.body
+    assert any(m.to == ["paul.salarie@exemple.fr"] and "approuvé" in m.subject for m in mailoutbox)
