@@ -157,7 +157,7 @@ def test_the_request_page_shows_the_request_the_requester_and_me_as_approver(
     assert pending.structure.siret in html
     assert "Je suis salariée de l&#x27;EARL." in html
     assert "Romane Demande" in html and "romane@exemple.fr" in html
-    assert "Rattaché(e) à aucune autre structure" in html
+    assert "Rattaché(e) à aucune structure pour le moment" in html
     assert f"{manager.get_full_name()} ({manager.email})" in html
     assert ">Approuver</button>" in html and ">Refuser</a>" in html
     assert "Délégation à un centre de gestion agricole" not in html
