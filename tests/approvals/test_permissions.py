@@ -130,3 +130,16 @@ def test_a_manager_cannot_detach_from_another_structure_by_changing_the_ids(
     assert browser.post(reverse("structures:detach", args=[farm.pk, theirs.pk])).status_code == 404
     assert browser.post(reverse("structures:detach", args=[theirs.structure_id, theirs.pk])).status_code == 404
     assert Membership.objects.filter(pk=theirs.pk).exists()
+
+
+def test_refusals_are_explained_in_the_portals_own_pages(sign_in, second_manager, manager, farm, elsewhere):
+    browser = sign_in(second_manager)
+
+    forbidden = browser.post(reverse("structures:detach", args=[farm.pk, manager.memberships.get().pk]))
+    missing = browser.get(reverse("approvals:detail", args=[elsewhere.pk]))
+
+    assert forbidden.status_code == 403
+    assert "<h1>Accès refusé</h1>" in forbidden.text
+    assert "Seul le gestionnaire principal détache un gestionnaire." in forbidden.text
+    assert missing.status_code == 404
+    assert "<h1>Page introuvable</h1>" in missing.text
