@@ -10,8 +10,7 @@ from django.utils import timezone
 from accounts import emails
 from accounts.models import User
 from accounts.tokens import activation_token
-from approvals import emails as approval_emails
-from approvals.models import ApprovalRequest
+from approvals import workflows as approvals
 from structures.models import Membership, Structure
 
 
@@ -73,8 +72,7 @@ def register(
             if structure_created:
                 Membership.objects.create(user=user, structure=structure, role=Membership.Role.MAIN_MANAGER)
             else:
-                approval_request = ApprovalRequest.objects.create(requester=user, structure=structure)
-                approval_emails.attachment_requested(approval_request)
+                approvals.request_attachment(user=user, structure=structure)
             emails.account_summary(user, structure, structure_created=structure_created)
             emails.activation_link(user)
     return Registration(

@@ -13,25 +13,20 @@ def _absolute(path: str) -> str:
 
 
 def attachment_requested(approval_request: ApprovalRequest) -> None:
-    """Tells the structure's main manager that someone asks to be attached."""
-    manager = (
-        Membership.objects.filter(structure=approval_request.structure, role=Membership.Role.MAIN_MANAGER)
-        .select_related("user")
-        .first()
-    )
-    if manager is None or not manager.user.is_active:
-        return  # staff find structures without a reachable manager in the admin
+    """Tells the structure's managers (the main manager first) that someone asks to be attached."""
     requester = approval_request.requester
-    mail.send(
-        "attachment_requested",
-        manager.user.notification_email,
-        {
-            "manager": manager.user,
-            "approval_request": approval_request,
-            "from_centre": Membership.objects.filter(user=requester, structure__is_agricultural_centre=True).exists(),
-            "link": _absolute(reverse("approvals:detail", args=[approval_request.pk])),
-        },
-    )
+    context = {
+        "approval_request": approval_request,
+        "from_centre": Membership.objects.filter(user=requester, structure__is_agricultural_centre=True).exists(),
+        "link": _absolute(reverse("approvals:detail", args=[approval_request.pk])),
+    }
+    # Staff find structures without an active main manager in the admin.
+    for membership in approval_request.structure.manager_memberships().filter(user__is_active=True):
+        mail.send(
+            "attachment_requested",
+            membership.user.notification_email,
+            {**context, "manager": membership.user, "is_main_manager": membership.is_main_manager},
+        )
 
 
 def decision_made(approval_request: ApprovalRequest) -> None:

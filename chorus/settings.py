@@ -161,12 +161,14 @@ AXES_VERBOSE = False
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Sign-up, resend-activation and reset: attempts per IP and per hour;
-# « Demander un rattachement »: SIRET look-ups per account and per hour.
+# « Demander un rattachement »: SIRET look-ups per account, and per IP (an office of a
+# management centre shares one), per hour.
 THROTTLE_RATES = {
     "signup": env.int("THROTTLE_SIGNUP_PER_HOUR", default=20),
     "resend": env.int("THROTTLE_RESEND_PER_HOUR", default=10),
     "reset": env.int("THROTTLE_RESET_PER_HOUR", default=10),
     "attachment": env.int("THROTTLE_ATTACHMENT_PER_HOUR", default=10),
+    "attachment_ip": env.int("THROTTLE_ATTACHMENT_PER_IP_PER_HOUR", default=100),
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 8

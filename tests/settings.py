@@ -12,4 +12,4 @@ os.environ.setdefault("DEBUG", "true")
 from chorus.settings import *  # noqa: F403
 
 # Throttling and axes get their own tests; keep them out of the others' way.
-THROTTLE_RATES = {"signup": 1000, "resend": 1000, "reset": 1000, "attachment": 1000}
+THROTTLE_RATES = {"signup": 1000, "resend": 1000, "reset": 1000, "attachment": 1000, "attachment_ip": 1000}

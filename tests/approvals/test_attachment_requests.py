@@ -6,7 +6,7 @@ from django.urls import reverse
 from approvals.models import ApprovalRequest
 from approvals.views import UNKNOWN_SIRET
 from structures.models import Membership
-from tests.factories import ApprovalRequestFactory, make_siret
+from tests.factories import ApprovalRequestFactory, MembershipFactory, UserFactory, make_siret
 
 REQUEST = reverse("approvals:request")
 MINE = reverse("approvals:mine")
@@ -19,7 +19,7 @@ def test_a_user_asks_to_be_attached_by_siret_and_the_main_manager_is_told(client
     response = client.post(REQUEST, {"siret": spaced, "comment": "  Comptable de l'exploitation.  "}, follow=True)
 
     assert response.redirect_chain == [(MINE, 302)]
-    assert f"Votre demande de rattachement à la structure {farm.siret} est envoyée" in response.text
+    assert f"Votre demande de rattachement à la structure {farm.siret} est envoyée à ses gestionnaires" in response.text
     approval_request = ApprovalRequest.objects.get()
     assert (approval_request.requester, approval_request.structure, approval_request.state) == (
         requester,
@@ -86,6 +86,33 @@ def test_asking_again_while_pending_or_once_attached_is_refused_clearly(client, 
     assert "Vous avez déjà une demande de rattachement en attente pour cette structure." in again.text
     assert "Vous êtes déjà rattaché(e) à cette structure." in member.text
     assert ApprovalRequest.objects.count() == 1
+
+
+def test_a_second_manager_is_told_too_but_not_an_inactive_one(client, requester, farm, manager, second_manager, outbox):
+    second_manager.is_active = False
+    second_manager.save()
+    active_manager = MembershipFactory(structure=farm, role=Membership.Role.MANAGER).user
+    client.force_login(requester)
+
+    client.post(REQUEST, {"siret": farm.siret})
+
+    mails = {mail.to[0]: mail for mail in outbox()}
+    assert set(mails) == {manager.email, active_manager.email}
+    assert "En tant que gestionnaire principal" in mails[manager.email].body
+    assert "En tant que gestionnaire," in mails[active_manager.email].body
+
+
+def test_siret_look_ups_are_limited_per_address_too(client, settings, farm):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "attachment_ip": 2}
+    for user in UserFactory.create_batch(2):
+        client.force_login(user)
+        client.post(REQUEST, {"siret": make_siret()})
+    client.force_login(UserFactory())
+
+    response = client.post(REQUEST, {"siret": farm.siret})
+
+    assert "Vous avez fait beaucoup de recherches de SIRET en une heure." in response.text
+    assert not ApprovalRequest.objects.exists()
 
 
 def test_siret_look_ups_are_limited_per_account(client, requester, settings, farm):
