@@ -6,6 +6,7 @@ from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
+from structures.admin import MembershipAdminForm
 from structures.models import Membership
 
 MAIL_STATUS = {
@@ -18,6 +19,7 @@ MAIL_STATUS = {
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipAdminForm
     extra = 0
     fields = ["structure", "role", "created_at"]
     readonly_fields = ["created_at"]

@@ -10,7 +10,7 @@ from approvals.models import ApprovalRequest
 class ApprovalRequestAdmin(admin.ModelAdmin):
     """Support reads requests and decides them with the site's own workflow, as the approver."""
 
-    list_display = ["created_at", "kind", "state", "requester", "structure", "from_centre", "decided_by"]
+    list_display = ["created_at", "kind", "state", "requester", "structure", "from_centre", "approver"]
     list_filter = ["state", "kind"]
     search_fields = ["requester__email", "structure__siret", "structure__name"]
     list_select_related = ["requester", "structure", "decided_by"]
@@ -26,11 +26,21 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     def from_centre(self, approval_request):
         return approval_request.from_centre
 
+    @admin.display(description="approbateur")
+    def approver(self, approval_request):
+        if approval_request.state == ApprovalRequest.State.WITHDRAWN:
+            return "retirée par le demandeur"
+        return approval_request.decided_by or "—"
+
     def has_add_permission(self, request):
         return False  # requests come from sign-up and « Demander un rattachement »
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # decisions are the structure's audit trail
+
     def _report(self, request, decided, already_decided, verb):
-        self.message_user(request, f"{len(decided)} demande(s) {verb}(s) ; les demandeurs en sont informés.")
+        if decided:
+            self.message_user(request, f"{len(decided)} demande(s) {verb}(s) ; les demandeurs en sont informés.")
         if already_decided:
             self.message_user(request, f"{already_decided} demande(s) déjà traitée(s) ignorée(s).", messages.WARNING)
 

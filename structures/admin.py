@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,12 +24,47 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """Staff give or take the manager role here; the main manager changes only through
+    « Nommer gestionnaire principal », which locks the structure and mails both people."""
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        was_main = self.instance.pk and self.initial.get("role") == Membership.Role.MAIN_MANAGER
+        if (role == Membership.Role.MAIN_MANAGER) != bool(was_main):
+            raise forms.ValidationError(
+                "Le gestionnaire principal se change avec l'action « Nommer gestionnaire principal » de la liste "
+                "des rattachements.",
+                code="main_manager_by_action",
+            )
+        return role
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipAdminForm
     extra = 0
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
     autocomplete_fields = ["user"]
+
+
+class NoActiveMainManagerFilter(admin.SimpleListFilter):
+    """Structures whose requests reach nobody who vouches for them: support appoints a main manager."""
+
+    title = "gestionnaire principal"
+    parameter_name = "gestionnaire_principal"
+
+    def lookups(self, request, model_admin):
+        return [("absent", "Aucun gestionnaire principal actif")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "absent":
+            active = Membership.objects.filter(
+                structure=OuterRef("pk"), role=Membership.Role.MAIN_MANAGER, user__is_active=True
+            )
+            return queryset.exclude(Exists(active))
+        return queryset
 
 
 def rib_link(bank_account: BankAccount) -> str:
@@ -67,7 +104,13 @@ class BankAccountInline(BankAccountDisplay, admin.TabularInline):
 @admin.register(Structure)
 class StructureAdmin(HistoryAdmin):
     list_display = ["siret", "name", "beneficiary_category", "pacage", "is_agricultural_centre", "status", "created_at"]
-    list_filter = ["beneficiary_category", "is_agricultural_centre", "status", "structure_type"]
+    list_filter = [
+        NoActiveMainManagerFilter,
+        "beneficiary_category",
+        "is_agricultural_centre",
+        "status",
+        "structure_type",
+    ]
     search_fields = ["siret", "name", "pacage"]
     readonly_fields = ["siret", "siren", "identifier_type", "created_at", "updated_at"]
     inlines = [MembershipInline, BankAccountInline]
@@ -87,6 +130,7 @@ class StructureAdmin(HistoryAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(HistoryAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "structure", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "structure__siret", "structure__name"]

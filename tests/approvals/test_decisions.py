@@ -26,7 +26,7 @@ def test_manager_approves_a_request_and_the_requester_is_attached_and_told(
     response = client.post(approve_url(pending), follow=True)
 
     assert response.redirect_chain == [(LIST, 302)]
-    assert "Demande approuvée : Romane Demande est rattaché(e)" in response.text
+    assert f"Demande approuvée : Romane Demande est rattaché(e) à la structure {farm.name_and_siret}" in response.text
     pending.refresh_from_db()
     assert (pending.state, pending.decided_by, pending.reason) == ("approved", manager, "")
     assert pending.decided_at is not None
@@ -145,12 +145,37 @@ def test_a_withdrawn_request_cannot_be_decided(client, manager, pending, request
     assert outbox() == []
 
 
-def test_approving_is_never_done_by_a_get(client, manager, pending):
+@pytest.mark.parametrize(
+    ("url_name", "back_to"),
+    [("approvals:approve", "approvals:detail"), ("approvals:approve_selection", "approvals:list")],
+)
+def test_a_get_decides_nothing_and_shows_the_requests_again(client, manager, pending, url_name, back_to, outbox):
+    """A GET lands here when sign-in resumes a decision whose session had ended."""
     client.force_login(manager)
+    args = [pending.pk] if url_name == "approvals:approve" else []
 
-    assert client.get(approve_url(pending)).status_code == 405
+    response = client.get(reverse(url_name, args=args))
+
+    assert response["Location"] == reverse(back_to, args=args)
     pending.refresh_from_db()
     assert pending.state == "requested"
+    assert outbox() == []
+
+
+def test_a_decision_that_cannot_mail_saves_nothing(client, manager, pending, requester, monkeypatch):
+    def smtp_down(approval_request):
+        raise ConnectionError("mail queue unavailable")
+
+    monkeypatch.setattr("approvals.workflows.emails.decision_made", smtp_down)
+    client.raise_request_exception = False
+    client.force_login(manager)
+
+    response = client.post(approve_url(pending))
+
+    assert response.status_code == 500
+    pending.refresh_from_db()
+    assert (pending.state, pending.decided_by) == ("requested", None)
+    assert not Membership.objects.filter(user=requester).exists()
 
 
 def test_approving_someone_already_attached_meanwhile_keeps_one_membership(client, manager, pending, requester, farm):
@@ -188,7 +213,7 @@ def test_a_selection_with_already_decided_requests_decides_the_others(client, ma
     response = client.post(reverse("approvals:approve_selection"), {"requests": [first.pk, second.pk]}, follow=True)
 
     assert "1 demande approuvée." in response.text
-    assert "1 demande(s) avaient déjà été traitées" in response.text
+    assert "1 demande avait déjà été traitée : elle n&#x27;a pas changé." in response.text
     first.refresh_from_db()
     assert first.state == "refused"
     assert len(outbox()) == 1
@@ -286,3 +311,13 @@ def test_the_admin_shows_requests_read_only(client, admin_user, pending):
     pending.refresh_from_db()
     assert pending.state == "requested"
     assert client.get(reverse("admin:approvals_approvalrequest_add")).status_code == 403
+
+
+def test_decided_requests_cannot_be_deleted_from_the_admin(client, admin_user, pending, manager):
+    pending.approve(manager)
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:approvals_approvalrequest_delete", args=[pending.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert ApprovalRequest.objects.filter(pk=pending.pk).exists()

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from structures import workflows
 from structures.models import Membership
 from tests.factories import MembershipFactory, PendingUserFactory, UserFactory
 
@@ -85,13 +86,26 @@ def test_the_main_manager_detaches_a_manager(client, manager, second_manager, fa
     assert not Membership.objects.filter(user=second_manager).exists()
 
 
-def test_detaching_twice_says_it_changed_meanwhile(client, manager, attached, farm, outbox):
+def test_detaching_again_from_an_old_page_is_a_404_and_sends_nothing(client, manager, attached, farm, outbox):
     membership = attached.memberships.get()
     client.force_login(manager)
     client.post(detach_url(membership))
 
     assert client.post(detach_url(membership)).status_code == 404
     assert len(outbox()) == 1
+
+
+def test_a_membership_detached_or_promoted_meanwhile_is_left_alone(manager, attached, farm, outbox):
+    membership = attached.memberships.get()
+    Membership.objects.filter(pk=membership.pk).delete()
+    with pytest.raises(workflows.MembershipChanged):
+        workflows.detach(membership, by=manager)
+    main = manager.memberships.get()
+    with pytest.raises(workflows.MembershipChanged):
+        workflows.detach(main, by=manager)
+
+    assert Membership.objects.filter(pk=main.pk).exists()
+    assert outbox() == []
 
 
 def test_a_manager_resends_the_activation_link_of_a_user_who_never_activated(client, manager, never_activated, outbox):
@@ -135,7 +149,7 @@ def test_nobody_outside_the_structures_managers_resends_a_link(
         client.force_login(user)
         assert client.post(url).status_code == 404
     client.force_login(never_activated.structure.memberships.get(role="main_manager").user)
-    assert client.get(url).status_code == 405
+    assert client.get(url)["Location"] == users_url(never_activated.structure)  # a GET sends nothing
     assert outbox() == []
 
 
@@ -161,7 +175,7 @@ def test_the_main_manager_hands_the_role_over_after_confirming(
     assert attached.email in choose.text
     assert "noe@exemple.fr" not in choose.text  # never activated: not eligible
 
-    confirm = client.get(hand_over_url(farm), {"membership": target.pk})
+    confirm = client.get(hand_over_url(farm), {"membership": target.pk, "continuer": "1"})
     assert "Confirmez la transmission" in confirm.text
     assert Membership.objects.get(pk=target.pk).role == "user"
 
@@ -230,3 +244,59 @@ def test_the_admin_refuses_to_appoint_someone_who_never_activated(client, admin_
 
     assert "Impossible" in response.text
     assert manager.memberships.get().role == "main_manager"
+
+
+def test_continuing_without_choosing_says_to_choose(manager, farm, attached, sign_in):
+    client = sign_in(manager)
+
+    first_visit = client.get(hand_over_url(farm), {"utm_source": "courriel"})
+    nothing_chosen = client.get(hand_over_url(farm), {"continuer": "1"})
+
+    assert "Erreur – " not in first_visit.text
+    assert "Choisissez le nouveau gestionnaire principal." in nothing_chosen.text
+    assert 'class="fr-radio-group"' in nothing_chosen.text
+
+
+def test_a_handover_that_cannot_mail_saves_nothing(manager, farm, attached, sign_in, monkeypatch):
+    def smtp_down(*args, **kwargs):
+        raise ConnectionError("mail queue unavailable")
+
+    monkeypatch.setattr("structures.workflows.emails.main_manager_changed", smtp_down)
+    client = sign_in(manager)
+    client.raise_request_exception = False
+
+    response = client.post(hand_over_url(farm), {"membership": attached.memberships.get().pk})
+
+    assert response.status_code == 500
+    assert manager.memberships.get().role == "main_manager"
+    assert attached.memberships.get().role == "user"
+
+
+def test_the_admin_changes_no_main_manager_outside_its_action(client, admin_user, manager, attached):
+    client.force_login(admin_user)
+    membership = attached.memberships.get()
+    url = reverse("admin:structures_membership_change", args=[membership.pk])
+
+    promoted = client.post(url, {"user": attached.pk, "structure": membership.structure_id, "role": "main_manager"})
+    demoted = client.post(
+        reverse("admin:structures_membership_change", args=[manager.memberships.get().pk]),
+        {"user": manager.pk, "structure": membership.structure_id, "role": "user"},
+    )
+    made_manager = client.post(url, {"user": attached.pk, "structure": membership.structure_id, "role": "manager"})
+
+    assert "Nommer gestionnaire principal" in promoted.text
+    assert "Nommer gestionnaire principal" in demoted.text
+    assert made_manager.status_code == 302
+    assert manager.memberships.get().role == "main_manager"
+    assert attached.memberships.get().role == "manager"
+
+
+def test_support_finds_structures_without_an_active_main_manager(client, admin_user, manager, farm, other_manager):
+    manager.is_active = False
+    manager.save()
+    client.force_login(admin_user)
+
+    html = client.get(reverse("admin:structures_structure_changelist"), {"gestionnaire_principal": "absent"}).text
+
+    assert farm.siret in html
+    assert other_manager.memberships.get().structure.siret not in html
