@@ -189,21 +189,24 @@ def sign_out(request):
 
 
 @login_required
-@require_POST
 def resend_member_activation(request, membership_pk):
-    """A structure's manager sends a new activation link to one of its users who never activated."""
+    """A structure's manager sends a new activation link to one of its users who never activated.
+
+    A GET (back from sign-in after the session ended) sends nothing and shows the users again.
+    """
     membership = get_object_or_404(
         Membership.objects.filter(structure__in=Structure.objects.managed_by(request.user)).select_related("user"),
         pk=membership_pk,
     )
     member = membership.user
-    if member.has_activated:
-        messages.info(request, f"{member.get_full_name()} a déjà activé son compte.")
-    elif not throttling.allow(request, "resend", who=f"user:{member.pk}"):
-        messages.error(request, f"Plusieurs liens ont déjà été envoyés à {member.get_full_name()} cette heure-ci.")
-    else:
-        workflows.resend_activation(member.email)
-        messages.success(
-            request, f"Un nouveau lien d'activation est envoyé à {member.get_full_name()} ({member.email})."
-        )
+    if request.method == "POST":
+        if member.has_activated:
+            messages.info(request, f"{member.get_full_name()} a déjà activé son compte.")
+        elif not throttling.allow(request, "resend", who=f"user:{member.pk}"):
+            messages.error(request, f"Plusieurs liens ont déjà été envoyés à {member.get_full_name()} cette heure-ci.")
+        else:
+            workflows.resend_activation(member.email)
+            messages.success(
+                request, f"Un nouveau lien d'activation est envoyé à {member.get_full_name()} ({member.email})."
+            )
     return redirect("structures:users", pk=membership.structure_id)

@@ -4,7 +4,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from approvals import workflows
 from approvals.forms import AttachmentRequestForm, RefusalForm, StateFilterForm
@@ -34,7 +33,13 @@ def approval_list(request):
     return render(
         request,
         "approvals/approval_list.html",
-        {"nav": "approvals", "filter_form": filter_form, "page": page},
+        {
+            "nav": "approvals",
+            "filter_form": filter_form,
+            "page": page,
+            "pending_on_page": any(approval_request.is_pending for approval_request in page),
+            "manages_any": bool(page) or Structure.objects.managed_by(request.user).exists(),
+        },
     )
 
 
@@ -61,10 +66,11 @@ def _decided(request, approval_request: ApprovalRequest, *, approve: bool, reaso
         messages.info(request, workflows.AlreadyDecided.message)
     else:
         requester = approval_request.requester.get_full_name()
-        structure = approval_request.structure.display_name
+        structure = approval_request.structure.name_and_siret
         if approve:
             messages.success(
-                request, f"Demande approuvée : {requester} est rattaché(e) à {structure} et en est informé(e)."
+                request,
+                f"Demande approuvée : {requester} est rattaché(e) à la structure {structure} et en est informé(e).",
             )
         else:
             messages.success(request, f"Demande refusée : {requester} en est informé(e) par courriel, avec le motif.")
@@ -72,9 +78,11 @@ def _decided(request, approval_request: ApprovalRequest, *, approve: bool, reaso
 
 
 @login_required
-@require_POST
 def approve(request, pk):
-    return _decided(request, get_object_or_404(_decidable(request), pk=pk), approve=True)
+    approval_request = get_object_or_404(_decidable(request), pk=pk)
+    if request.method != "POST":  # e.g. back from sign-in after the session ended: show the request again
+        return redirect(approval_request)
+    return _decided(request, approval_request, approve=True)
 
 
 @login_required
@@ -112,25 +120,21 @@ def _selection(request):
 
 
 def _report(request, decided: list, already_decided: int, verb: str) -> None:
-    if decided:
-        count = len(decided)
-        plural = "s" if count > 1 else ""
-        messages.success(
-            request, f"{count} demande{plural} {verb}{plural}. Chaque demandeur en est informé par courriel."
-        )
-    if already_decided:
-        messages.info(
-            request,
-            f"{already_decided} demande(s) avaient déjà été traitées : elles n'ont pas changé."
-            if already_decided > 1 or decided
-            else workflows.AlreadyDecided.message,
-        )
+    if len(decided) == 1:
+        messages.success(request, f"1 demande {verb}. Le demandeur en est informé par courriel.")
+    elif decided:
+        messages.success(request, f"{len(decided)} demandes {verb}s. Chaque demandeur en est informé par courriel.")
+    if already_decided == 1:
+        messages.info(request, "1 demande avait déjà été traitée : elle n'a pas changé.")
+    elif already_decided:
+        messages.info(request, f"{already_decided} demandes avaient déjà été traitées : elles n'ont pas changé.")
 
 
 @login_required
-@require_POST
 def approve_selection(request):
     """« Approuver la sélection »: every ticked request, in one transaction."""
+    if request.method != "POST":
+        return redirect("approvals:list")
     selected = _selection(request)
     if not selected:
         messages.error(request, "Cochez au moins une demande dans la liste.")
@@ -141,9 +145,10 @@ def approve_selection(request):
 
 
 @login_required
-@require_POST
 def refuse_selection(request):
     """« Refuser la sélection »: the list sends the ticked requests here; this page asks the reason, once for all."""
+    if request.method != "POST":
+        return redirect("approvals:list")
     selected = _selection(request)
     if not selected:
         messages.error(request, "Cochez au moins une demande dans la liste.")
@@ -182,7 +187,11 @@ def request_attachment(request):
     """« Demander un rattachement »: find the structure by its SIRET, say a word, submit."""
     form = AttachmentRequestForm(posted(request)[0])
     if form.is_valid():
-        if not throttling.allow(request, "attachment", who=f"user:{request.user.pk}"):
+        # Counted per account and per address: several accounts do not multiply the look-ups.
+        if not (
+            throttling.allow(request, "attachment", who=f"user:{request.user.pk}")
+            and throttling.allow(request, "attachment_ip")
+        ):
             form.add_error(None, THROTTLED)
         elif (structure := Structure.objects.filter(siret=form.cleaned_data["siret"]).first()) is None:
             form.add_error("siret", UNKNOWN_SIRET)
@@ -198,17 +207,18 @@ def request_attachment(request):
             else:
                 messages.success(
                     request,
-                    f"Votre demande de rattachement à la structure {structure.siret} est envoyée à son gestionnaire "
-                    "principal. Vous recevrez un courriel dès qu'il l'aura traitée.",
+                    f"Votre demande de rattachement à la structure {structure.siret} est envoyée à ses "
+                    "gestionnaires. Vous recevrez un courriel dès qu'elle sera traitée.",
                 )
                 return redirect("approvals:mine")
     return render(request, "approvals/request_attachment.html", {"nav": "organisation", "form": form})
 
 
 @login_required
-@require_POST
 def withdraw(request, pk):
     approval_request = get_object_or_404(request.user.approval_requests.select_related("structure"), pk=pk)
+    if request.method != "POST":
+        return redirect("approvals:mine")
     try:
         workflows.withdraw(approval_request)
     except workflows.AlreadyDecided:

@@ -125,6 +125,11 @@ class Structure(models.Model):
         return self.name or f"SIRET {self.siret}"
 
     @property
+    def name_and_siret(self) -> str:
+        """« EARL Martin (SIRET 73282932000074) », or the SIRET alone while the structure has no name."""
+        return f"{self.name} (SIRET {self.siret})" if self.name else f"SIRET {self.siret}"
+
+    @property
     def refund_information_complete(self) -> bool:
         """What refund requests carry: the category and PACAGE, or the centre flag."""
         return self.is_agricultural_centre or bool(self.beneficiary_category and self.pacage)
@@ -162,6 +167,10 @@ class Membership(models.Model):
         USER = "user", "Utilisateur"
 
     MANAGER_ROLES = [Role.MAIN_MANAGER, Role.MANAGER]
+    # Lists show the main manager first, then managers, then users.
+    ROLE_ORDER = models.Case(
+        models.When(role=Role.MAIN_MANAGER, then=0), models.When(role=Role.MANAGER, then=1), default=2
+    )
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     structure = models.ForeignKey(Structure, on_delete=models.CASCADE, related_name="memberships")

@@ -257,11 +257,19 @@ def _managing(request, pk) -> Membership:
 def structure_users(request, pk):
     """« Utilisateurs de la structure »: who is attached, their role and since when."""
     mine = _managing(request, pk)
-    memberships = mine.structure.memberships.select_related("user").order_by("role", "user__last_name")
+    memberships = list(
+        mine.structure.memberships.select_related("user").order_by(Membership.ROLE_ORDER, "user__last_name")
+    )
     return render(
         request,
         "structures/structure_users.html",
-        {"nav": "organisation", "structure": mine.structure, "mine": mine, "memberships": memberships},
+        {
+            "nav": "organisation",
+            "structure": mine.structure,
+            "mine": mine,
+            "memberships": memberships,
+            "detachable": {membership.pk for membership in memberships if mine.may_detach(membership)},
+        },
     )
 
 
@@ -299,7 +307,9 @@ def main_manager_hand_over(request, pk):
         raise PermissionDenied("Seul le gestionnaire principal transmet son rôle.")
     if not reauth.is_recent(request):
         return reauth.ask(request)
-    form = HandOverForm(mine.structure, request.POST if request.method == "POST" else request.GET or None)
+    # « Continuer » (GET) shows the choice for confirmation; the handover itself is a POST.
+    chosen = request.POST if request.method == "POST" else request.GET if "continuer" in request.GET else None
+    form = HandOverForm(mine.structure, chosen)
     if request.method == "POST" and form.is_valid():
         new = form.cleaned_data["membership"]
         try:
@@ -316,5 +326,10 @@ def main_manager_hand_over(request, pk):
     return render(
         request,
         "structures/main_manager_hand_over.html",
-        {"nav": "organisation", "structure": mine.structure, "form": form},
+        {
+            "nav": "organisation",
+            "structure": mine.structure,
+            "form": form,
+            "confirm": form.cleaned_data["membership"] if form.is_bound and form.is_valid() else None,
+        },
     )

@@ -8,7 +8,7 @@ role nor detaches a manager (403: they see the page, not the button).
 
 import pytest
 from django.core import mail
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 
 from approvals.models import ApprovalRequest
 from structures.models import Membership
@@ -52,42 +52,56 @@ def target(world, name):
         "approvals:approve_selection": {"requests": [pending.pk]},
         "approvals:refuse_selection": {"requests": [pending.pk], "reason": "Non."},
         "structures:hand_over": {"membership": attached.pk},
+        "approvals:request": {"siret": pending.structure.siret, "comment": "Bonjour"},
     }.get(name, {})
-    method = (
-        "get"
-        if name in {"approvals:list", "approvals:detail", "approvals:mine", "approvals:request", "structures:users"}
-        else "post"
-    )
-    return method, reverse(name, args=args), data
+    return reverse(name, args=args), data
 
 
 # Expected status per persona, in PERSONAS' order; 302 for anonymous is the sign-in page.
 DECIDE = [302, 404, 404, 404, 302, 302, 404, 404]
+MANAGERS_ONLY = [302, 404, 404, 404, 200, 200, 404, 404]
+ANY_SIGNED_IN = [302, 200, 200, 200, 200, 200, 200, 200]
 EXPECTED = {
-    "approvals:list": [302, 200, 200, 200, 200, 200, 200, 200],
-    "approvals:detail": [302, 404, 404, 404, 200, 200, 404, 404],
-    "approvals:approve": DECIDE,
-    "approvals:refuse": DECIDE,
-    "approvals:approve_selection": DECIDE,
-    "approvals:refuse_selection": DECIDE,
-    "approvals:mine": [302, 200, 200, 200, 200, 200, 200, 200],
-    "approvals:request": [302, 200, 200, 200, 200, 200, 200, 200],
-    "approvals:withdraw": [302, 404, 302, 404, 404, 404, 404, 404],
-    "structures:users": [302, 404, 404, 404, 200, 200, 404, 404],
-    "structures:detach": [302, 404, 404, 404, 302, 302, 404, 404],
-    "structures:hand_over": [302, 404, 404, 404, 302, 403, 404, 404],
-    "accounts:resend_member_activation": [302, 404, 404, 404, 302, 302, 404, 404],
+    ("approvals:list", "get"): ANY_SIGNED_IN,
+    ("approvals:detail", "get"): MANAGERS_ONLY,
+    ("approvals:approve", "get"): DECIDE,  # back to the request, nothing decided
+    ("approvals:approve", "post"): DECIDE,
+    ("approvals:refuse", "get"): MANAGERS_ONLY,
+    ("approvals:refuse", "post"): DECIDE,
+    ("approvals:approve_selection", "post"): DECIDE,
+    ("approvals:refuse_selection", "post"): DECIDE,
+    ("approvals:mine", "get"): ANY_SIGNED_IN,
+    ("approvals:request", "get"): ANY_SIGNED_IN,
+    ("approvals:request", "post"): [302, 302, 200, 200, 200, 200, 302, 302],  # 200: already attached or pending
+    ("approvals:withdraw", "post"): [302, 404, 302, 404, 404, 404, 404, 404],
+    ("structures:users", "get"): MANAGERS_ONLY,
+    ("structures:detach", "get"): MANAGERS_ONLY,
+    ("structures:detach", "post"): [302, 404, 404, 404, 302, 302, 404, 404],
+    ("structures:hand_over", "get"): [302, 404, 404, 404, 200, 403, 404, 404],
+    ("structures:hand_over", "post"): [302, 404, 404, 404, 302, 403, 404, 404],
+    ("accounts:resend_member_activation", "post"): [302, 404, 404, 404, 302, 302, 404, 404],
 }
 CASES = [
-    pytest.param(name, persona, statuses[index], id=f"{name}-{persona}")
-    for name, statuses in EXPECTED.items()
+    pytest.param(name, method, persona, statuses[index], id=f"{method}-{name}-{persona}")
+    for (name, method), statuses in EXPECTED.items()
     for index, persona in enumerate(PERSONAS)
 ]
 
 
-@pytest.mark.parametrize(("name", "persona", "status"), CASES)
-def test_who_may_do_what(request, client, sign_in, world, outbox, name, persona, status):
-    method, url, data = target(world, name)
+def test_every_url_of_step_five_is_in_the_matrix():
+    step_five = {f"approvals:{pattern.name}" for pattern in get_resolver("approvals.urls").url_patterns} | {
+        "structures:users",
+        "structures:detach",
+        "structures:hand_over",
+        "accounts:resend_member_activation",
+    }
+
+    assert step_five == {name for name, _ in EXPECTED}
+
+
+@pytest.mark.parametrize(("name", "method", "persona", "status"), CASES)
+def test_who_may_do_what(request, client, sign_in, world, outbox, name, method, persona, status):
+    url, data = target(world, name)
     browser = client if persona == "anonymous" else sign_in(request.getfixturevalue(persona))
     before = snapshot()
 

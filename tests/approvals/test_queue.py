@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from approvals.models import ApprovalRequest
-from tests.factories import ApprovalRequestFactory, UserFactory
+from tests.factories import ApprovalRequestFactory, MembershipFactory, UserFactory
 
 LIST = reverse("approvals:list")
 
@@ -87,7 +87,7 @@ def test_the_list_shows_pending_requests_unless_another_state_is_chosen(client, 
     assert "attente@exemple.fr" not in client.get(LIST, {"etat": "refused"}).text
     everything = client.get(LIST, {"etat": "toutes"}).text
     assert "attente@exemple.fr" in everything and "refus@exemple.fr" in everything
-    assert waiting.state == "requested"
+    assert waiting.get_absolute_url() in everything
 
 
 @pytest.mark.parametrize("query", [{"etat": "bogus"}, {"page": "abc"}, {"page": "99999"}, {"etat": "x" * 5000}])
@@ -158,6 +158,7 @@ def test_the_request_page_shows_the_request_the_requester_and_me_as_approver(
     assert "Je suis salariée de l&#x27;EARL." in html
     assert "Romane Demande" in html and "romane@exemple.fr" in html
     assert "Rattaché(e) à aucune structure pour le moment" in html
+    assert "Activé" in html
     assert f"{manager.get_full_name()} ({manager.email})" in html
     assert ">Approuver</button>" in html and ">Refuser</a>" in html
     assert "Délégation à un centre de gestion agricole" not in html
@@ -183,3 +184,48 @@ def test_a_decided_request_shows_who_decided_and_why(client, manager, pending):
 
     assert "Refusé" in html and "Personne inconnue" in html
     assert ">Approuver</button>" not in html
+
+
+def test_buttons_to_decide_appear_only_when_a_request_on_the_page_can_be_ticked(client, manager, pending):
+    pending.withdraw()
+    client.force_login(manager)
+
+    withdrawn = client.get(LIST, {"etat": "withdrawn"}).text
+    empty = client.get(LIST).text
+
+    assert pending.get_absolute_url() in withdrawn
+    assert "Approuver la sélection" not in withdrawn
+    assert "Aucune demande à afficher dans cet état" in empty
+
+
+def test_someone_who_manages_nothing_is_told_where_their_own_requests_are(client, requester, pending):
+    client.force_login(requester)
+
+    html = client.get(LIST).text
+
+    assert "Vous n'êtes gestionnaire d'aucune structure" in html
+    assert reverse("approvals:mine") in html
+
+
+def test_a_deactivated_requester_is_flagged_on_the_request(client, manager, pending, requester):
+    requester.is_active = False
+    requester.save()
+    client.force_login(manager)
+
+    html = client.get(reverse("approvals:detail", args=[pending.pk])).text
+
+    assert "<strong>Désactivé</strong>" in html
+
+
+def test_the_request_page_costs_the_same_whatever_the_requesters_structures(client, manager, pending, requester):
+    client.force_login(manager)
+    url = reverse("approvals:detail", args=[pending.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for _ in range(20):
+        MembershipFactory(user=requester)
+    with CaptureQueriesContext(connection) as twenty:
+        client.get(url)
+
+    assert len(one) == len(twenty)

@@ -57,14 +57,16 @@ def test_the_main_manager_approves_one_request_and_refuses_another_with_a_reason
     request.screenshot(screenshots / "approval-request.png")
     request.approve()
     expect(page.get_by_role("heading", level=1)).to_have_text("Approbations")
-    expect(page.get_by_role("status")).to_contain_text("Demande approuvée : Paul Salarié est rattaché(e) à EARL Martin")
+    expect(page.get_by_role("status")).to_contain_text(
+        "Demande approuvée : Paul Salarié est rattaché(e) à la structure EARL Martin"
+    )
     expect(approvals.menu_link).to_have_accessible_name(re.compile(r"^Approbations\s*1 en attente$"))
 
     request = approvals.open_request("inconnu@exemple.fr")
     request.refuse("Cette personne ne travaille pas sur l'exploitation.")
     expect(page.get_by_role("status")).to_contain_text("Demande refusée")
     expect(approvals.menu_link).to_have_accessible_name("Approbations")
-    expect(page.get_by_text("Aucune demande à afficher.")).to_be_visible()
+    expect(page.get_by_text("Aucune demande à afficher dans cet état.")).to_be_visible()
 
     paul, igor = (
         ApprovalRequest.objects.get(requester__email=email)
