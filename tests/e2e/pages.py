@@ -336,3 +336,24 @@ class ApprovalPage(FormPage):
         expect(self.page.get_by_role("heading", level=1)).to_have_text("Refuser la demande")
         self.field("Motif du refus").fill(reason)
         self.page.get_by_role("main").get_by_role("button", name="Refuser").click()
+
+
+class MyAttachmentsPage(FormPage):
+    """« Organisation » → « Mes rattachements », and « Demander un rattachement »."""
+
+    def open_from_home(self) -> "MyAttachmentsPage":
+        self.page.get_by_role("link", name="Organisation", exact=True).first.click()
+        self.page.get_by_role("main").get_by_role("link", name="Mes rattachements").click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Mes rattachements")
+        return self
+
+    def ask(self, siret: str, comment: str) -> None:
+        self.page.get_by_role("main").get_by_role("link", name="Demander un rattachement").click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Demander un rattachement")
+        self.field("SIRET de la structure").fill(siret)
+        self.field("Commentaire").fill(comment)
+        self.submit()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Mes rattachements")
+
+    def request_row(self, siret: str) -> Locator:
+        return self.page.get_by_role("table").last.get_by_role("row").filter(has_text=siret)

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from approvals.models import ApprovalRequest
 from structures.models import Membership
-from tests.e2e.pages import ApprovalsPage, LoginPage, MySpacePage, RecapPage, SignupPage
+from tests.e2e.pages import ApprovalsPage, LoginPage, MyAttachmentsPage, MySpacePage, RecapPage, SignupPage
 from tests.factories import PASSWORD, MembershipFactory, StructureFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -78,3 +78,30 @@ def test_the_main_manager_approves_one_request_and_refuses_another_with_a_reason
     [refusal] = [m for m in mailoutbox if m.to == ["inconnu@exemple.fr"] and "refusée" in m.subject]
     assert "Cette personne ne travaille pas sur l'exploitation." in refusal.body
     assert any(m.to == ["paul.salarie@exemple.fr"] and "approuvé" in m.subject for m in mailoutbox)
+
+
+def test_a_management_centre_user_asks_for_a_client_farm_and_its_manager_approves(page, site, farmer, mailoutbox):
+    centre = StructureFactory(name="Centre de gestion du Bocage", is_agricultural_centre=True)
+    claire = UserFactory(email="claire@centre-bocage.fr", first_name="Claire", last_name="Comptable")
+    MembershipFactory(user=claire, structure=centre, role=Membership.Role.USER)
+
+    LoginPage(page).sign_in(site.url, claire.email, PASSWORD)
+    MySpacePage(page).wait("Claire")
+    attachments = MyAttachmentsPage(page).open_from_home()
+    attachments.ask("732 829 320 00074", "L'EARL Martin nous a confié ses demandes de remboursement.")
+    expect(page.get_by_role("status")).to_contain_text("est envoyée à ses gestionnaires")
+    expect(attachments.request_row(SIRET)).to_contain_text("Demandé")
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    LoginPage(page).sign_in(site.url, farmer.email, PASSWORD)
+    approvals = ApprovalsPage(page).open_from_menu()
+    expect(approvals.row("claire@centre-bocage.fr")).to_contain_text("Centre de gestion agricole")
+    approvals.open_request("claire@centre-bocage.fr")
+    expect(page.get_by_role("heading", name="Délégation à un centre de gestion agricole")).to_be_visible()
+    expect(page.get_by_text("L'EARL Martin nous a confié ses demandes de remboursement.")).to_be_visible()
+    page.get_by_role("button", name="Approuver").click()
+    expect(page.get_by_role("status")).to_contain_text("Demande approuvée : Claire Comptable")
+
+    assert Membership.objects.get(user=claire, structure__siret=SIRET).role == Membership.Role.USER
+    to_manager = next(m for m in mailoutbox if m.to == [farmer.email])
+    assert "Cette personne appartient à un centre de gestion agricole" in to_manager.body
