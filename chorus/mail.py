@@ -14,6 +14,11 @@ from post_office import mail as post_office
 from post_office.models import STATUS, Email
 
 
+def absolute_url(path: str) -> str:
+    """A link for a mail: the portal's address (`SITE_URL`) and the path."""
+    return f"{settings.SITE_URL}{path}"
+
+
 def send(name: str, to: str, context: dict) -> Email:
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())

@@ -2,7 +2,8 @@
 
 Bank details and the main-manager role are what a fraudster with a stolen
 session would change, so those steps ask for the password again unless it was
-typed in the last few minutes (`REAUTHENTICATION_MAX_AGE`). Signing in and activating count as typing it.
+typed in the last few minutes (`REAUTHENTICATION_MAX_AGE`). Signing in and
+activating count as typing it.
 Like chorus/mail.py, this module imports no app of ours and serves them all.
 """
 

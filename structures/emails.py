@@ -1,6 +1,5 @@
 """The mails of the structures app, one function each (templates in templates/emails/)."""
 
-from django.conf import settings
 from django.utils import timezone
 
 from chorus import mail
@@ -27,7 +26,7 @@ def bank_details_changed(bank_account, changes: list[str], by, previous_label: s
         "structure": structure,
         "by": by,
         "at": timezone.localtime(),
-        "structure_link": f"{settings.SITE_URL}{structure.get_absolute_url()}",
+        "structure_link": mail.absolute_url(structure.get_absolute_url()),
     }
     for membership in structure.manager_memberships().filter(user__is_active=True):
         mail.send(
@@ -54,7 +53,7 @@ def main_manager_changed(structure, *, new, previous, by) -> None:
         "previous": previous,
         "by": by,
         "at": timezone.localtime(),
-        "structure_link": f"{settings.SITE_URL}{structure.get_absolute_url()}",
+        "structure_link": mail.absolute_url(structure.get_absolute_url()),
     }
     for recipient in [new, previous]:
         if recipient is not None and recipient.is_active:
