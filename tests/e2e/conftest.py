@@ -64,7 +64,9 @@ def page(browser):
     page.expose_function("__reportCspViolation", lambda text: problems.append(f"CSP: {text}"))
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', (event) => "
-        "window.__reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI}`));"
+        "window.__reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI} on ${event.documentURI}"
+        " (${event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 200) : event.target}"
+        " ${event.sourceFile || ''}:${event.lineNumber} ${event.sample})`));"
     )
     yield page
     context.close()

@@ -41,7 +41,8 @@ class PortalPage:
         expect(checkbox).to_be_checked(checked=checked)
 
     def screenshot(self, path) -> None:
-        self.page.screenshot(path=path, full_page=True, animations="disabled", caret="hide")
+        # caret="hide" would write a style attribute into the inputs, which the portal's CSP refuses.
+        self.page.screenshot(path=path, full_page=True, animations="disabled", caret="initial")
 
 
 class HomePage(PortalPage):
