@@ -80,6 +80,11 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [MembershipInline]
     actions = ["resend_activation_link"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            obj.end_sessions()
+
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):
         mails = Email.objects.filter(to__icontains=user.email).order_by("-created")[:10]

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserQuerySet(models.QuerySet):
@@ -50,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     activated_at = models.DateTimeField("activé le", null=True, blank=True)
     # A newer activation link voids the older ones: the token hashes this value.
     activation_sent_at = models.DateTimeField("lien d'activation envoyé le", null=True, blank=True)
+    # Sessions carry a hash of the password and of this counter: raising it
+    # ends every session of the user, on every device (sign-out, deactivation).
+    session_generation = models.PositiveIntegerField("génération de sessions", default=0, editable=False)
 
     objects = UserManager()
 
@@ -72,6 +78,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email)
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=secret)
+
+    def _session_hash(self, secret) -> str:
+        key_salt = "accounts.models.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def end_sessions(self) -> None:
+        """Signs the user out everywhere: no session made before this call loads them any more."""
+        type(self).objects.filter(pk=self.pk).update(session_generation=F("session_generation") + 1)
+        self.refresh_from_db(fields=["session_generation"])
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

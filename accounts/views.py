@@ -7,6 +7,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +15,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import forms, workflows
 from accounts.tokens import activation_token
+from audit.log import record
+from audit.models import Action
 from chorus import reauth, throttling
 from structures.models import Membership, Structure
 
@@ -127,8 +130,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     reset_url_token = "nouveau-mot-de-passe"
 
     def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            record(Action.PASSWORD_RESET, actor=form.user)
         messages.success(self.request, "Votre mot de passe est changé. Connectez-vous avec le nouveau.")
-        return super().form_valid(form)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -137,8 +143,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:profile")
 
     def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            record(Action.PASSWORD_CHANGED, actor=form.user)
         messages.success(self.request, "Votre mot de passe est changé.")
-        return super().form_valid(form)
+        return response
 
 
 @login_required
@@ -183,6 +192,11 @@ def confirm_password(request):
 
 @require_POST
 def sign_out(request):
+    """« Se déconnecter » ends the user's sessions on every device, not only this one."""
+    if request.user.is_authenticated:
+        with transaction.atomic():
+            request.user.end_sessions()
+            record(Action.SIGN_OUT)
     logout(request)
     messages.info(request, "Vous êtes déconnecté.")
     return redirect("home")

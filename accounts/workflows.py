@@ -11,6 +11,8 @@ from accounts import emails
 from accounts.models import User
 from accounts.tokens import activation_token
 from approvals import workflows as approvals
+from audit.log import record
+from audit.models import Action
 from structures.models import Membership, Structure
 
 
@@ -105,6 +107,7 @@ def activate(user_id: int, token: str, password: str) -> User:
         user.is_active = True
         user.activated_at = timezone.now()
         user.save(update_fields=["password", "is_active", "activated_at"])
+        record(Action.ACTIVATED, actor=user)
     return user
 
 
@@ -139,12 +142,14 @@ def forgot_password(email: str) -> None:
 
 
 def deactivate(user: User) -> None:
-    """« Désactiver mon compte »: no more sign-in on any device.
+    """« Désactiver mon compte »: no more sign-in, and every session ends, on every device.
 
-    Every session ends with it: Django's ModelBackend refuses to load an
-    inactive user from a session.
+    Ending them (rather than relying on the backend refusing inactive users)
+    keeps them ended if staff reactivate the account later.
     """
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
+        user.end_sessions()
+        record(Action.DEACTIVATED, actor=user)
         emails.account_deactivated(user)

@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 
 from approvals import emails
 from approvals.models import ApprovalRequest
+from audit.log import record
+from audit.models import Action
 from structures.models import Membership, Structure
 
 
@@ -36,6 +38,7 @@ def request_attachment(*, user, structure: Structure, comment: str = "") -> Appr
                 approval_request = ApprovalRequest.objects.create(requester=user, structure=structure, comment=comment)
         except IntegrityError:  # one live request per requester and structure
             raise AlreadyRequested from None
+        record(Action.REQUEST_FILED, actor=user, structure=structure, target=_target(approval_request))
         emails.attachment_requested(approval_request)
     return approval_request
 
@@ -64,6 +67,13 @@ def decide_many(requests, *, by, approve: bool, reason: str = "") -> tuple[list[
                 Membership.objects.get_or_create(user=approval_request.requester, structure=approval_request.structure)
             else:
                 approval_request.refuse(by, reason)
+            record(
+                Action.REQUEST_APPROVED if approve else Action.REQUEST_REFUSED,
+                actor=by,
+                structure=approval_request.structure,
+                target=_target(approval_request),
+                **({} if approve else {"motif": reason}),
+            )
             emails.decision_made(approval_request)
     return decided, len(locked) - len(decided)
 
@@ -75,3 +85,8 @@ def withdraw(approval_request: ApprovalRequest) -> None:
         if not locked.is_pending:
             raise AlreadyDecided
         locked.withdraw()
+        record(Action.REQUEST_WITHDRAWN, actor=locked.requester, structure=locked.structure, target=_target(locked))
+
+
+def _target(approval_request: ApprovalRequest) -> str:
+    return f"Demande n° {approval_request.pk} de {approval_request.requester.email}"

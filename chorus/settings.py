@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "structures",
     "approvals",
     "accounts",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "audit.log.AuditMiddleware",
+    "chorus.middleware.PrivatePagesMiddleware",
     # Last, as django-axes asks: it turns lockouts into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -1,0 +1,94 @@
+"""The audit trail: who did what, when, from which address. Rows are written once and never changed."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Action(models.TextChoices):
+    SIGN_IN = "sign_in", "Connexion"
+    SIGN_IN_FAILED = "sign_in_failed", "Échec de connexion"
+    LOCKED_OUT = "locked_out", "Blocage après échecs de connexion"
+    SIGN_OUT = "sign_out", "Déconnexion (toutes les sessions)"
+    ACTIVATED = "activated", "Compte activé"
+    PASSWORD_CHANGED = "password_changed", "Mot de passe changé"
+    PASSWORD_RESET = "password_reset", "Mot de passe réinitialisé"
+    DEACTIVATED = "deactivated", "Compte désactivé"
+    REQUEST_FILED = "request_filed", "Demande de rattachement déposée"
+    REQUEST_APPROVED = "request_approved", "Demande de rattachement approuvée"
+    REQUEST_REFUSED = "request_refused", "Demande de rattachement refusée"
+    REQUEST_WITHDRAWN = "request_withdrawn", "Demande de rattachement retirée"
+    STRUCTURE_CREATED = "structure_created", "Structure créée"
+    STRUCTURE_CHANGED = "structure_changed", "Structure modifiée"
+    STRUCTURE_DELETED = "structure_deleted", "Structure supprimée"
+    ROLE_GRANTED = "role_granted", "Rattachement à une structure"
+    ROLE_CHANGED = "role_changed", "Rôle changé"
+    ROLE_ENDED = "role_ended", "Fin de rattachement"
+    BANK_CREATED = "bank_created", "Coordonnée bancaire créée"
+    BANK_CHANGED = "bank_changed", "Coordonnée bancaire modifiée"
+    BANK_DELETED = "bank_deleted", "Coordonnée bancaire supprimée"
+
+
+class ImmutableEvent(Exception):
+    """An audit row was about to be changed or deleted."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableEvent("Le journal d'audit ne se modifie pas.")
+
+    def delete(self):
+        raise ImmutableEvent("Le journal d'audit ne se supprime pas.")
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField("date", default=timezone.now, db_index=True)
+    action = models.CharField("action", max_length=32, choices=Action.choices)
+    # No database constraint and nothing done on delete: a row keeps the ids it
+    # was written with after the user or structure is gone (deleting them must
+    # not rewrite the trail), and its labels keep it readable.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="auteur",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField("auteur (adresse)", max_length=254, blank=True)
+    ip = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+    structure = models.ForeignKey(
+        "structures.Structure",
+        verbose_name="structure",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    structure_label = models.CharField("structure (SIRET)", max_length=300, blank=True)
+    target = models.CharField("objet", max_length=300, blank=True)
+    details = models.JSONField("détails", default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "événement d'audit"
+        verbose_name_plural = "journal d'audit"
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["actor", "-at"], name="audit_actor_at"),
+            models.Index(fields=["structure", "-at"], name="audit_structure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} – {self.actor_label or 'anonyme'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEvent("Le journal d'audit ne se modifie pas.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEvent("Le journal d'audit ne se supprime pas.")
