@@ -94,7 +94,7 @@ class UserAdmin(DjangoUserAdmin):
         )
         return format_html_join("\n", "<div>{} – {} : <strong>{}</strong></div>", rows) or "Aucun courriel"
 
-    @admin.action(description="Renvoyer le lien d'activation")
+    @admin.action(description="Renvoyer le lien d'activation", permissions=["change"])
     def resend_activation_link(self, request, queryset):
         pending = queryset.awaiting_activation()
         for user in pending:

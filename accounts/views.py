@@ -192,11 +192,7 @@ def confirm_password(request):
 
 @require_POST
 def sign_out(request):
-    """« Se déconnecter » ends the user's sessions on every device, not only this one."""
-    if request.user.is_authenticated:
-        with transaction.atomic():
-            request.user.end_sessions()
-            record(Action.SIGN_OUT)
+    """« Se déconnecter »: on every device, not only this one (`accounts.receivers`)."""
     logout(request)
     messages.info(request, "Vous êtes déconnecté.")
     return redirect("home")

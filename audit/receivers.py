@@ -6,7 +6,7 @@ account steps are recorded by their workflows.
 """
 
 from axes.signals import user_locked_out
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from simple_history.signals import post_create_historical_record
 
@@ -24,6 +24,12 @@ CHANGE_ACTIONS = {
 @receiver(user_logged_in)
 def signed_in(sender, request, user, **kwargs):
     record(Action.SIGN_IN, actor=user)
+
+
+@receiver(user_logged_out)
+def signed_out(sender, request, user, **kwargs):
+    if user is not None:
+        record(Action.SIGN_OUT, actor=user)
 
 
 @receiver(user_login_failed)

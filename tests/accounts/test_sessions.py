@@ -100,3 +100,12 @@ def test_next_never_leaves_the_portal(client, member, next_url):
         f"{reverse('accounts:login')}?next={next_url}", {"username": member.email, "password": PASSWORD}
     )
     assert response.status_code == 302 and response.url == reverse("home")
+
+
+def test_signing_out_of_the_admin_ends_the_other_sessions_too(django_user_model):
+    support = django_user_model.objects.create_superuser("support@exemple.fr", PASSWORD, first_name="S")
+    office, laptop = signed_in_browser(support), signed_in_browser(support)
+
+    laptop.post(reverse("admin:logout"))
+
+    assert office.get(reverse("admin:index")).status_code == 302

@@ -1,0 +1,182 @@
+"""One world for the whole authorisation matrix, built once per module.
+
+About 1,700 cases: building ten accounts (Argon2) and signing one in per
+case would take minutes. So the world, and one session per persona, are
+created inside a module-wide transaction, as Django's `setUpTestData` does:
+each case runs in a savepoint of it (pytest-django's `db`) and its changes are
+rolled back; the world itself is rolled back when the module ends.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.db import transaction
+from django.test import Client, override_settings
+from dsfr.models import DsfrConfig
+from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
+
+from accounts.models import User
+from approvals.models import ApprovalRequest
+from audit.models import Action, AuditEvent
+from chorus import reauth
+from structures.models import BankAccount, Membership, Structure
+from tests.factories import (
+    ApprovalRequestFactory,
+    BankAccountFactory,
+    MembershipFactory,
+    PendingUserFactory,
+    StructureFactory,
+    UserFactory,
+)
+
+# A second valid IBAN (La Banque Postale), for farm A's non-default account.
+SPARE_IBAN = "FR1420041010050500013M02606"
+
+
+@dataclass
+class World:
+    farm: Structure  # farm A
+    other_farm: Structure  # farm B
+    users: dict[str, User]  # persona -> user
+    attached_membership: Membership  # the simple user of A
+    second_membership: Membership  # the second manager of A
+    never_activated: Membership  # a user of A who never activated
+    pending: ApprovalRequest  # the requester's pending request on A
+    account: BankAccount  # A's second, non-default account: the one the bank-detail URLs aim at
+    default_account: BankAccount
+    admin_objects: dict[str, object] = field(default_factory=dict)  # "app_label.model_name" -> one object
+    sessions: dict[str, str] = field(default_factory=dict)  # persona -> session key, signed in
+
+    def browser(self, persona: str) -> Client:
+        """A browser of the persona's own; a server error is answered (500), not raised, so the case says which."""
+        client = Client(raise_request_exception=False)
+        if persona != "anonymous":
+            client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[persona]
+        return client
+
+
+def _signed_in(user: User, fresh: bool) -> str:
+    """A session as `login()` leaves it (without its signals: no sign-in row per case); `fresh`: password just typed."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if fresh:
+        session[reauth.SESSION_KEY] = int(time.time())
+    session.create()
+    return session.session_key
+
+
+def _build() -> World:
+    farm = StructureFactory(
+        name="EARL du Champ A",
+        address="1 route de Crest",
+        postal_code="26400",
+        city="Crest",
+        beneficiary_category="farming_company",
+        pacage="026123456",
+    )
+    other_farm = StructureFactory(name="GAEC du Champ B")
+    manager = MembershipFactory(structure=farm, role=Membership.Role.MAIN_MANAGER, user__first_name="Marie").user
+    second_membership = MembershipFactory(structure=farm, role=Membership.Role.MANAGER, user__first_name="Gaston")
+    attached_membership = MembershipFactory(structure=farm, role=Membership.Role.USER, user__first_name="Ulysse")
+    never_activated = MembershipFactory(structure=farm, user=PendingUserFactory(first_name="Nina"))
+    other_manager = MembershipFactory(
+        structure=other_farm, role=Membership.Role.MAIN_MANAGER, user__first_name="Bertrand"
+    ).user
+    requester = UserFactory(first_name="Romane")
+    pending = ApprovalRequestFactory(structure=farm, requester=requester, comment="Je suis salariée de l'EARL.")
+    default_account = BankAccountFactory(structure=farm, label="Compte courant", created_by=manager)
+    account = BankAccountFactory(
+        structure=farm, label="Compte épargne", iban=SPARE_IBAN, bic="PSSTFRPPXXX", is_default=False
+    )
+    BankAccountFactory(structure=other_farm, label="Compte de B")
+    ApprovalRequestFactory(structure=other_farm, requester=requester)
+
+    support = UserFactory(first_name="Sonia", is_staff=True)
+    registered = [ContentType.objects.get_for_model(model) for model in admin.site._registry]
+    support.user_permissions.set(Permission.objects.filter(content_type__in=registered, codename__startswith="view_"))
+
+    users = {
+        "outsider": UserFactory(first_name="Olivier"),
+        "requester": requester,
+        "attached": attached_membership.user,
+        "manager": manager,
+        "manager_unconfirmed": manager,  # the same account, without a recent password
+        "second_manager": second_membership.user,
+        "other_manager": other_manager,
+        "staff": UserFactory(first_name="Sam", is_staff=True),
+        "support": support,
+        "superuser": UserFactory(first_name="Super", is_staff=True, is_superuser=True),
+    }
+
+    email = Email.objects.create(
+        to=["destinataire@exemple.fr"],
+        from_email="portail@exemple.fr",
+        subject="Bonjour",
+        message="Bonjour",
+        html_message="<p>Bonjour</p>",
+        status=STATUS.sent,
+    )
+    attachment = Attachment(name="piece.txt")
+    attachment.file.save("piece.txt", ContentFile(b"piece"), save=True)
+    attachment.emails.add(email)
+    access = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "x@exemple.fr", "http_accept": "*/*"}
+    admin_objects = {
+        "auth.group": Group.objects.create(name="Support"),
+        "dsfr.dsfrconfig": DsfrConfig.objects.first() or DsfrConfig.objects.create(),
+        "axes.accessattempt": AccessAttempt.objects.create(
+            **access, path_info="/compte/connexion/", get_data="", post_data="", failures_since_start=1
+        ),
+        "axes.accesslog": AccessLog.objects.create(**access, path_info="/compte/connexion/"),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(**access, path_info="/compte/connexion/"),
+        "post_office.email": email,
+        "post_office.log": Log.objects.create(email=email, status=STATUS.sent, message=""),
+        "post_office.emailtemplate": EmailTemplate.objects.create(name="modele", subject="Objet", content="Texte"),
+        "post_office.attachment": attachment,
+        "structures.structure": farm,
+        "structures.membership": attached_membership,
+        "structures.bankaccount": account,
+        "approvals.approvalrequest": pending,
+        "accounts.user": attached_membership.user,
+        "audit.auditevent": AuditEvent.objects.create(action=Action.SIGN_IN, actor=manager, actor_label=manager.email),
+    }
+    return World(
+        farm=farm,
+        other_farm=other_farm,
+        users=users,
+        attached_membership=attached_membership,
+        second_membership=second_membership,
+        never_activated=never_activated,
+        pending=pending,
+        account=account,
+        default_account=default_account,
+        admin_objects=admin_objects,
+        sessions={persona: _signed_in(user, persona != "manager_unconfirmed") for persona, user in users.items()},
+    )
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    media = tmp_path_factory.mktemp("media")
+    rib_field = BankAccount._meta.get_field("rib")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=media),
+        pytest.MonkeyPatch.context() as patch,
+        transaction.atomic(),
+    ):
+        # RIB files land in a throw-away folder (the field resolved its storage when the model loaded).
+        patch.setattr(rib_field, "storage", FileSystemStorage(location=media / "rib"))
+        yield _build()
+        transaction.set_rollback(True)

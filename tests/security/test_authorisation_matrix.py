@@ -1,0 +1,838 @@
+"""Every URL of the portal × every persona: the exact answer, and for a refusal, that nothing changed.
+
+What the matrix proves:
+
+- every URL pattern the resolver knows (includes walked, names namespaced, unnamed ones by their route)
+  has an entry, or is listed in `PUBLIC` with its reason; so does every model and action of the admin:
+  a new view without an entry fails `test_every_url_is_in_the_matrix`;
+- for each (view, method, persona), the exact status and, for a redirect, where it leads: the sign-in
+  page with ?next=, the password confirmation (a manager without a recently typed password), the
+  admin's sign-in, or the step's own next page;
+- URLs with ids aim at farm A's objects (its request, a membership, its second bank account, a user who
+  never activated): farm B's manager, outsiders, the requester, staff get 404, as another structure's
+  objects must;
+- every case that is not a success (`done`) leaves the data as it was: every admin-registered table
+  (users with their active and staff flags, password and session generation; groups and permissions;
+  structures, memberships, bank accounts, approval requests; post_office's mails...) but the
+  append-only logs (audit trail, axes' access log), and `mail.outbox`;
+- the admin: anonymous visitors and non-staff users go to its sign-in page; staff without permissions
+  get the index and their password pages, 403 elsewhere; support (view permissions) reads and changes
+  nothing; a superuser gets what each ModelAdmin allows.
+
+Captcha's views are public by nature; static files are served by WhiteNoise's middleware (no URL
+pattern) and the private files (MEDIA_URL) by none at all: see `test_private_files_have_no_url`.
+"""
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pytest
+from captcha.models import CaptchaStore
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.contenttypes.models import ContentType
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.http import QueryDict
+from django.urls import URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User
+from accounts.tokens import activation_token
+from structures.models import BankAccount
+from tests.factories import PASSWORD, make_siret
+
+NEW_PASSWORD = "Tracteur#Vert-2931q"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+PERSONAS = [
+    "anonymous",
+    "outsider",  # signed in, no structure, no request
+    "requester",  # a pending request on farm A
+    "attached",  # simple user of A
+    "manager",  # main manager of A, password typed a moment ago
+    "manager_unconfirmed",  # the same, without a recent password
+    "second_manager",  # manager of A
+    "other_manager",  # main manager of farm B
+    "staff",  # is_staff, no permission, no structure
+    "support",  # is_staff with every admin view permission, no structure
+    "superuser",
+]
+ADMIN_PERSONAS = ["anonymous", "manager", "staff", "support", "superuser"]
+
+
+# ---------------------------------------------------------------------------
+# Outcomes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    # For a redirect: (world, the requested path with its query) -> the expected Location.
+    location: Callable | None = None
+    changes: bool = False  # a success: the database may change
+    name: str = ""
+
+    def __repr__(self):
+        return self.name or str(self.status)
+
+
+def _next(login_url: str, path: str) -> str:
+    query = QueryDict(mutable=True)
+    query["next"] = path
+    return f"{login_url}?{query.urlencode(safe='/')}"
+
+
+OK = Outcome(200, name="200")
+FORBIDDEN = Outcome(403, name="403")
+NOT_FOUND = Outcome(404, name="404")
+NOT_ALLOWED = Outcome(405, name="405")
+LOGIN = Outcome(302, lambda w, path: _next(reverse("accounts:login"), path), name="login")
+ADMIN_LOGIN = Outcome(302, lambda w, path: _next(reverse("admin:login"), path), name="admin login")
+
+
+def reauth(next_url: Callable | None = None) -> Outcome:
+    """« Confirmez votre mot de passe », then back to `next_url` (by default the page asked for)."""
+
+    def location(w, path):
+        return f"{reverse('accounts:confirm_password')}?{urlencode({'next': next_url(w) if next_url else path})}"
+
+    return Outcome(302, location, name="reauth")
+
+
+REAUTH = reauth()
+
+
+def page(name: str, *attributes: str) -> Callable:
+    """The URL of `name`, with the pks of the world's `attributes` ("farm", "pending"...)."""
+    return lambda w, *_: reverse(name, args=[_pk(w, attribute) for attribute in attributes])
+
+
+def _pk(w, attribute: str):
+    """The pk of a world's object by its dotted name, e.g. "never_activated.user"."""
+    value = w
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value.pk
+
+
+def to(where: Callable) -> Outcome:
+    """A redirect that changes nothing."""
+    return Outcome(302, where, name="redirect")
+
+
+def done(where: Callable) -> Outcome:
+    """The success redirect: the step went through."""
+    return Outcome(302, where, changes=True, name="done")
+
+
+def expect(default: Outcome, anonymous: Outcome = LOGIN, **others: Outcome) -> dict[str, Outcome]:
+    unknown = set(others) - set(PERSONAS)
+    assert not unknown, unknown
+    return {persona: default for persona in PERSONAS} | {"anonymous": anonymous} | others
+
+
+def managers(outcome: Outcome, unconfirmed: Outcome | None = None) -> dict[str, Outcome]:
+    """Farm A's managers: the main manager (with and without a recent password) and the second one."""
+    return {"manager": outcome, "second_manager": outcome, "manager_unconfirmed": unconfirmed or outcome}
+
+
+def everyone(outcome: Outcome) -> dict[str, Outcome]:
+    return expect(outcome, anonymous=outcome)
+
+
+# ---------------------------------------------------------------------------
+# Portal views: what each (view, method) answers to each persona
+
+
+def _set_password_page(name, token_word, user_attribute):
+    def location(w, *_):
+        return reverse(name, args=[_uid(_user(w, user_attribute)), token_word])
+
+    return location
+
+
+def _new_bank_account(w, *_):
+    return BankAccount.objects.latest("pk").get_absolute_url()
+
+
+HOME = page("home")
+LIST = page("approvals:list")
+USERS_OF_A = page("structures:users", "farm")
+ACCOUNT_PAGE = page("structures:bank_account_detail", "account")
+ACTIVATION_PASSWORD = _set_password_page("accounts:activate", "mot-de-passe", "never_activated.user")
+RESET_PASSWORD = _set_password_page(
+    "accounts:password_reset_confirm", "nouveau-mot-de-passe", "attached_membership.user"
+)
+
+PORTAL = {
+    # chorus
+    ("home", "get"): everyone(OK),
+    ("organisation", "get"): expect(OK),
+    ("terms", "get"): everyone(OK),
+    ("accessibility", "get"): everyone(OK),
+    # structures
+    ("structures:list", "get"): expect(OK),
+    # Asked for farm A: its managers are sent to its form, anyone else sees the choice refused.
+    ("structures:manage", "get"): expect(OK, **managers(to(page("structures:update", "farm")))),
+    ("structures:detail", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("structures:update", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("structures:update", "post"): expect(NOT_FOUND, **managers(done(page("structures:update", "farm")))),
+    ("structures:users", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("structures:detach", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("structures:detach", "post"): expect(NOT_FOUND, **managers(done(USERS_OF_A))),
+    ("structures:hand_over", "get"): expect(
+        NOT_FOUND, manager=OK, manager_unconfirmed=REAUTH, second_manager=FORBIDDEN
+    ),
+    ("structures:hand_over", "post"): expect(
+        NOT_FOUND, manager=done(USERS_OF_A), manager_unconfirmed=REAUTH, second_manager=FORBIDDEN
+    ),
+    # B's manager may create bank details, for B only: A is no choice of theirs (200, form error).
+    ("structures:bank_account_create", "get"): expect(NOT_FOUND, other_manager=OK, **managers(OK, REAUTH)),
+    ("structures:bank_account_create", "post"): expect(
+        NOT_FOUND, other_manager=OK, **managers(done(_new_bank_account), REAUTH)
+    ),
+    ("structures:bic_lookup", "get"): expect(NOT_ALLOWED),
+    ("structures:bic_lookup", "post"): expect(OK),  # public registry data
+    ("structures:bank_account_detail", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("structures:bank_account_update", "get"): expect(NOT_FOUND, **managers(OK, REAUTH)),
+    ("structures:bank_account_update", "post"): expect(NOT_FOUND, **managers(done(ACCOUNT_PAGE), REAUTH)),
+    ("structures:bank_account_make_default", "get"): expect(NOT_ALLOWED),
+    ("structures:bank_account_make_default", "post"): expect(
+        NOT_FOUND, **managers(done(ACCOUNT_PAGE), reauth(ACCOUNT_PAGE))
+    ),
+    ("structures:bank_account_delete", "get"): expect(NOT_FOUND, **managers(OK, REAUTH)),
+    ("structures:bank_account_delete", "post"): expect(
+        NOT_FOUND, **managers(done(page("structures:detail", "farm")), REAUTH)
+    ),
+    # Staff allowed to see bank details (support, superuser) download any RIB, as the admin links it.
+    ("structures:rib_download", "get"): expect(NOT_FOUND, attached=OK, support=OK, superuser=OK, **managers(OK)),
+    # approvals
+    ("approvals:list", "get"): expect(OK),
+    ("approvals:detail", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("approvals:approve", "get"): expect(NOT_FOUND, **managers(to(page("approvals:detail", "pending")))),
+    ("approvals:approve", "post"): expect(NOT_FOUND, **managers(done(LIST))),
+    ("approvals:refuse", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("approvals:refuse", "post"): expect(NOT_FOUND, **managers(done(LIST))),
+    ("approvals:approve_selection", "get"): expect(to(LIST)),
+    ("approvals:approve_selection", "post"): expect(NOT_FOUND, **managers(done(LIST))),
+    ("approvals:refuse_selection", "get"): expect(to(LIST)),
+    ("approvals:refuse_selection", "post"): expect(NOT_FOUND, **managers(done(LIST))),
+    ("approvals:mine", "get"): expect(OK),
+    ("approvals:request", "get"): expect(OK),
+    # Asking to join A: 200 with the form's error for who is already attached or waiting.
+    ("approvals:request", "post"): expect(done(page("approvals:mine")), requester=OK, attached=OK, **managers(OK)),
+    ("approvals:withdraw", "get"): expect(NOT_FOUND, requester=to(page("approvals:mine"))),
+    ("approvals:withdraw", "post"): expect(NOT_FOUND, requester=done(page("approvals:mine"))),
+    # accounts
+    ("accounts:signup", "get"): expect(to(HOME), anonymous=OK),
+    ("accounts:signup", "post"): expect(to(HOME), anonymous=done(page("accounts:signup_done"))),
+    ("accounts:signup_done", "get"): everyone(to(page("accounts:signup"))),  # no registration in the session
+    # Whoever holds the link: the token moves into the session, then the password is set.
+    ("accounts:activate", "get"): everyone(to(ACTIVATION_PASSWORD)),
+    ("accounts:activate", "post"): everyone(done(HOME)),
+    ("accounts:activation_invalid", "get"): everyone(OK),
+    ("accounts:resend_activation", "get"): everyone(OK),
+    ("accounts:resend_activation", "post"): everyone(done(page("accounts:resend_activation_done"))),
+    ("accounts:resend_activation_done", "get"): everyone(OK),
+    ("accounts:resend_member_activation", "get"): expect(NOT_FOUND, **managers(to(USERS_OF_A))),
+    ("accounts:resend_member_activation", "post"): expect(NOT_FOUND, **managers(done(USERS_OF_A))),
+    ("accounts:login", "get"): expect(to(HOME), anonymous=OK),
+    ("accounts:login", "post"): expect(to(HOME), anonymous=done(HOME)),
+    ("accounts:logout", "get"): everyone(NOT_ALLOWED),
+    ("accounts:logout", "post"): everyone(done(HOME)),
+    ("accounts:password_reset", "get"): everyone(OK),
+    ("accounts:password_reset", "post"): everyone(done(page("accounts:password_reset_done"))),
+    ("accounts:password_reset_done", "get"): everyone(OK),
+    ("accounts:password_reset_confirm", "get"): everyone(to(RESET_PASSWORD)),
+    ("accounts:password_reset_confirm", "post"): everyone(done(page("accounts:login"))),
+    ("accounts:profile", "get"): expect(OK),
+    ("accounts:profile", "post"): expect(done(page("accounts:profile"))),
+    ("accounts:password_change", "get"): expect(OK),
+    ("accounts:password_change", "post"): expect(done(page("accounts:profile"))),
+    ("accounts:confirm_password", "get"): expect(OK),
+    ("accounts:confirm_password", "post"): expect(done(page("structures:list"))),
+    ("accounts:deactivate", "get"): expect(OK),
+    ("accounts:deactivate", "post"): expect(done(HOME)),
+}
+
+# Not in the matrix, on purpose.
+PUBLIC = {
+    "captcha-image": "the challenge's picture, for anyone signing up; a key is 40 random hex characters",
+    "captcha-image-2x": "the same picture, twice as large",
+    "captcha-audio": "the challenge read aloud (accessibility)",
+    "captcha-refresh": "a new challenge for the sign-up form (XHR only)",
+}
+
+
+def _uid(user) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def _user(w, attribute: str) -> User:
+    return User.objects.get(pk=_pk(w, attribute))
+
+
+def _rib():
+    return SimpleUploadedFile("rib.pdf", PDF, content_type="application/pdf")
+
+
+def _activation_link(w):
+    user = _user(w, "never_activated.user")
+    return reverse("accounts:activate", args=[_uid(user), activation_token.make_token(user)])
+
+
+def _reset_link(w):
+    user = _user(w, "attached_membership.user")
+    return reverse("accounts:password_reset_confirm", args=[_uid(user), default_token_generator.make_token(user)])
+
+
+URL_ARGS = {
+    "structures:detail": ["farm"],
+    "structures:update": ["farm"],
+    "structures:users": ["farm"],
+    "structures:detach": ["farm", "attached_membership"],
+    "structures:hand_over": ["farm"],
+    "structures:bank_account_detail": ["account"],
+    "structures:bank_account_update": ["account"],
+    "structures:bank_account_make_default": ["account"],
+    "structures:bank_account_delete": ["account"],
+    "structures:rib_download": ["account"],
+    "approvals:detail": ["pending"],
+    "approvals:approve": ["pending"],
+    "approvals:refuse": ["pending"],
+    "approvals:withdraw": ["pending"],
+    "accounts:resend_member_activation": ["never_activated"],
+}
+SPECIAL_URLS = {"accounts:activate": _activation_link, "accounts:password_reset_confirm": _reset_link}
+
+# What each request sends: the data the authorised persona needs to succeed, so a refusal is the guard's.
+DATA = {
+    ("structures:manage", "get"): lambda w: {"request_type": "modify", "structure": w.farm.pk},
+    ("structures:update", "post"): lambda w: {
+        "name": "EARL du Champ A",
+        "structure_type": "company",
+        "email": "contact@champ-a.fr",
+        "tax_regime": "vat_debits",
+        "address": "12 route de Crest",
+        "postal_code": "26400",
+        "city": "Crest",
+        "country": "FR",
+        "phone": "04 75 12 34 56",
+        "beneficiary_category": "farming_company",
+        "pacage": "026123456",
+    },
+    ("structures:hand_over", "post"): lambda w: {"membership": w.attached_membership.pk},
+    ("structures:bank_account_create", "post"): lambda w: {
+        "label": "Compte neuf",
+        "structure": w.farm.pk,
+        "iban": "FR76 3000 6000 0198 7654 3210 173",
+        "bic": "AGRIFRPP",
+        "rib_file": _rib(),
+    },
+    ("structures:bic_lookup", "post"): lambda w: {"iban": "FR7630006000011234567890189"},
+    ("structures:bank_account_update", "post"): lambda w: {"label": "Compte renommé", "rib_file": _rib()},
+    ("approvals:refuse", "post"): lambda w: {"reason": "Inconnu de l'exploitation."},
+    ("approvals:approve_selection", "post"): lambda w: {"requests": [w.pending.pk]},
+    ("approvals:refuse_selection", "post"): lambda w: {"requests": [w.pending.pk], "reason": "Inconnu."},
+    ("approvals:request", "post"): lambda w: {"siret": w.farm.siret, "comment": "Bonjour"},
+    ("accounts:signup", "post"): lambda w: _signup_data(),
+    ("accounts:activate", "post"): lambda w: {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    ("accounts:resend_activation", "post"): lambda w: {"email": _user(w, "never_activated.user").email},
+    ("accounts:login", "post"): lambda w: {"username": w.users["outsider"].email, "password": PASSWORD},
+    ("accounts:password_reset", "post"): lambda w: {"email": w.users["attached"].email},
+    ("accounts:password_reset_confirm", "post"): lambda w: {
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+    },
+    ("accounts:profile", "post"): lambda w: {"first_name": "Jeanne", "last_name": "Nouveau", "phone": ""},
+    ("accounts:password_change", "post"): lambda w: {
+        "old_password": PASSWORD,
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+    },
+    ("accounts:confirm_password", "get"): lambda w: {"next": reverse("structures:list")},
+    ("accounts:confirm_password", "post"): lambda w: {"password": PASSWORD, "next": reverse("structures:list")},
+    ("accounts:deactivate", "post"): lambda w: {"password": PASSWORD, "confirm": "on"},
+}
+# Two steps: the link first (the token moves into the session), then the POST to where it leads.
+FOLLOW_LINK_FIRST = {"accounts:activate", "accounts:password_reset_confirm"}
+
+
+def _signup_data():
+    key = CaptchaStore.generate_key()
+    return {
+        "email": "nouvelle@exemple.fr",
+        "email_confirmation": "nouvelle@exemple.fr",
+        "first_name": "Jeanne",
+        "last_name": "Martin",
+        "phone": "06 12 34 56 78",
+        "accept_terms": "on",
+        "identifier_type": "siret",
+        "identifier": make_siret(),
+        "captcha_0": key,
+        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+    }
+
+
+def portal_url(w, name: str) -> str:
+    if name in SPECIAL_URLS:
+        return SPECIAL_URLS[name](w)
+    return reverse(name, args=[_pk(w, attribute) for attribute in URL_ARGS.get(name, [])])
+
+
+# ---------------------------------------------------------------------------
+# The admin: every registered model's pages, the site's own pages, every action
+#
+# Anonymous visitors and signed-in non-staff users (A's manager) get the admin's sign-in page; staff
+# without any permission get the index and their own password pages, 403 elsewhere; support (view
+# permissions on every model) reads everything and changes nothing; a superuser gets what each
+# ModelAdmin allows.
+
+
+@dataclass(frozen=True)
+class AdminCase:
+    key: str  # the URL's namespaced name, as the resolver walk gives it
+    method: str
+    url: Callable  # world -> path
+    expected: dict  # persona -> Outcome
+    data: Callable = lambda w: {}
+    label: str = ""  # what the case does, for its id
+
+    @property
+    def id(self) -> str:
+        return f"{self.method}-{self.key}{self.label}"
+
+
+def admin_expect(staff: Outcome, support: Outcome, superuser: Outcome, *, outsiders: Outcome = ADMIN_LOGIN) -> dict:
+    return {"anonymous": outsiders, "manager": outsiders, "staff": staff, "support": support, "superuser": superuser}
+
+
+def _object(w, label: str):
+    return w.admin_objects[label]
+
+
+def _model_page(label: str, suffix: str, with_object: bool = True) -> Callable:
+    app, model = label.split(".")
+    return lambda w, *_: reverse(f"admin:{app}_{model}_{suffix}", args=[_object(w, label).pk] if with_object else [])
+
+
+def _changelist(label: str) -> Callable:
+    return _model_page(label, "changelist", with_object=False)
+
+
+def _back(label: str) -> Outcome:
+    """Back to the list, nothing done (« Aucune action choisie », or a form with nothing to save)."""
+    return to(_changelist(label))
+
+
+def _done(label: str) -> Outcome:
+    return done(_changelist(label))
+
+
+def _unnamed(route: str) -> str:
+    return f"<unnamed {route}>"
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What a superuser may do with a model, once its ModelAdmin had its say."""
+
+    add: bool = True
+    change: bool = True
+    delete: bool = True
+
+
+RIGHTS = {
+    "auth.group": Rights(),
+    "dsfr.dsfrconfig": Rights(),
+    "axes.accessattempt": Rights(add=False),
+    "axes.accesslog": Rights(add=False),
+    "axes.accessfailurelog": Rights(add=False),
+    "post_office.email": Rights(add=False),
+    "post_office.log": Rights(),
+    "post_office.emailtemplate": Rights(),
+    "post_office.attachment": Rights(),
+    "structures.structure": Rights(),
+    "structures.membership": Rights(),
+    "structures.bankaccount": Rights(add=False, change=False, delete=False),  # bank details change on the site
+    "approvals.approvalrequest": Rights(add=False, delete=False),  # decided through the actions
+    "accounts.user": Rights(),
+    "audit.auditevent": Rights(add=False, change=False, delete=False),  # written once, never changed
+}
+# An empty change form posted by a superuser comes back with its errors (200), except where every field
+# is read-only: « saved », back to the list, nothing changed.
+READ_ONLY_FORMS = {"approvals.approvalrequest", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog"}
+# Deleting farm A would take its bank accounts along, which nobody deletes in the admin: the confirmation
+# page lists them as objects one may not delete, and the POST is refused.
+CASCADES_TO_READ_ONLY = {"structures.structure"}
+# django-simple-history's admins add one page: a past version, to read only.
+WITH_PAST_VERSIONS = ["structures.structure", "structures.membership", "structures.bankaccount"]
+
+# Changelist POSTs naming an action. Django runs it only if it is one of the user's actions; a user with
+# no action at all just gets the list again (200), one with other actions goes back to it (302). Every
+# action changes something, so support (view permissions only) must have none: 200, whatever the model.
+# Each action aims at one of A's objects: (target, extra data, what a superuser gets when not `_done`).
+ADMIN_ACTIONS = {
+    ("approvals.approvalrequest", "approve"): (lambda w: w.pending, {}, None),
+    ("approvals.approvalrequest", "refuse"): (lambda w: w.pending, {"reason": "Inconnu."}, None),
+    ("structures.membership", "appoint_main_manager"): (lambda w: w.second_membership, {}, None),
+    ("accounts.user", "resend_activation_link"): (lambda w: w.never_activated.user, {}, None),
+    ("post_office.email", "requeue"): (lambda w: _object(w, "post_office.email"), {}, None),
+    # nothing in the world has expired: nothing to clean
+    ("axes.accessattempt", "cleanup_expired_attempts"): (
+        lambda w: _object(w, "axes.accessattempt"),
+        {},
+        _back("axes.accessattempt"),
+    ),
+}
+# « delete_selected » with its confirmation, for a superuser, when not `_done`:
+SUPERUSER_DELETE_SELECTED = {
+    "structures.structure": FORBIDDEN,  # see CASCADES_TO_READ_ONLY
+    "structures.bankaccount": OK,  # no action at all
+    "audit.auditevent": OK,
+    "approvals.approvalrequest": _back("approvals.approvalrequest"),  # its own actions, not this one
+}
+
+
+def model_cases(label: str, rights: Rights):
+    """Changelist, add, change, delete, history and `<id>/` of one model; the POSTs; « delete_selected »."""
+    app, model = label.split(".")
+    prefix = f"admin:{app}_{model}"
+    changelist, add, change = _changelist(label), _model_page(label, "add", False), _model_page(label, "change")
+    delete, history = _model_page(label, "delete"), _model_page(label, "history")
+    may = {True: OK, False: FORBIDDEN}
+    change_post = FORBIDDEN if not rights.change else _back(label) if label in READ_ONLY_FORMS else OK
+    may_delete = rights.delete and label not in CASCADES_TO_READ_ONLY
+
+    yield AdminCase(f"{prefix}_changelist", "get", changelist, admin_expect(FORBIDDEN, OK, OK))
+    yield AdminCase(f"{prefix}_add", "get", add, admin_expect(FORBIDDEN, FORBIDDEN, may[rights.add]))
+    yield AdminCase(f"{prefix}_change", "get", change, admin_expect(FORBIDDEN, OK, OK))  # read-only for support
+    yield AdminCase(f"{prefix}_delete", "get", delete, admin_expect(FORBIDDEN, FORBIDDEN, may[rights.delete]))
+    yield AdminCase(f"{prefix}_history", "get", history, admin_expect(FORBIDDEN, OK, OK))
+    # `<id>/` sends any staff member on to the change page, which then applies the permissions.
+    yield AdminCase(
+        f"admin:{_unnamed(f'{app}/{model}/<path:object_id>/')}",
+        "get",
+        lambda w: f"{reverse('admin:index')}{app}/{model}/{_object(w, label).pk}/",
+        admin_expect(to(change), to(change), to(change)),
+    )
+    yield AdminCase(f"{prefix}_add", "post", add, admin_expect(FORBIDDEN, FORBIDDEN, may[rights.add]))  # empty form
+    yield AdminCase(f"{prefix}_change", "post", change, admin_expect(FORBIDDEN, FORBIDDEN, change_post))
+    yield AdminCase(
+        f"{prefix}_delete",
+        "post",
+        delete,
+        admin_expect(FORBIDDEN, FORBIDDEN, _done(label) if may_delete else FORBIDDEN),
+        data=lambda w: {"post": "yes"},
+    )
+    yield AdminCase(
+        f"{prefix}_changelist",
+        "post",
+        changelist,
+        admin_expect(FORBIDDEN, OK, SUPERUSER_DELETE_SELECTED.get(label, _done(label))),
+        data=lambda w: {"action": "delete_selected", "_selected_action": [_object(w, label).pk], "post": "yes"},
+        label="-delete_selected",
+    )
+
+
+def action_cases():
+    for (label, action), (target, extra, superuser) in ADMIN_ACTIONS.items():
+        app, model = label.split(".")
+
+        def data(w, target=target, extra=extra, action=action):
+            return {"action": action, "_selected_action": [target(w).pk], **extra}
+
+        yield AdminCase(
+            f"admin:{app}_{model}_changelist",
+            "post",
+            _changelist(label),
+            admin_expect(FORBIDDEN, OK, superuser or _done(label)),
+            data=data,
+            label=f"-{action}",
+        )
+
+
+def _past_version(label: str) -> Callable:
+    def url(w):
+        obj = _object(w, label)
+        return reverse(f"admin:{label.replace('.', '_')}_simple_history", args=[obj.pk, obj.history.earliest().pk])
+
+    return url
+
+
+def _structure_on_site(w):
+    return reverse("admin:view_on_site", args=[ContentType.objects.get_for_model(w.farm).pk, w.farm.pk])
+
+
+def _email_page(name: str) -> Callable:
+    return lambda w: reverse(name, args=[_object(w, "post_office.email").pk])
+
+
+INDEX = page("admin:index")
+SITE_CASES = [
+    AdminCase("admin:index", "get", INDEX, admin_expect(OK, OK, OK)),
+    AdminCase("admin:login", "get", page("admin:login"), admin_expect(to(INDEX), to(INDEX), to(INDEX), outsiders=OK)),
+    # A non-staff account's right password: refused by the form, whoever asks.
+    AdminCase(
+        "admin:login",
+        "post",
+        page("admin:login"),
+        admin_expect(OK, OK, OK, outsiders=OK),
+        data=lambda w: {"username": w.users["manager"].email, "password": PASSWORD},
+    ),
+    AdminCase("admin:logout", "get", page("admin:logout"), admin_expect(*[NOT_ALLOWED] * 3, outsiders=to(INDEX))),
+    # Signed out, to the portal's home page (LOGOUT_REDIRECT_URL), on every device (accounts.receivers).
+    AdminCase("admin:logout", "post", page("admin:logout"), admin_expect(*[done(HOME)] * 3, outsiders=to(INDEX))),
+    AdminCase("admin:password_change", "get", page("admin:password_change"), admin_expect(OK, OK, OK)),
+    AdminCase(
+        "admin:password_change",
+        "post",
+        page("admin:password_change"),
+        admin_expect(*[done(page("admin:password_change_done"))] * 3),
+        data=lambda w: {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    ),
+    AdminCase("admin:password_change_done", "get", page("admin:password_change_done"), admin_expect(OK, OK, OK)),
+    AdminCase(
+        "admin:autocomplete",
+        "get",
+        page("admin:autocomplete"),
+        admin_expect(FORBIDDEN, OK, OK),
+        data=lambda w: {"app_label": "structures", "model_name": "membership", "field_name": "structure", "term": ""},
+    ),
+    AdminCase("admin:jsi18n", "get", page("admin:jsi18n"), admin_expect(OK, OK, OK)),
+    # Any staff member is sent on to the object's page on this host, where the portal's rules apply.
+    AdminCase(
+        "admin:view_on_site",
+        "get",
+        _structure_on_site,
+        admin_expect(*[to(lambda w, *_: f"http://testserver{w.farm.get_absolute_url()}")] * 3),
+    ),
+    AdminCase(
+        "admin:app_list",
+        "get",
+        lambda w: reverse("admin:app_list", kwargs={"app_label": "structures"}),
+        admin_expect(NOT_FOUND, OK, OK),
+    ),
+    AdminCase(
+        f"admin:{_unnamed('(?P<url>.*)$')}",
+        "get",
+        lambda w: f"{reverse('admin:index')}nulle-part/",
+        admin_expect(NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    ),
+    # Pages some ModelAdmins add.
+    *[
+        AdminCase(f"admin:{label.replace('.', '_')}_simple_history", method, _past_version(label), expected)
+        for label in WITH_PAST_VERSIONS
+        for method, expected in [
+            ("get", admin_expect(FORBIDDEN, OK, OK)),
+            ("post", admin_expect(FORBIDDEN, FORBIDDEN, FORBIDDEN)),  # no reverting from the history
+        ]
+    ],
+    AdminCase(
+        "admin:post_office_email_image",
+        "get",
+        lambda w: reverse(
+            "admin:post_office_email_image", kwargs={"pk": _object(w, "post_office.email").pk, "content_id": "0" * 32}
+        ),
+        admin_expect(FORBIDDEN, NOT_FOUND, NOT_FOUND),  # the mail has no such image
+    ),
+    AdminCase(
+        "admin:post_office_email_preview",
+        "get",
+        _email_page("admin:post_office_email_preview"),
+        admin_expect(FORBIDDEN, OK, OK),
+    ),
+    # Sending a mail again takes the change permission and a POST (chorus/admin.py); a GET leads back to the mail.
+    AdminCase(
+        "admin:resend",
+        "get",
+        _email_page("admin:resend"),
+        admin_expect(
+            FORBIDDEN, FORBIDDEN, Outcome(302, _model_page("post_office.email", "change"), name="back, unsent")
+        ),
+    ),
+    AdminCase(
+        "admin:resend",
+        "post",
+        _email_page("admin:resend"),
+        admin_expect(FORBIDDEN, FORBIDDEN, done(_model_page("post_office.email", "change"))),
+    ),
+    *[
+        AdminCase(
+            "admin:auth_user_password_change",
+            method,
+            lambda w: reverse("admin:auth_user_password_change", args=[_object(w, "accounts.user").pk]),
+            admin_expect(FORBIDDEN, FORBIDDEN, OK),  # the POST is empty: the form's errors
+        )
+        for method in ["get", "post"]
+    ],
+]
+
+ADMIN_CASES = [
+    *[case for label, rights in RIGHTS.items() for case in model_cases(label, rights)],
+    *action_cases(),
+    *SITE_CASES,
+]
+
+
+# ---------------------------------------------------------------------------
+# The guard: the resolver's URLs, the admin's models and actions, all in the matrix
+
+
+def url_names(patterns, namespace: str = "", prefix: str = ""):
+    """Every pattern's namespaced name (unnamed ones by their route), walking the includes."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace:
+                yield from url_names(entry.url_patterns, f"{namespace}{entry.namespace}:", "")
+            else:
+                yield from url_names(entry.url_patterns, namespace, prefix + str(entry.pattern))
+        else:
+            yield namespace + (entry.name or _unnamed(prefix + str(entry.pattern)))
+
+
+def test_every_url_is_in_the_matrix():
+    names = list(url_names(get_resolver().url_patterns))
+    in_matrix = {name for name, _ in PORTAL} | set(PUBLIC) | {case.key for case in ADMIN_CASES}
+
+    assert len(names) == len(set(names)), "two patterns share a name: one of them is out of reach of reverse()"
+    assert set(names) - in_matrix == set(), "URLs without an entry in the matrix"
+    assert in_matrix - set(names) == set(), "entries for URLs that no longer exist"
+
+
+def _action_names(model_admin) -> list[str]:
+    return [action.name for action in model_admin._get_base_actions()]
+
+
+def test_every_admin_model_and_action_is_in_the_matrix():
+    registered = {model._meta.label_lower: model_admin for model, model_admin in admin.site._registry.items()}
+    actions = {
+        (label, name)
+        for label, model_admin in registered.items()
+        for name in _action_names(model_admin)
+        if name != "delete_selected"
+    }
+
+    assert set(registered) == set(RIGHTS)
+    assert actions == set(ADMIN_ACTIONS)
+
+
+# ---------------------------------------------------------------------------
+# The cases
+
+# Append-only traces that any request may add to (sign-in, sign-out): not state a refusal could change.
+NOT_SNAPSHOT = {"audit.auditevent", "axes.accesslog"}
+
+
+def _tables() -> list[tuple[str, str]]:
+    models = [model for model in admin.site._registry if model._meta.label_lower not in NOT_SNAPSHOT]
+    models += [User.groups.through, User.user_permissions.through, Group.permissions.through]
+    return [(model._meta.db_table, model._meta.pk.column) for model in models]
+
+
+def snapshot() -> dict:
+    """Every admin-registered table (but the traces), groups' and users' permissions, and the mail sent so far.
+
+    Plain SQL, whole rows: twice per case, the ORM would cost more than the request.
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        tables = {}
+        for table, pk in _tables():
+            cursor.execute(f"SELECT * FROM {quote(table)} ORDER BY {quote(pk)}")
+            tables[table] = cursor.fetchall()
+    return {"tables": tables, "mail.outbox": len(mail.outbox)}
+
+
+def check(response, outcome: Outcome, world, path: str, before: dict):
+    assert response.status_code == outcome.status, _explain(response)
+    if outcome.location is not None:
+        assert response["Location"] == outcome.location(world, path)
+    if not outcome.changes:
+        assert snapshot() == before
+
+
+def _explain(response) -> str:
+    """A short why, for a failing case: the form's errors, else the page's heading."""
+    if response.status_code >= 500 and getattr(response, "exc_info", None):
+        return "server error: " + "".join(traceback.format_exception(*response.exc_info)[-2:])
+    if response.has_header("Location"):
+        return f"redirected to {response['Location']}"
+    form = (response.context or {}).get("form") if response.context is not None else None
+    if form is not None and form.errors:
+        return f"form errors: {form.errors.as_data()}"
+    text = "" if response.streaming else response.content.decode(errors="replace")
+    start = text.find("<h1")
+    return text[start : start + 300] if start >= 0 else text[:300]
+
+
+def _full_path(url: str, method: str, data: dict) -> str:
+    return f"{url}?{urlencode(data, doseq=True)}" if method == "get" and data else url
+
+
+PORTAL_CASES = [
+    pytest.param(name, method, persona, outcome, id=f"{method}-{name}-{persona}")
+    for (name, method), outcomes in PORTAL.items()
+    for persona, outcome in outcomes.items()
+]
+
+
+@pytest.mark.parametrize(("name", "method", "persona", "outcome"), PORTAL_CASES)
+def test_portal(world, db, name, method, persona, outcome):
+    client = world.browser(persona)
+    url = portal_url(world, name)
+    data = DATA.get((name, method), lambda w: {})(world)
+    if method == "post" and name in FOLLOW_LINK_FIRST:
+        url = client.get(url)["Location"]
+    before = snapshot()
+
+    response = getattr(client, method)(url, data)
+
+    if response.streaming:  # read it through: the client's wrapper then closes the file (a RIB)
+        b"".join(response.streaming_content)
+    check(response, outcome, world, _full_path(url, method, data), before)
+
+
+ADMIN_PARAMS = [
+    pytest.param(case, persona, case.expected[persona], id=f"{case.id}-{persona}")
+    for case in ADMIN_CASES
+    for persona in ADMIN_PERSONAS
+]
+
+
+@pytest.mark.parametrize(("case", "persona", "outcome"), ADMIN_PARAMS)
+def test_admin(world, db, case, persona, outcome):
+    client = world.browser(persona)
+    url, data = case.url(world), case.data(world)
+    before = snapshot()
+
+    response = getattr(client, case.method)(url, data)
+
+    check(response, outcome, world, _full_path(url, case.method, data), before)
+
+
+def test_private_files_have_no_url(world, db):
+    """RIB files are served by `rib_download` only: their storage path is no URL, even to their managers."""
+    path = f"{settings.MEDIA_URL}{world.account.rib.name}"
+
+    assert world.browser("manager").get(path).status_code == 404
+    assert world.browser("anonymous").get(path).status_code == 404
+
+
+def test_the_snapshot_sees_a_step_go_through(world, db):
+    """The refusals' « nothing changed » would be empty if the snapshot could not see a change."""
+    before = snapshot()
+
+    response = world.browser("manager").post(reverse("approvals:approve", args=[world.pending.pk]))
+
+    assert response.status_code == 302
+    after = snapshot()
+    changed = {table for table in before["tables"] if before["tables"][table] != after["tables"][table]}
+    assert {"approvals_approvalrequest", "structures_membership", "post_office_email"} <= changed
