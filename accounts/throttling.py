@@ -14,4 +14,5 @@ def login_identity(request, credentials=None) -> str:
         username = credentials["username"]
     else:
         username = getattr(request, "POST", {}).get(settings.AXES_USERNAME_FORM_FIELD, "")
-    return User.objects.normalize_email(username)
+    # Cut to what django-axes stores (255): an oversized sign-in is counted, not a database error.
+    return User.objects.normalize_email(username)[:254]

@@ -1,4 +1,25 @@
+import re
+
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class UserAgentMiddleware:
+    """Control characters leave the User-Agent before anything stores it (django-axes' sign-in log).
+
+    PostgreSQL refuses a NUL in text; gunicorn refuses such headers already,
+    other servers may not.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        agent = request.META.get("HTTP_USER_AGENT")
+        if agent and CONTROL_CHARACTERS.search(agent):
+            request.META["HTTP_USER_AGENT"] = CONTROL_CHARACTERS.sub("", agent)
+        return self.get_response(request)
 
 
 class PrivatePagesMiddleware:

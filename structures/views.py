@@ -249,7 +249,7 @@ def _managing(request, pk) -> Membership:
     """The signed-in user's membership of structure `pk`, as one of its managers (else 404)."""
     return get_object_or_404(
         Membership.objects.filter(user=request.user, role__in=Membership.MANAGER_ROLES).select_related("structure"),
-        structure_id=pk,
+        structure__pk=pk,  # range-checked, unlike structure_id: a huge id is a 404
     )
 
 
