@@ -308,3 +308,14 @@ def test_purge_dry_run_deletes_nothing(db):
     call_command("purge_unactivated", days=7, dry_run=True, stdout=out)
 
     assert User.objects.count() == 1 and "would be deleted" in out.getvalue()
+
+
+def test_the_profile_takes_a_phone_typed_with_spaces_and_the_trunk_zero(client, member):
+    client.force_login(member)
+    data = {"first_name": "Paul", "last_name": "Membre", "phone": "+33 (0) 6 12 34 56 78", "contact_email": ""}
+
+    response = client.post(reverse("accounts:profile"), data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    member.refresh_from_db()
+    assert member.phone == "+33612345678"
