@@ -3,10 +3,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditEvent
+from chorus.admin import ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: staff look, nobody writes, changes or deletes."""
 
     list_display = ["at", "action", "actor_label", "ip", "structure_link", "target"]
@@ -23,12 +24,3 @@ class AuditEventAdmin(admin.ModelAdmin):
             return event.structure_label
         url = reverse("admin:structures_structure_change", args=[event.structure_id])
         return format_html('<a href="{}">{}</a>', url, event.structure_label)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

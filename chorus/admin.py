@@ -9,6 +9,19 @@ from post_office.admin import EmailAdmin
 from post_office.models import STATUS, Email
 
 
+class ReadOnlyAdminMixin:
+    """Staff look; nothing is added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class PortalEmailAdmin(EmailAdmin):
     """django-post-office's mail admin; re-sending needs the change permission and a POST.
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from chorus.admin import ReadOnlyAdminMixin
 from structures import workflows
 from structures.forms import STRUCTURE_BLOCKS
 from structures.models import BankAccount, Membership, Structure
@@ -162,7 +163,7 @@ class MembershipAdmin(HistoryAdmin):
 
 
 @admin.register(BankAccount)
-class BankAccountAdmin(BankAccountDisplay, HistoryAdmin):
+class BankAccountAdmin(ReadOnlyAdminMixin, BankAccountDisplay, HistoryAdmin):
     """Support reads bank details and their history; it does not change them."""
 
     list_display = ["label", "structure", "masked_iban", "bic", "is_default", "created_at"]
@@ -183,12 +184,3 @@ class BankAccountAdmin(BankAccountDisplay, HistoryAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -92,3 +92,24 @@ class BankAccountFactory(factory.django.DjangoModelFactory):
     rib_filename = "rib.pdf"
     rib_content_type = "application/pdf"
     is_default = True
+
+
+# « Modifier une structure », filled in as a farm's manager would.
+STRUCTURE_FORM = {
+    "name": "EARL des Trois Chênes",
+    "rcs_number": "",
+    "vat_number": "",
+    "structure_type": "company",
+    "email": "contact@troischenes.fr",
+    "tax_regime": "vat_debits",
+    "address": "12 route de Crest",
+    "address_complement_1": "",
+    "address_complement_2": "",
+    "postal_code": "26400",
+    "city": "Aouste-sur-Sye",
+    "country": "FR",
+    "phone": "04 75 12 34 56",
+    "procedure_category": "",
+    "beneficiary_category": "farming_company",
+    "pacage": "026123456",
+}

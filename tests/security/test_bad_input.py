@@ -58,7 +58,7 @@ from chorus import reauth
 from chorus.mail import deliver_queued
 from structures.forms import StructureForm
 from structures.models import BankAccount, Membership, Structure
-from tests.factories import PASSWORD, BankAccountFactory, make_siret
+from tests.factories import PASSWORD, STRUCTURE_FORM, BankAccountFactory, make_siret
 
 FUZZ = hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 typed = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
@@ -499,7 +499,7 @@ def test_invalid_utf8_in_signed_in_forms(portal, target):
     persona, path = FORM_ROUTES[target]
     field, base = {
         "profile": ("first_name", PROFILE_BASE),
-        "structure update": ("name", STRUCTURE_BASE),
+        "structure update": ("name", STRUCTURE_FORM),
         "refuse": ("reason", {"reason": "Non"}),
         "attachment request": ("comment", {"siret": portal.other_farm.siret, "comment": "Bonjour"}),
     }[target]
@@ -579,34 +579,24 @@ def assert_invalid_link(*responses) -> None:
         assert response.status_code == 404 or not response.context["validlink"], "the forged link opened the form"
 
 
-def test_forged_activation_links_activate_nobody(portal):
-    awaiting = portal.awaiting
-    links = forged_links(awaiting, portal.member, activation_token.make_token(awaiting))
-    links["reset token used to activate"] = (uid(awaiting.pk), default_token_generator.make_token(awaiting))
+@pytest.mark.parametrize("kind", ["activation", "reset"])
+def test_forged_links_open_nothing_and_change_nothing(portal, kind):
+    """Activation links activate nobody, reset links change no password, whatever is forged in them."""
+    if kind == "activation":
+        user, other, prefix, step = portal.awaiting, portal.member, "/compte/activer", "mot-de-passe"
+        right, wrong = activation_token, default_token_generator
+    else:
+        user, other, prefix, step = portal.member, portal.deputy, "/compte/mot-de-passe-oublie", "nouveau-mot-de-passe"
+        right, wrong = default_token_generator, activation_token
+    links = forged_links(user, other, right.make_token(user))
+    links[f"the other kind of token used for {kind}"] = (uid(user.pk), wrong.make_token(user))
 
     def check(name, link):
         uidb64, token = link
         client, before = browser(), snapshot()
-        opened = answer(client, "get", f"/compte/activer/{uidb64}/{token}/", follow=True)
+        opened = answer(client, "get", f"{prefix}/{uidb64}/{token}/", follow=True)
         data = {"new_password1": STRONG, "new_password2": STRONG}
-        posted = answer(client, "post", f"/compte/activer/{uidb64}/mot-de-passe/", data)
-        assert_invalid_link(opened, posted)
-        assert_unchanged(before)
-
-    each_case(links, check)
-
-
-def test_forged_reset_links_change_no_password(portal):
-    member = portal.member
-    links = forged_links(member, portal.deputy, default_token_generator.make_token(member))
-    links["activation token used to reset"] = (uid(member.pk), activation_token.make_token(member))
-
-    def check(name, link):
-        uidb64, token = link
-        client, before = browser(), snapshot()
-        opened = answer(client, "get", f"/compte/mot-de-passe-oublie/{uidb64}/{token}/", follow=True)
-        data = {"new_password1": STRONG, "new_password2": STRONG}
-        posted = answer(client, "post", f"/compte/mot-de-passe-oublie/{uidb64}/nouveau-mot-de-passe/", data)
+        posted = answer(client, "post", f"{prefix}/{uidb64}/{step}/", data)
         assert_invalid_link(opened, posted)
         assert_unchanged(before)
 
@@ -894,24 +884,6 @@ def test_deactivation(portal):
 
 # --- structures: « Gérer une structure », « Modifier une structure » ------------------------------------------------
 
-STRUCTURE_BASE = {
-    "name": "EARL des Trois Chênes",
-    "rcs_number": "",
-    "vat_number": "",
-    "structure_type": "company",
-    "email": "contact@troischenes.fr",
-    "tax_regime": "vat_debits",
-    "address": "12 route de Crest",
-    "address_complement_1": "",
-    "address_complement_2": "",
-    "postal_code": "26400",
-    "city": "Aouste-sur-Sye",
-    "country": "FR",
-    "phone": "04 75 12 34 56",
-    "procedure_category": "",
-    "beneficiary_category": "farming_company",
-    "pacage": "026123456",
-}
 STRUCTURE_FIELDS = {
     "name": "text_required",
     "rcs_number": "text",
@@ -941,7 +913,7 @@ def test_structure_edit(portal, field):
 
     def check(name, value):
         before = snapshot()
-        response = answer(client, "post", url, {**STRUCTURE_BASE, field: value})
+        response = answer(client, "post", url, {**STRUCTURE_FORM, field: value})
         if response.status_code == 200 or must_refuse(STRUCTURE_FIELDS[field], name):
             assert_refused(response, before, field)
         else:
@@ -960,7 +932,7 @@ def test_structure_edit_ignores_read_only_fields(portal):
         browser(portal.manager),
         "post",
         reverse("structures:update", args=[portal.farm.pk]),
-        {**STRUCTURE_BASE, **extra},
+        {**STRUCTURE_FORM, **extra},
     )
 
     assert response.status_code == 302
@@ -974,7 +946,7 @@ def test_a_structure_name_with_line_breaks_stays_on_the_subject_line(portal):
     client = browser(portal.manager)
     name = f"EARL\r\nBcc: {EVIL}\r\nX-Injected: 1\u2028\x85"
     url = reverse("structures:update", args=[portal.farm.pk])
-    assert answer(client, "post", url, {**STRUCTURE_BASE, "name": name}).status_code == 302
+    assert answer(client, "post", url, {**STRUCTURE_FORM, "name": name}).status_code == 302
     before = snapshot()
 
     response = answer(client, "post", CREATE, **multipart(bank_data(portal), [("rib_file", "rib.pdf", PDF)]))
@@ -997,7 +969,7 @@ def test_structure_edit_fuzz(portal, values, base):
         client, url = browser(portal.manager), reverse("structures:update", args=[portal.farm.pk])
         before = snapshot()
 
-        response = answer(client, "post", url, {**STRUCTURE_BASE, **values} if base else values)
+        response = answer(client, "post", url, {**STRUCTURE_FORM, **values} if base else values)
 
         if response.status_code == 200:
             assert_refused(response, before)
@@ -1342,7 +1314,7 @@ PATH_FORGERIES = {
 # (persona, method, path with {} for the forged id, posted data, the other's object)
 ID_ROUTES = {
     "structure detail": ("manager", "get", "/organisation/structures/{}/", None, "other_farm"),
-    "structure update": ("manager", "post", "/organisation/structures/{}/modifier/", STRUCTURE_BASE, "other_farm"),
+    "structure update": ("manager", "post", "/organisation/structures/{}/modifier/", STRUCTURE_FORM, "other_farm"),
     "structure users": ("manager", "get", "/organisation/structures/{}/utilisateurs/", None, "other_farm"),
     "hand-over": (
         "manager",

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from structures.models import Structure
-from tests.factories import StructureFactory, make_siret
+from tests.factories import STRUCTURE_FORM, StructureFactory, make_siret
 
 MANAGE = reverse("structures:manage")
 
@@ -14,25 +14,7 @@ MANAGE = reverse("structures:manage")
 @pytest.fixture
 def structure_data():
     def make(**overrides):
-        data = {
-            "name": "EARL des Trois Chênes",
-            "rcs_number": "",
-            "vat_number": "",
-            "structure_type": "company",
-            "email": "contact@troischenes.fr",
-            "tax_regime": "vat_debits",
-            "address": "12 route de Crest",
-            "address_complement_1": "",
-            "address_complement_2": "",
-            "postal_code": "26400",
-            "city": "Aouste-sur-Sye",
-            "country": "FR",
-            "phone": "04 75 12 34 56",
-            "procedure_category": "",
-            "beneficiary_category": "farming_company",
-            "pacage": "026123456",
-        }
-        data.update(overrides)
+        data = {**STRUCTURE_FORM, **overrides}
         return {key: value for key, value in data.items() if value is not None}
 
     return make
