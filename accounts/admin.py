@@ -1,11 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.html import format_html_join
 from django.utils.timezone import localtime
 from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
+from audit.log import record
+from audit.models import Action
 from structures.admin import MembershipAdminForm
 from structures.models import Membership
 
@@ -39,6 +42,15 @@ class ActivationFilter(admin.SimpleListFilter):
         if self.value() == "done":
             return queryset.filter(activated_at__isnull=False)
         return queryset
+
+
+class StaffSetPasswordForm(AdminPasswordChangeForm):
+    """The admin's « change password » form, audited: a password set by staff is an account takeover step."""
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        record(Action.PASSWORD_SET_BY_STAFF, target=user.email)
+        return user
 
 
 @admin.register(User)
@@ -79,11 +91,17 @@ class UserAdmin(DjangoUserAdmin):
     ]
     inlines = [MembershipInline]
     actions = ["resend_activation_link"]
+    change_password_form = StaffSetPasswordForm
 
     def save_model(self, request, obj, form, change):
+        """Staff changes to an account are audited (field names only); a deactivation ends its sessions."""
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
+        if not change or not form.changed_data:
+            return
+        if "is_active" in form.changed_data and not obj.is_active:
             obj.end_sessions()
+            record(Action.DEACTIVATED, target=obj.email)
+        record(Action.ACCOUNT_CHANGED, target=obj.email, champs=form.changed_data)
 
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):

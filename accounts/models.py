@@ -79,6 +79,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email)
 
+    def save(self, *args, **kwargs):
+        # A full save of a user loaded before `end_sessions()` must not write the
+        # old generation back, which would bring the ended sessions back to life.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "session_generation" and field.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
+
     def get_session_auth_hash(self) -> str:
         return self._session_hash(secret=None)
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import forms, workflows
@@ -47,6 +48,7 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
+@never_cache
 def signup_done(request):
     """The recap page (« écran récapitulatif »)."""
     data = request.session.get("registration")
@@ -154,7 +156,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def profile(request):
     form = forms.ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            if form.changed_data:
+                record(Action.ACCOUNT_CHANGED, actor=request.user, target=request.user.email, champs=form.changed_data)
         messages.success(request, "Vos informations sont enregistrées.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})

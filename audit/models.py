@@ -14,6 +14,8 @@ class Action(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", "Mot de passe changé"
     PASSWORD_RESET = "password_reset", "Mot de passe réinitialisé"
     DEACTIVATED = "deactivated", "Compte désactivé"
+    ACCOUNT_CHANGED = "account_changed", "Compte modifié"
+    PASSWORD_SET_BY_STAFF = "password_set_by_staff", "Mot de passe défini par l'équipe"
     REQUEST_FILED = "request_filed", "Demande de rattachement déposée"
     REQUEST_APPROVED = "request_approved", "Demande de rattachement approuvée"
     REQUEST_REFUSED = "request_refused", "Demande de rattachement refusée"
@@ -77,6 +79,7 @@ class AuditEvent(models.Model):
         verbose_name = "événement d'audit"
         verbose_name_plural = "journal d'audit"
         ordering = ["-at", "-pk"]
+        base_manager_name = "objects"  # Django's internal queries refuse updates too
         indexes = [
             models.Index(fields=["actor", "-at"], name="audit_actor_at"),
             models.Index(fields=["structure", "-at"], name="audit_structure_at"),
@@ -88,6 +91,8 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ImmutableEvent("Le journal d'audit ne se modifie pas.")
+        # An insert, always: a row built with the id of an existing one must not overwrite it.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

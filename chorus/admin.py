@@ -23,13 +23,25 @@ class ReadOnlyAdminMixin:
 
 
 class PortalEmailAdmin(EmailAdmin):
-    """django-post-office's mail admin; re-sending needs the change permission and a POST.
+    """django-post-office's mail admin: who was sent what and whether it left, never the body.
 
-    A requeued activation or reset link is a live link sent again: staff who may
-    only look at mails (support) must not do it, and no GET may do it either.
+    Activation and reset mails carry live links: a staff member reading one, or
+    changing its recipient and sending it again, would hold the account. So the
+    body, its preview and its images are not shown, every field is read-only,
+    and re-sending needs the change permission and a POST.
     """
 
     actions = ["requeue"]
+    shown = ["message_id", "from_email", "to", "cc", "bcc", "subject", "priority", "status", "scheduled_time"]
+    readonly_fields = [*shown, "created", "last_updated"]
+    fieldsets = [(None, {"fields": [*shown, "created", "last_updated"]})]
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets
+
+    def get_urls(self):
+        hidden = {"post_office_email_preview", "post_office_email_image"}
+        return [url for url in super().get_urls() if getattr(url, "name", None) not in hidden]
 
     @admin.action(description="Remettre en file d'envoi", permissions=["change"])
     def requeue(self, request, queryset):

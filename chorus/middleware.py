@@ -2,13 +2,14 @@ import re
 
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab may stay
 
 
-class UserAgentMiddleware:
-    """Control characters leave the User-Agent before anything stores it (django-axes' sign-in log).
+class HeaderControlCharactersMiddleware:
+    """Control characters leave the request's headers before anything stores them.
 
-    PostgreSQL refuses a NUL in text; gunicorn refuses such headers already,
+    django-axes keeps the User-Agent and Accept headers of every sign-in, and
+    PostgreSQL refuses a NUL in text. gunicorn already refuses such headers;
     other servers may not.
     """
 
@@ -16,9 +17,10 @@ class UserAgentMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        agent = request.META.get("HTTP_USER_AGENT")
-        if agent and CONTROL_CHARACTERS.search(agent):
-            request.META["HTTP_USER_AGENT"] = CONTROL_CHARACTERS.sub("", agent)
+        meta = request.META
+        for key, value in list(meta.items()):
+            if key.startswith("HTTP_") and isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+                meta[key] = CONTROL_CHARACTERS.sub("", value)
         return self.get_response(request)
 
 

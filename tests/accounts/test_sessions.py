@@ -8,6 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import Action, AuditEvent
 from tests.factories import PASSWORD
 
 PROFILE = reverse("accounts:profile")
@@ -65,6 +66,7 @@ def test_deactivation_by_staff_in_the_admin_ends_every_session(member, django_us
     assert response.status_code == 302, response.text[:2000]
     member.refresh_from_db()
     assert not member.is_active
+    assert AuditEvent.objects.filter(action=Action.DEACTIVATED, target=member.email).exists()
     member.is_active = True
     member.save()
     assert not signed_in(office)
@@ -109,3 +111,15 @@ def test_signing_out_of_the_admin_ends_the_other_sessions_too(django_user_model)
     laptop.post(reverse("admin:logout"))
 
     assert office.get(reverse("admin:index")).status_code == 302
+
+
+def test_saving_a_copy_loaded_before_the_sign_out_does_not_revive_the_sessions(member):
+    office = signed_in_browser(member)
+    stale = type(member).objects.get(pk=member.pk)  # e.g. a profile form posted from another tab
+    member.end_sessions()
+
+    stale.first_name = "Paulo"
+    stale.save()
+
+    assert not signed_in(office)
+    assert type(member).objects.get(pk=member.pk).first_name == "Paulo"

@@ -1,14 +1,19 @@
 """The audit trail: sign-ins, decisions, bank details, roles and structure changes, with who, when and which IP."""
 
+import re
+
 import pytest
 from django.contrib import admin
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from accounts import workflows
+from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
 from audit.models import Action, AuditEvent, ImmutableEvent
 from structures.models import BankAccount, Membership
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, PendingUserFactory
 from tests.structures.conftest import upload
 
 IP = "203.0.113.7"
@@ -177,3 +182,83 @@ def test_staff_read_the_trail_in_the_admin_and_cannot_change_it(client, db, djan
     assert attempts == [403, 403, 403]
     assert AuditEvent.objects.get(pk=event.pk).target == event.target
     assert not admin.site._registry[AuditEvent].get_actions(listing.wsgi_request)
+
+
+def test_a_row_built_with_an_existing_id_does_not_overwrite_it(member):
+    event = AuditEvent.objects.create(action=Action.SIGN_IN, actor=member, actor_label=member.email)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEvent(pk=event.pk, action=Action.SIGN_IN, actor_label="faux@exemple.fr").save()
+
+    assert AuditEvent.objects.get(pk=event.pk).actor_label == member.email
+
+
+def test_postgresql_refuses_updates_and_deletes_even_in_raw_sql(member):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    event = AuditEvent.objects.create(action=Action.SIGN_IN, actor=member, actor_label=member.email)
+
+    for sql in [
+        "UPDATE audit_auditevent SET actor_label = 'x' WHERE id = %s",
+        "DELETE FROM audit_auditevent WHERE id = %s",
+    ]:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [event.pk])
+
+    assert AuditEvent.objects.get(pk=event.pk).actor_label == member.email
+
+
+NEW_PASSWORD = "Colza-Orge-Luzerne-77"
+
+
+def only(action, **filters) -> AuditEvent:
+    [event] = events(action, **filters)
+    return event
+
+
+def test_the_account_steps_are_recorded(signed_in, visitor, member, farm, outbox):
+    pending = PendingUserFactory(email="attente@exemple.fr")
+    workflows.activate(pending.pk, activation_token.make_token(pending), NEW_PASSWORD)
+    client = signed_in(member)
+    client.post(reverse("accounts:profile"), {"first_name": "Paulo", "last_name": "Membre", "contact_email": ""})
+    client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    client.post(reverse("approvals:request"), {"siret": farm.siret, "comment": ""})
+    client.post(reverse("approvals:withdraw", args=[ApprovalRequest.objects.get(requester=member).pk]))
+    visitor.post(reverse("accounts:password_reset"), {"email": member.email})
+    [link] = re.findall(r"https?://\S+/mot-de-passe-oublie/\S+/", "\n".join(m.body for m in outbox()))
+    visitor.post(visitor.get(link).url, {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    member.refresh_from_db()  # its new password, and sessions signed with it
+    client = signed_in(member)
+    client.post(reverse("accounts:deactivate"), {"password": PASSWORD, "confirm": "on"})
+
+    assert only(Action.ACTIVATED).actor == pending
+    assert only(Action.ACCOUNT_CHANGED).details == {"champs": ["first_name"]}
+    assert {only(action).actor for action in [Action.PASSWORD_CHANGED, Action.PASSWORD_RESET]} == {member}
+    assert only(Action.REQUEST_FILED).structure == only(Action.REQUEST_WITHDRAWN).structure == farm
+    assert (only(Action.DEACTIVATED).actor, only(Action.DEACTIVATED).ip) == (member, IP)
+
+
+def test_staff_changes_to_an_account_are_recorded(member, django_user_model):
+    superuser = django_user_model.objects.create_superuser("support@exemple.fr", PASSWORD, first_name="S")
+    staff = Client(REMOTE_ADDR=IP)
+    staff.force_login(superuser)
+
+    staff.post(
+        reverse("admin:auth_user_password_change", args=[member.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    event = only(Action.PASSWORD_SET_BY_STAFF)
+    assert (event.actor, event.target, event.ip) == (superuser, member.email, IP)
+
+
+def test_no_password_is_written_anywhere_in_the_trail(visitor, member, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    for password in ["Mauvais-Mot-2031", "Mauvais-Mot-2032", PASSWORD]:
+        visitor.post(reverse("accounts:login"), {"username": member.email, "password": password})
+
+    written = str(list(AuditEvent.objects.values_list()))
+    assert "Mauvais-Mot" not in written and PASSWORD not in written

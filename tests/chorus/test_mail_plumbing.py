@@ -2,6 +2,7 @@ import io
 import threading
 
 import psycopg
+from django.core.management import call_command
 from django.db import connection, connections
 
 from chorus import mail
@@ -38,3 +39,24 @@ def test_a_second_mail_worker_waits_for_the_first_on_postgresql(postgresql_only)
         first.close()  # the first worker stops: its lock goes with its connection
     thread.join(10)
     assert got_the_lock.is_set()
+
+
+def test_a_one_off_pass_sends_nothing_while_the_worker_runs(postgresql_only, mailoutbox, settings):
+    settings.MAIL_SEND_ON_COMMIT = False  # as in production: only the worker sends
+    mail.send("account_deactivated", "paul@exemple.fr", {"user": {"first_name": "Paul", "email": "paul@exemple.fr"}})
+    params = connection.get_connection_params()
+    running = psycopg.connect(
+        **{key: value for key, value in params.items() if key not in {"cursor_factory", "context"}}
+    )
+    running.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+    output = io.StringIO()
+    try:
+        call_command("mail_worker", "--once", stdout=output)
+        assert "Another mail worker is running: nothing sent." in output.getvalue()
+        assert mailoutbox == []
+    finally:
+        running.close()
+
+    call_command("mail_worker", "--once", stdout=io.StringIO())
+
+    assert [message.to for message in mailoutbox] == [["paul@exemple.fr"]]

@@ -101,3 +101,11 @@ def test_production_sends_hsts_and_secure_http_only_cookies(tmp_path):
     assert plain == "301 https://tic.example.fr/organisation/"
     assert secure.startswith("302 max-age=31536000; includeSubDomains; preload")
     assert session_cookie == csrf_cookie == "True True Lax"
+
+
+def test_the_sign_up_recap_is_never_stored(client, signup_data):
+    client.post(reverse("accounts:signup"), signup_data())
+
+    recap = client.get(reverse("accounts:signup_done"))
+
+    assert recap.status_code == 200 and "no-store" in recap["Cache-Control"]

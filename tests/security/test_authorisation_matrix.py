@@ -635,20 +635,6 @@ SITE_CASES = [
             ("post", admin_expect(FORBIDDEN, FORBIDDEN, FORBIDDEN)),  # no reverting from the history
         ]
     ],
-    AdminCase(
-        "admin:post_office_email_image",
-        "get",
-        lambda w: reverse(
-            "admin:post_office_email_image", kwargs={"pk": _object(w, "post_office.email").pk, "content_id": "0" * 32}
-        ),
-        admin_expect(FORBIDDEN, NOT_FOUND, NOT_FOUND),  # the mail has no such image
-    ),
-    AdminCase(
-        "admin:post_office_email_preview",
-        "get",
-        _email_page("admin:post_office_email_preview"),
-        admin_expect(FORBIDDEN, OK, OK),
-    ),
     # Sending a mail again takes the change permission and a POST (chorus/admin.py); a GET leads back to the mail.
     AdminCase(
         "admin:resend",

@@ -751,6 +751,7 @@ def test_failed_sign_in_with_odd_headers(portal, settings):
     cases = {
         "huge headers": {"HTTP_USER_AGENT": HUGE, "HTTP_ACCEPT": HUGE, "HTTP_ACCEPT_LANGUAGE": HUGE},
         "control characters": {"HTTP_USER_AGENT": "Moz\x00illa\x1b<script>"},
+        "nul in accept": {"HTTP_ACCEPT": "text/html\x00", "HTTP_ACCEPT_LANGUAGE": "fr\x00"},
         "scoped ipv6": {"HTTP_X_FORWARDED_FOR": "fe80::1%eth0"},
         "junk": {"HTTP_X_FORWARDED_FOR": "<script>, 999.1.1.1, \x00"},
         "empty entries": {"HTTP_X_FORWARDED_FOR": ", , ,"},
@@ -766,6 +767,12 @@ def test_failed_sign_in_with_odd_headers(portal, settings):
         assert_refused(response, before)
 
     each_case(cases, check)
+
+
+def test_a_sign_in_with_control_characters_in_its_headers_goes_through(portal):
+    headers = {"HTTP_USER_AGENT": "Moz\x00illa", "HTTP_ACCEPT": "text/html\x00"}
+    response = answer(browser(), "post", LOGIN, {"username": "marie@exemple.fr", "password": PASSWORD}, **headers)
+    assert response.status_code == 302, server_error(response)
 
 
 @FUZZ

@@ -17,21 +17,25 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
 
     def handle(self, *args, interval, once, **options):
-        if not once and not self.hold_the_lock(interval):
+        if not self.hold_the_lock(interval, wait=not once):
             return
-        while True:
-            sent, failed, requeued = deliver_queued()
-            if sent or failed or requeued:
-                self.stdout.write(f"{sent} sent, {failed} failed, {requeued} to retry")
-            if once:
-                return
-            time.sleep(interval)
+        try:
+            while True:
+                sent, failed, requeued = deliver_queued()
+                if sent or failed or requeued:
+                    self.stdout.write(f"{sent} sent, {failed} failed, {requeued} to retry")
+                if once:
+                    return
+                time.sleep(interval)
+        finally:
+            self.release_the_lock()
 
-    def hold_the_lock(self, interval: float) -> bool:
+    def hold_the_lock(self, interval: float, wait: bool = True) -> bool:
         """One worker sends at a time: the queue is read without row locks, so two would send each mail twice.
 
-        On PostgreSQL a second worker waits here until the first stops; the
-        lock goes with the first one's connection, even if it dies.
+        On PostgreSQL a second worker waits here until the first stops (`--once`
+        gives up instead); the lock goes with the first one's connection, even
+        if it dies.
         """
         if connection.vendor != "postgresql":
             return True
@@ -41,7 +45,15 @@ class Command(BaseCommand):
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
                 if cursor.fetchone()[0]:
                     return True
+            if not wait:
+                self.stdout.write("Another mail worker is running: nothing sent.")
+                return False
             if not waiting:
                 self.stdout.write("Another mail worker is running: waiting for it to stop.")
                 waiting = True
             time.sleep(interval)
+
+    def release_the_lock(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
