@@ -48,7 +48,6 @@ from django.utils.http import urlsafe_base64_encode
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from PIL import Image
 from post_office.models import STATUS, Email
 
 from accounts.models import User
@@ -59,6 +58,7 @@ from chorus.mail import deliver_queued
 from structures.forms import StructureForm
 from structures.models import BankAccount, Membership, Structure
 from tests.factories import PASSWORD, STRUCTURE_FORM, BankAccountFactory, make_siret
+from tests.structures.conftest import PDF, image_bytes, png_chunk, png_claiming
 
 FUZZ = hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 typed = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
@@ -120,30 +120,12 @@ RAW_BYTES = {
 
 # --- files --------------------------------------------------------------------------------------------------------
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 HTML_PAGE = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
 PAYLOAD = b"<script>alert('polyglot')</script>"
 
 
-def image(fmt: str = "PNG", size=(60, 40)) -> bytes:
-    output = io.BytesIO()
-    Image.new("RGB", size, "white").save(output, format=fmt)
-    return output.getvalue()
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_claiming(width: int, height: int, extra: bytes = b"") -> bytes:
-    """A few hundred bytes announcing width × height pixels: a decompression bomb's header."""
-    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-    data = png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-    return b"\x89PNG\r\n\x1a\n" + header + extra + data + png_chunk(b"IEND", b"")
-
-
 def jpeg_claiming(width: int, height: int) -> bytes:
-    data = bytearray(image("JPEG"))
+    data = bytearray(image_bytes("JPEG"))
     start = data.index(b"\xff\xc0")  # baseline start of frame: marker, length, precision, height, width
     struct.pack_into(">HH", data, start + 5, height, width)
     return bytes(data)
@@ -1104,8 +1086,8 @@ FORGED_RIBS = {
     "png decompression bomb (10^10 px)": lambda: (png_claiming(100_000, 100_000), "rib.png"),
     "jpeg decompression bomb (65000²)": lambda: (jpeg_claiming(65_000, 65_000), "rib.jpg"),
     "png text-chunk bomb (64 MiB)": lambda: (ztxt_bomb(), "rib.png"),
-    "truncated png": lambda: (image("PNG")[:40], "rib.png"),
-    "truncated jpeg": lambda: (image("JPEG")[:60], "rib.jpg"),
+    "truncated png": lambda: (image_bytes("PNG")[:40], "rib.png"),
+    "truncated jpeg": lambda: (image_bytes("JPEG")[:60], "rib.jpg"),
     "png signature only": lambda: (b"\x89PNG\r\n\x1a\n", "rib.png"),
     "empty file": lambda: (b"", "rib.pdf"),
     "html named ../../x.pdf": lambda: (HTML_PAGE, "../../x.pdf"),
@@ -1119,9 +1101,13 @@ FORGED_RIBS = {
 DROPPED_BY_DJANGO = {"name is ..", "name is empty"}
 # Accepted, neutralised: images re-encoded, PDFs served as attachments; always a random name on disk.
 NEUTRALISED_RIBS = {
-    "png with html appended (polyglot)": lambda: (image("PNG") + PAYLOAD, "rib.png", "image/png"),
-    "jpeg with a zip appended (polyglot)": lambda: (image("JPEG") + b"PK\x03\x04" + PAYLOAD, "rib.jpg", "image/jpeg"),
-    "png named .pdf": lambda: (image("PNG"), "rib.pdf", "image/png"),
+    "png with html appended (polyglot)": lambda: (image_bytes("PNG") + PAYLOAD, "rib.png", "image/png"),
+    "jpeg with a zip appended (polyglot)": lambda: (
+        image_bytes("JPEG") + b"PK\x03\x04" + PAYLOAD,
+        "rib.jpg",
+        "image/jpeg",
+    ),
+    "png named .pdf": lambda: (image_bytes("PNG"), "rib.pdf", "image/png"),
     "pdf named ../../x.pdf": lambda: (PDF, "../../r5-traversal.pdf", "application/pdf"),
     "pdf named ..\\..\\x.pdf": lambda: (PDF, "..\\..\\r5-traversal.pdf", "application/pdf"),
     "pdf named with an rtl override": lambda: (PDF, "rib\u202efdp.exe", "application/pdf"),

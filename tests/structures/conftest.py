@@ -19,15 +19,15 @@ def image_bytes(fmt: str = "PNG", size=(60, 40)) -> bytes:
     return output.getvalue()
 
 
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header announces width × height pixels (a "pixel flood")."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + header
-    ihdr = struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
-    data = zlib.compress(b"\x00" * 64)
-    idat = struct.pack(">I", len(data)) + b"IDAT" + data + struct.pack(">I", zlib.crc32(b"IDAT" + data))
-    iend = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
-    return b"\x89PNG\r\n\x1a\n" + ihdr + idat + iend
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_claiming(width: int, height: int, extra: bytes = b"") -> bytes:
+    """A tiny PNG whose header announces width × height pixels (a "pixel flood", a decompression bomb's header)."""
+    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    data = png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+    return b"\x89PNG\r\n\x1a\n" + header + extra + data + png_chunk(b"IEND", b"")
 
 
 def upload(content: bytes = PDF, name: str = "rib.pdf", content_type: str = "application/pdf"):
