@@ -358,3 +358,45 @@ class MyAttachmentsPage(FormPage):
 
     def request_row(self, siret: str) -> Locator:
         return self.page.get_by_role("table").last.get_by_role("row").filter(has_text=siret)
+
+
+AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core, as the RGAA audits use it: every WCAG 2.1 A and AA rule, no violation allowed."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page, options=AXE_RULES).response["violations"]
+    report = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']}\n"
+        + "\n".join(f"    {node['target']} {node['failureSummary'].splitlines()[-1]}" for node in nodes[:5])
+        for violation in violations
+        for nodes in [violation["nodes"]]
+    ]
+    assert not violations, f"axe on {page.url}:\n" + "\n".join(report)
+
+
+def assert_errors_announced(page: Page) -> None:
+    """The error state as RGAA asks: a focused summary linking to each field, each field naming its error."""
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_have_attribute("role", "alert")
+    expect(summary).to_be_focused()
+    fields = page.locator("main [aria-invalid=true]").all()
+    assert fields, f"{page.url}: no field is marked aria-invalid"
+    for field in fields:
+        field_id = field.get_attribute("id")
+        if field.get_attribute("type") == "radio":
+            # A group of radios is described by its fieldset; the summary links to the first one.
+            fieldset = field.locator("xpath=ancestor::fieldset[@aria-labelledby][1]")
+            field_id = fieldset.locator("input[type=radio]").first.get_attribute("id")
+            references = fieldset.get_attribute("aria-labelledby").split()
+        else:
+            references = (field.get_attribute("aria-describedby") or "").split()
+        described = " ".join(page.locator(f"[id='{reference}']").inner_text() for reference in references)
+        error = page.locator(f"[id='{references[-1]}']") if references else None
+        assert error is not None and error.locator("li").count(), f"{page.url}: #{field_id} does not name its error"
+        hint = page.locator(f"label[for='{field_id}'] .fr-hint-text")
+        if hint.count():
+            assert hint.inner_text() in described, f"{page.url}: #{field_id} no longer announces its hint"
+        assert summary.locator(f"a[href='#{field_id}']").count(), f"{page.url}: the summary has no link to #{field_id}"
