@@ -1,6 +1,6 @@
 import unicodedata
 
-from captcha.fields import CaptchaField
+from captcha.fields import CaptchaField, CaptchaTextInput
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Fieldset, Layout, Submit
 from django import forms
@@ -52,6 +52,25 @@ class EmailAddressField(forms.EmailField):
         return User.objects.normalize_email(value)
 
 
+class CaptchaInput(CaptchaTextInput):
+    """The captcha's typed answer, described by the field's hint and, once wrong, its error.
+
+    Django gives a multi-widget field no `aria-describedby` (it expects a fieldset),
+    so the answer box would not announce « 5 lettres » nor why it was refused.
+    """
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        key, answer = context["widget"]["subwidgets"]
+        key["attrs"].pop("aria-invalid", None)
+        field_id = attrs["id"]
+        described_by = [f"{field_id}_helptext"]
+        if answer["attrs"].get("aria-invalid"):
+            described_by.append(f"{field_id}_error")
+        answer["attrs"]["aria-describedby"] = " ".join(described_by)
+        return context
+
+
 class SignupForm(forms.Form):
     """« Créer un compte »: the two blocks of the memento, then the captcha."""
 
@@ -82,6 +101,7 @@ class SignupForm(forms.Form):
         help_text="Veuillez renseigner le siret de la structure. 14 chiffres, espaces acceptés.",
     )
     captcha = CaptchaField(
+        widget=CaptchaInput,
         label="Reproduisez la suite de caractères",
         help_text="5 lettres, majuscules ou minuscules.",
         error_messages={

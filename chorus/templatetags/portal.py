@@ -1,5 +1,6 @@
 from django import template
 from django.urls import reverse
+from dsfr.utils import dsfr_input_class_attr
 
 from structures.validators import phone_for_display
 
@@ -34,3 +35,23 @@ def error_count(form) -> int:
 def summary_label(label: str) -> str:
     """« Confirmez le mot de passe : » → « Confirmez le mot de passe », before the summary's own colon."""
     return str(label).rstrip(" :")
+
+
+@register.filter
+def dsfr_widget(field):
+    """The DSFR's classes on a field's widget, leaving its ARIA to Django.
+
+    django-dsfr's own filter points `aria-describedby` at the error alone, so a
+    field in error stops announcing its hint (« 14 chiffres »…). Django already
+    sets `aria-invalid` and describes the field by its hint then its error.
+    """
+    field = dsfr_input_class_attr(field)
+    for name in ("aria-describedby", "aria-invalid"):
+        field.field.widget.attrs.pop(name, None)
+    return field
+
+
+@register.filter
+def error_anchor(field) -> str:
+    """Where the error summary's link leads: the field, or the first button of a group of radios."""
+    return field.id_for_label or f"{field.auto_id}_0"
