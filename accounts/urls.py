@@ -8,7 +8,6 @@ app_name = "accounts"
 urlpatterns = [
     path("inscription/", views.signup, name="signup"),
     path("inscription/recapitulatif/", views.signup_done, name="signup_done"),
-    path("activer/<uidb64>/<token>/", views.ActivateView.as_view(), name="activate"),
     path("activer/lien-invalide/", views.activation_invalid, name="activation_invalid"),
     path("activer/nouveau-lien/", views.resend_activation, name="resend_activation"),
     path("activer/nouveau-lien/envoye/", views.resend_activation_done, name="resend_activation_done"),
@@ -17,6 +16,8 @@ urlpatterns = [
         views.resend_member_activation,
         name="resend_member_activation",
     ),
+    # After the fixed addresses: « activer/nouveau-lien/envoye/ » also has the shape of a link.
+    path("activer/<uidb64>/<token>/", views.ActivateView.as_view(), name="activate"),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", views.sign_out, name="logout"),
     path("mot-de-passe-oublie/", views.password_reset, name="password_reset"),
