@@ -161,6 +161,21 @@ class StructureForm(forms.ModelForm):
             "sont ce département (026 pour la Drôme, 974 pour La Réunion)."
         )
         self.fields["email"].widget.attrs.update(autocomplete="email", spellcheck="false")
+        # What browsers may fill in (WCAG 1.3.5); the registration numbers are the structure's own.
+        autocomplete = {
+            "name": "organization",
+            "address": "address-line1",
+            "address_complement_1": "address-line2",
+            "address_complement_2": "address-line3",
+            "city": "address-level2",
+            "country": "country",
+            "phone": "tel",
+            "rcs_number": "off",
+            "vat_number": "off",
+            "pacage": "off",
+        }
+        for name, token in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = token
         self.fields["tax_regime"].choices = [("", "Non renseigné"), *Structure.TaxRegime.choices]
         self.fields["procedure_category"].choices = [("", "Sans objet"), *Structure.ProcedureCategory.choices]
         self.fields["beneficiary_category"].choices = [
@@ -254,6 +269,7 @@ class BankAccountForm(forms.ModelForm):
         self.fields["structure"].label_from_instance = structure_choice_label
         if len(managed) == 1:
             self.initial["structure"] = managed[0].pk
+        self.fields["label"].widget.attrs["autocomplete"] = "off"
         self.fields["iban"].widget.attrs.update(autocomplete="off", spellcheck="false")
         self.fields["bic"].widget.attrs.update(
             {"autocomplete": "off", "spellcheck": "false", "data-bic-from-iban": reverse("structures:bic_lookup")}
@@ -311,7 +327,9 @@ class BankAccountForm(forms.ModelForm):
 class BankAccountUpdateForm(forms.Form):
     """Rename the account, or replace its RIB (the workflow compares, then saves and mails)."""
 
-    label = forms.CharField(label="Nom de la coordonnée bancaire", max_length=100)
+    label = forms.CharField(
+        label="Nom de la coordonnée bancaire", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     rib_file = RibField(
         required=False,
         label="Nouveau RIB",

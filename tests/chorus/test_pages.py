@@ -49,14 +49,6 @@ def test_the_structures_page_lists_only_the_users_own_structures(client, manager
     assert theirs.siret not in page
 
 
-def test_every_page_has_one_h1_and_a_breadcrumb(client, manager):
-    client.force_login(manager)
-    for url in ["organisation", "structures:list", "accounts:profile", "terms"]:
-        page = client.get(reverse(url)).content.decode()
-        assert page.count("<h1") == 1, url
-        assert 'class="fr-breadcrumb"' in page, url
-
-
 def test_pages_carry_the_security_headers(client, db):
     response = client.get(reverse("accounts:signup"))
     csp = response["Content-Security-Policy"]

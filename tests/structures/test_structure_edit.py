@@ -63,8 +63,8 @@ def test_the_form_shows_the_four_blocks_with_siret_and_siren_read_only(sign_in, 
         "Informations demandes de remboursement",
     ]:
         assert f'<legend class="fr-fieldset__legend">{legend}</legend>' in response.text
-    assert f'id="structure-siret" type="text" value="{farm.siret}" readonly' in response.text
-    assert f'id="structure-siren" type="text" value="{farm.siren}" readonly' in response.text
+    assert f'id="structure-siret" type="text" value="{farm.siret}" autocomplete="off" readonly' in response.text
+    assert f'id="structure-siren" type="text" value="{farm.siren}" autocomplete="off" readonly' in response.text
     assert "Celui de votre structure est FR" in response.text
     assert '<option value="FR" selected>France</option>' in response.text
     assert "centres de gestion ou cabinets comptables" in response.text
