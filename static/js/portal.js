@@ -33,6 +33,8 @@ const password = document.querySelector("[data-password-meter]");
 const meter = document.querySelector("[data-password-meter-output]");
 if (password && meter) {
   meter.hidden = false;
+  // The level and the rules are read with the field; the level is also announced as it changes.
+  password.setAttribute("aria-describedby", `${password.getAttribute("aria-describedby") || ""} password-meter`.trim());
   const rules = {
     length: (value) => value.length >= 12,
     upper: (value) => /\p{Lu}/u.test(value),
@@ -48,7 +50,9 @@ if (password && meter) {
     const met = {};
     for (const [name, test] of Object.entries(rules)) {
       met[name] = test(value);
-      meter.querySelector(`[data-rule="${name}"]`).dataset.met = met[name];
+      const rule = meter.querySelector(`[data-rule="${name}"]`);
+      rule.dataset.met = met[name];
+      rule.querySelector("[data-rule-state]").textContent = met[name] ? " : respectée" : " : non respectée";
     }
     const kinds = ["upper", "lower", "digit", "special"].filter((name) => met[name]).length;
     let score = 0;
