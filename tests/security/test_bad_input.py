@@ -320,7 +320,7 @@ def assert_refused(response, before: dict, field: str | None = None) -> None:
     assert form.errors, "the form took the input"
     if field is not None:
         assert field in form.errors, f"no error on {field}: {dict(form.errors)}"
-        assert f'id="{form[field].auto_id}-desc-error"' in response.content.decode(), "error not shown by the field"
+        assert f'id="{form[field].auto_id}_error"' in response.content.decode(), "error not shown by the field"
     assert_unchanged(before)
 
 
@@ -1123,7 +1123,7 @@ NEUTRALISED_RIBS = {
 
 def rib_error_shown(response) -> None:
     """Each message about the file is written inside the field's own error block."""
-    shown = response.content.decode().split('id="id_rib_file-desc-error"', 1)[1].split("</div>", 1)[0]
+    shown = response.content.decode().split('id="id_rib_file_error"', 1)[1].split("</ul>", 1)[0]
     for message in response.context["form"].errors["rib_file"]:
         assert escape(message) in shown, message
 
