@@ -26,6 +26,16 @@ def test_the_new_image_button_brings_a_new_challenge_with_its_audio_version(page
     expect(signup.captcha_image).to_have_js_property("complete", True)
     assert signup.captcha_image.evaluate("image => image.naturalWidth") > 0
 
+    # The player plays the spoken letters from the keyboard: the space bar, as on any media player.
+    signup.captcha_audio.focus()
+    signup.captcha_audio.evaluate(
+        "audio => { window.captchaPlaying = new Promise((started) =>"
+        " audio.addEventListener('playing', () => started(audio.duration), {once: true})); }"
+    )
+    page.keyboard.press("Space")
+    assert page.evaluate("window.captchaPlaying") > 2  # seconds of speech
+    expect(signup.captcha_audio).to_have_js_property("paused", False)
+
     audio = page.request.get(site.url + signup.captcha_audio.get_attribute("src"))
     assert audio.status == 200
     assert audio.body().startswith(b"RIFF")
