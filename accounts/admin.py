@@ -1,15 +1,28 @@
+from urllib.parse import urlencode
+
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
-from django.utils.html import format_html_join
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
+from approvals.admin import waiting_for
 from audit.log import record
 from audit.models import Action
-from structures.admin import MembershipAdminForm
+from structures.admin import MembershipAdminForm, SiretSearchMixin
 from structures.models import Membership
 
 MAIL_STATUS = {
@@ -20,6 +33,12 @@ MAIL_STATUS = {
 }
 
 
+# Who grants rights or sets passwords: superusers only. A staff member allowed to
+# change accounts (support) would otherwise make themselves superuser.
+RIGHTS_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+RECENT_MAIL_SHOWN = 10
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     form = MembershipAdminForm
@@ -27,6 +46,7 @@ class MembershipInline(admin.TabularInline):
     fields = ["structure", "role", "created_at"]
     readonly_fields = ["created_at"]
     autocomplete_fields = ["structure"]
+    show_change_link = True
 
 
 class ActivationFilter(admin.SimpleListFilter):
@@ -53,8 +73,13 @@ class StaffSetPasswordForm(AdminPasswordChangeForm):
         return user
 
 
+def action_on_list_and_page(**kwargs):
+    """An admin action offered on the list (ticked rows) and on one account's page."""
+    return admin.action(location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM], **kwargs)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = [
         "email",
@@ -75,23 +100,63 @@ class UserAdmin(DjangoUserAdmin):
         "terms_version",
         "last_login",
         "recent_mail",
+        "sign_in_lockout",
+        "pending_requests",
+        "audit_trail",
     ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Identité", {"fields": ["first_name", "last_name", "phone", "contact_email", "survey_consent"]}),
         (
-            "Activation",
-            {"fields": ["is_active", "activated_at", "activation_sent_at", "date_joined", "last_login", "recent_mail"]},
+            "Activation et connexion",
+            {
+                "fields": [
+                    "is_active",
+                    "activated_at",
+                    "activation_sent_at",
+                    "date_joined",
+                    "last_login",
+                    "sign_in_lockout",
+                    "recent_mail",
+                ]
+            },
         ),
+        ("Demandes et journal", {"fields": ["pending_requests", "audit_trail"]}),
         ("Conditions", {"fields": ["terms_accepted_at", "terms_version"]}),
-        ("Droits", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Droits", {"fields": RIGHTS_FIELDS}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})
     ]
     inlines = [MembershipInline]
-    actions = ["resend_activation_link"]
+    actions = ["resend_activation_link", "unlock_sign_in"]
     change_password_form = StaffSetPasswordForm
+
+    def has_change_permission(self, request, obj=None):
+        # A staff account is changed by superusers only: support changing a colleague's or a
+        # superuser's login address, then asking for a reset link, would take the account over.
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.user.is_superuser:
+            return fieldsets
+        # Nor the password (its form is the superuser's) nor its hash for anyone else.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if request.user.is_superuser else [*readonly, *RIGHTS_FIELDS]
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def save_model(self, request, obj, form, change):
         """Staff changes to an account are audited (field names only); a deactivation ends its sessions."""
@@ -105,18 +170,89 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):
-        mails = Email.objects.filter(to__icontains=user.email).order_by("-created")[:10]
+        """The mails sent to the login or the contact address, newest first, exactly those (one query)."""
+        addresses = Q(to__iexact=user.email)
+        if user.contact_email:
+            addresses |= Q(to__iexact=user.contact_email)
+        mails = Email.objects.filter(addresses).only("created", "to", "subject", "status")
         rows = (
-            (localtime(mail.created).strftime("%d/%m/%Y %H:%M"), mail.subject, MAIL_STATUS[mail.status])
-            for mail in mails
+            (
+                reverse("admin:post_office_email_change", args=[mail.pk]),
+                localtime(mail.created).strftime("%d/%m/%Y %H:%M"),
+                mail.subject,
+                MAIL_STATUS.get(mail.status, "inconnu"),
+                ", ".join(mail.to),
+            )
+            for mail in mails.order_by("-created", "-pk")[:RECENT_MAIL_SHOWN]
         )
-        return format_html_join("\n", "<div>{} – {} : <strong>{}</strong></div>", rows) or "Aucun courriel"
+        return (
+            format_html_join("\n", '<div><a href="{}">{}</a> – {} : <strong>{}</strong> (à {})</div>', rows)
+            or "Aucun courriel"
+        )
 
-    @admin.action(description="Renvoyer le lien d'activation", permissions=["change"])
+    @admin.display(description="blocage de la connexion")
+    def sign_in_lockout(self, user):
+        """django-axes' count for this login address, over its cool-off, as it decides a lockout."""
+        attempts = AccessAttempt.objects.filter(username=user.email)
+        if (cool_off := get_cool_off()) is not None:
+            attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+        failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+        if failures >= settings.AXES_FAILURE_LIMIT:
+            return f"Bloquée après {failures} échecs : action « Débloquer la connexion » en haut de la page."
+        return f"Non bloquée ({failures} échec(s) récent(s))" if failures else "Non bloquée"
+
+    @admin.display(description="demandes de rattachement en attente")
+    def pending_requests(self, user):
+        pending = user.approval_requests.pending().select_related("structure").order_by("created_at")
+        rows = (
+            (
+                reverse("admin:approvals_approvalrequest_change", args=[approval_request.pk]),
+                approval_request.structure.name_and_siret,
+                localtime(approval_request.created_at).strftime("%d/%m/%Y"),
+                waiting_for(approval_request.created_at),
+            )
+            for approval_request in pending
+        )
+        return format_html_join("\n", '<div><a href="{}">{}</a> : déposée le {}, {}</div>', rows) or "Aucune"
+
+    @admin.display(description="journal d'audit")
+    def audit_trail(self, user):
+        if not user.pk:
+            return "—"
+        url = f"{reverse('admin:audit_auditevent_changelist')}?{urlencode({'q': user.email})}"
+        return format_html('<a href="{}">Voir les événements de ce compte</a>', url)
+
+    @action_on_list_and_page(
+        description="Renvoyer le lien d'activation",
+        description_plural="Renvoyer le lien d'activation aux comptes sélectionnés",
+        permissions=["change"],
+    )
     def resend_activation_link(self, request, queryset):
-        pending = queryset.awaiting_activation()
+        """The site's own step (`accounts.workflows.resend_activation`): a new link, the older ones void."""
+        pending = list(queryset.awaiting_activation())
         for user in pending:
             workflows.resend_activation(user.email)
-        self.message_user(request, f"{pending.count()} lien(s) d'activation envoyé(s).", messages.SUCCESS)
-        if skipped := queryset.count() - pending.count():
+        if pending:
+            self.message_user(request, f"{len(pending)} lien(s) d'activation envoyé(s).", messages.SUCCESS)
+        if skipped := len(queryset) - len(pending):
             self.message_user(request, f"{skipped} compte(s) déjà activé(s) ignoré(s).", messages.WARNING)
+
+    @action_on_list_and_page(
+        description="Débloquer la connexion",
+        description_plural="Débloquer la connexion des comptes sélectionnés",
+        permissions=["change"],
+    )
+    def unlock_sign_in(self, request, queryset):
+        """django-axes' own reset for the login address: its failed sign-ins are forgotten, the lockout lifted."""
+        unlocked = 0
+        for user in queryset:
+            with transaction.atomic():
+                if axes_reset(username=user.email):
+                    record(Action.LOCKOUT_LIFTED, target=user.email)
+                    unlocked += 1
+        if unlocked:
+            self.message_user(
+                request, f"Connexion débloquée pour {unlocked} compte(s) : ils peuvent se connecter à nouveau."
+            )
+        if untouched := len(queryset) - unlocked:
+            self.message_user(request, f"{untouched} compte(s) sans échec de connexion récent.", messages.WARNING)

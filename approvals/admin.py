@@ -1,26 +1,106 @@
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 
 from approvals import workflows
 from approvals.forms import RefusalForm
 from approvals.models import ApprovalRequest
+from chorus.sites import DashboardItem, DashboardPanel
+from structures.admin import SiretSearchMixin
+
+# A request waiting longer than this reaches nobody who acts on it: support calls the structure.
+STALE_AFTER = timedelta(days=7)
+STALE_SHOWN = 5  # on the admin index, the oldest ones
+
+
+def waiting_for(created_at: datetime) -> str:
+    """« il y a 3 jours »: how long a request has been waiting, in whole days."""
+    days = (timezone.now() - created_at).days
+    if days < 1:
+        return "aujourd'hui"
+    return f"il y a {days} jour{'s' if days > 1 else ''}"
+
+
+def stale(requests):
+    return requests.pending().filter(created_at__lt=timezone.now() - STALE_AFTER)
+
+
+class WaitingFilter(admin.SimpleListFilter):
+    """Pending requests that their structure's managers have left waiting (the admin index links here)."""
+
+    title = "attente"
+    parameter_name = "attente"
+    STALE = "plus_de_7_jours"
+
+    def lookups(self, request, model_admin):
+        return [(self.STALE, "En attente depuis plus de 7 jours")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.STALE:
+            return stale(queryset)
+        return queryset
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
     """Support reads requests and decides them with the site's own workflow, as the approver."""
 
-    list_display = ["created_at", "kind", "state", "requester", "structure", "from_centre", "approver"]
-    list_filter = ["state", "kind"]
-    search_fields = ["requester__email", "structure__siret", "structure__name"]
+    list_display = ["created_at", "waiting", "kind", "state", "requester", "structure", "from_centre", "approver"]
+    list_filter = [WaitingFilter, "state", "kind"]
+    search_fields = [
+        "requester__email",
+        "requester__contact_email",
+        "requester__last_name",
+        "structure__siret",
+        "structure__name",
+    ]
     list_select_related = ["requester", "structure", "decided_by"]
-    fields = ["kind", "state", "requester", "structure", "comment", "created_at", "decided_by", "decided_at", "reason"]
+    fields = [
+        "kind",
+        "state",
+        "waiting",
+        "requester",
+        "structure",
+        "comment",
+        "created_at",
+        "decided_by",
+        "decided_at",
+        "reason",
+    ]
     readonly_fields = fields
     date_hierarchy = "created_at"
     actions = ["approve", "refuse"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_delegation()
+
+    def dashboard_panel(self, request) -> DashboardPanel:
+        """The admin index: how many requests wait for more than 7 days, and the oldest ones."""
+        requests = stale(ApprovalRequest.objects.all())
+        oldest = requests.select_related("requester", "structure").order_by("created_at", "pk")[:STALE_SHOWN]
+        changelist = reverse("admin:approvals_approvalrequest_changelist")
+        return DashboardPanel(
+            title="Demandes de rattachement en attente depuis plus de 7 jours",
+            count=requests.count(),
+            url=f"{changelist}?{urlencode({WaitingFilter.parameter_name: WaitingFilter.STALE})}",
+            items=[
+                DashboardItem(
+                    label=f"{approval_request.requester} → {approval_request.structure.name_and_siret}",
+                    url=reverse("admin:approvals_approvalrequest_change", args=[approval_request.pk]),
+                    detail=waiting_for(approval_request.created_at),
+                )
+                for approval_request in oldest
+            ],
+        )
+
+    @admin.display(description="en attente", ordering="created_at")
+    def waiting(self, approval_request):
+        return waiting_for(approval_request.created_at) if approval_request.is_pending else "—"
 
     @admin.display(description="centre de gestion", boolean=True)
     def from_centre(self, approval_request):
@@ -44,12 +124,22 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         if already_decided:
             self.message_user(request, f"{already_decided} demande(s) déjà traitée(s) ignorée(s).", messages.WARNING)
 
-    @admin.action(description="Approuver les demandes sélectionnées", permissions=["change"])
+    @admin.action(
+        description="Approuver cette demande",
+        description_plural="Approuver les demandes sélectionnées",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
     def approve(self, request, queryset):
         decided, already_decided = workflows.decide_many(queryset, by=request.user, approve=True)
         self._report(request, decided, already_decided, "approuvée")
 
-    @admin.action(description="Refuser les demandes sélectionnées (motif demandé)", permissions=["change"])
+    @admin.action(
+        description="Refuser cette demande (motif demandé)",
+        description_plural="Refuser les demandes sélectionnées (motif demandé)",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
     def refuse(self, request, queryset):
         form = RefusalForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():

@@ -6,12 +6,38 @@ from audit.models import AuditEvent
 from chorus.admin import ReadOnlyAdminMixin
 
 
+class StructureFilter(admin.SimpleListFilter):
+    """One structure's events, reached from its admin page (`?structure=<id>`).
+
+    The sidebar names the structure chosen instead of listing them all; its label
+    is read from the events themselves, which outlive the structure.
+    """
+
+    title = "structure"
+    parameter_name = "structure"
+
+    def _chosen(self) -> str | None:
+        value = self.value()
+        return value if value and value.isdigit() else None
+
+    def lookups(self, request, model_admin):
+        if (chosen := self._chosen()) is None:
+            return []
+        label = AuditEvent.objects.filter(structure_id=chosen).values_list("structure_label", flat=True).first()
+        return [(chosen, label or f"n° {chosen}")]
+
+    def queryset(self, request, queryset):
+        if (chosen := self._chosen()) is None:
+            return queryset
+        return queryset.filter(structure_id=chosen)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: staff look, nobody writes, changes or deletes."""
 
     list_display = ["at", "action", "actor_label", "ip", "structure_link", "target"]
-    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    list_filter = [StructureFilter, "action", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor_label", "=ip", "structure_label", "target"]
     date_hierarchy = "at"
     fields = ["at", "action", "actor_label", "ip", "structure_link", "target", "details"]

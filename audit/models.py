@@ -9,6 +9,7 @@ class Action(models.TextChoices):
     SIGN_IN = "sign_in", "Connexion"
     SIGN_IN_FAILED = "sign_in_failed", "Échec de connexion"
     LOCKED_OUT = "locked_out", "Blocage après échecs de connexion"
+    LOCKOUT_LIFTED = "lockout_lifted", "Connexion débloquée par l'équipe"
     SIGN_OUT = "sign_out", "Déconnexion (toutes les sessions)"
     ACTIVATED = "activated", "Compte activé"
     PASSWORD_CHANGED = "password_changed", "Mot de passe changé"

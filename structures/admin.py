@@ -1,5 +1,9 @@
+import re
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
@@ -7,6 +11,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from chorus.admin import ReadOnlyAdminMixin
+from chorus.sites import DashboardPanel
 from structures import workflows
 from structures.forms import STRUCTURE_BLOCKS
 from structures.models import BankAccount, Membership, Structure
@@ -23,6 +28,15 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method != "GET":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class SiretSearchMixin:
+    """A SIRET read out on the phone, « 732 829 320 00074 », is searched for as one number."""
+
+    def get_search_results(self, request, queryset, search_term):
+        if re.fullmatch(r"[\d\s.]+", search_term):
+            search_term = re.sub(r"[\s.]", "", search_term)
+        return super().get_search_results(request, queryset, search_term)
 
 
 class MembershipAdminForm(forms.ModelForm):
@@ -56,16 +70,22 @@ class NoActiveMainManagerFilter(admin.SimpleListFilter):
     title = "gestionnaire principal"
     parameter_name = "gestionnaire_principal"
 
+    ABSENT = "absent"
+
     def lookups(self, request, model_admin):
-        return [("absent", "Aucun gestionnaire principal actif")]
+        return [(self.ABSENT, "Aucun gestionnaire principal actif")]
 
     def queryset(self, request, queryset):
-        if self.value() == "absent":
-            active = Membership.objects.filter(
-                structure=OuterRef("pk"), role=Membership.Role.MAIN_MANAGER, user__is_active=True
-            )
-            return queryset.exclude(Exists(active))
+        if self.value() == self.ABSENT:
+            return without_active_main_manager(queryset)
         return queryset
+
+
+def without_active_main_manager(structures):
+    active = Membership.objects.filter(
+        structure=OuterRef("pk"), role=Membership.Role.MAIN_MANAGER, user__is_active=True
+    )
+    return structures.exclude(Exists(active))
 
 
 def rib_link(bank_account: BankAccount) -> str:
@@ -103,7 +123,7 @@ class BankAccountInline(BankAccountDisplay, admin.TabularInline):
 
 
 @admin.register(Structure)
-class StructureAdmin(HistoryAdmin):
+class StructureAdmin(SiretSearchMixin, HistoryAdmin):
     list_display = ["siret", "name", "beneficiary_category", "pacage", "is_agricultural_centre", "status", "created_at"]
     list_filter = [
         NoActiveMainManagerFilter,
@@ -113,12 +133,30 @@ class StructureAdmin(HistoryAdmin):
         "structure_type",
     ]
     search_fields = ["siret", "name", "pacage"]
-    readonly_fields = ["siret", "siren", "identifier_type", "created_at", "updated_at"]
+    readonly_fields = ["siret", "siren", "identifier_type", "created_at", "updated_at", "audit_trail"]
     inlines = [MembershipInline, BankAccountInline]
     fieldsets = [
         *[(legend, {"fields": names}) for legend, names in STRUCTURE_BLOCKS.items()],
-        ("Suivi", {"fields": ["identifier_type", "created_at", "updated_at"]}),
+        ("Suivi", {"fields": ["identifier_type", "created_at", "updated_at", "audit_trail"]}),
     ]
+
+    def dashboard_panel(self, request) -> DashboardPanel:
+        """The admin index: structures whose requests reach nobody, for support to appoint a main manager."""
+        changelist = reverse("admin:structures_structure_changelist")
+        query = urlencode({NoActiveMainManagerFilter.parameter_name: NoActiveMainManagerFilter.ABSENT})
+        return DashboardPanel(
+            title="Structures sans gestionnaire principal actif",
+            count=without_active_main_manager(Structure.objects.all()).count(),
+            url=f"{changelist}?{query}",
+        )
+
+    @admin.display(description="journal d'audit")
+    def audit_trail(self, structure):
+        """Who did what on the structure, its roles, requests and bank details (the simple history shows values)."""
+        if not structure.pk:
+            return "—"
+        url = f"{reverse('admin:audit_auditevent_changelist')}?{urlencode({'structure': structure.pk})}"
+        return format_html('<a href="{}">Voir les événements de cette structure</a>', url)
 
     @admin.display(description="SIREN")
     def siren(self, structure):
@@ -126,20 +164,25 @@ class StructureAdmin(HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The SIRET identifies the structure: typed once, at sign-up (or by staff when adding one).
-        return self.readonly_fields if obj else ["siren", "created_at", "updated_at"]
+        return self.readonly_fields if obj else ["siren", "created_at", "updated_at", "audit_trail"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(HistoryAdmin):
+class MembershipAdmin(SiretSearchMixin, HistoryAdmin):
     form = MembershipAdminForm
     list_display = ["user", "structure", "role", "created_at"]
-    list_filter = ["role"]
-    search_fields = ["user__email", "structure__siret", "structure__name"]
+    list_filter = ["role", "user__is_active"]
+    search_fields = ["user__email", "user__last_name", "structure__siret", "structure__name"]
     list_select_related = ["user", "structure"]
     autocomplete_fields = ["user", "structure"]
+    readonly_fields = ["created_at"]
     actions = ["appoint_main_manager"]
 
-    @admin.action(description="Nommer gestionnaire principal de sa structure", permissions=["change"])
+    @admin.action(
+        description="Nommer gestionnaire principal de sa structure",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
     def appoint_main_manager(self, request, queryset):
         """When a structure has no reachable main manager, support appoints one (the previous one stays manager)."""
         if len(queryset) != 1:

@@ -106,6 +106,8 @@ def _build() -> World:
     support = UserFactory(first_name="Sonia", is_staff=True)
     registered = [ContentType.objects.get_for_model(model) for model in admin.site._registry]
     support.user_permissions.set(Permission.objects.filter(content_type__in=registered, codename__startswith="view_"))
+    support_group = UserFactory(first_name="Denise", is_staff=True)
+    support_group.groups.add(Group.objects.get(name="Support"))  # the group accounts/migrations/0003 creates
 
     users = {
         "outsider": UserFactory(first_name="Olivier"),
@@ -117,6 +119,7 @@ def _build() -> World:
         "other_manager": other_manager,
         "staff": UserFactory(first_name="Sam", is_staff=True),
         "support": support,
+        "support_group": support_group,
         "superuser": UserFactory(first_name="Super", is_staff=True, is_superuser=True),
     }
 
@@ -133,10 +136,15 @@ def _build() -> World:
     attachment.emails.add(email)
     access = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "x@exemple.fr", "http_accept": "*/*"}
     admin_objects = {
-        "auth.group": Group.objects.create(name="Support"),
+        "auth.group": Group.objects.create(name="Comptabilité"),
         "dsfr.dsfrconfig": DsfrConfig.objects.first() or DsfrConfig.objects.create(),
+        # A failed sign-in of the simple user of A: « Débloquer la connexion » has something to lift.
         "axes.accessattempt": AccessAttempt.objects.create(
-            **access, path_info="/compte/connexion/", get_data="", post_data="", failures_since_start=1
+            **(access | {"username": attached_membership.user.email}),
+            path_info="/compte/connexion/",
+            get_data="",
+            post_data="",
+            failures_since_start=1,
         ),
         "axes.accesslog": AccessLog.objects.create(**access, path_info="/compte/connexion/"),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**access, path_info="/compte/connexion/"),

@@ -17,7 +17,9 @@ What the matrix proves:
   append-only logs (audit trail, axes' access log), and `mail.outbox`;
 - the admin: anonymous visitors and non-staff users go to its sign-in page; staff without permissions
   get the index and their password pages, 403 elsewhere; support (view permissions) reads and changes
-  nothing; a superuser gets what each ModelAdmin allows.
+  nothing; the « Support » group (its migration's permissions) reads what a caller asks about and runs
+  the support actions, adds and deletes nothing, sets no password; a superuser gets what each
+  ModelAdmin allows. Actions are tried from the list and, where offered, from an object's page.
 
 Captcha's views are public by nature; static files are served by WhiteNoise's middleware (no URL
 pattern) and the private files (MEDIA_URL) by none at all: see `test_private_files_have_no_url`.
@@ -32,6 +34,7 @@ import pytest
 from captcha.models import CaptchaStore
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin import ActionLocation
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
@@ -62,9 +65,10 @@ PERSONAS = [
     "other_manager",  # main manager of farm B
     "staff",  # is_staff, no permission, no structure
     "support",  # is_staff with every admin view permission, no structure
+    "support_group",  # is_staff, in the « Support » group (accounts/migrations/0003), no structure
     "superuser",
 ]
-ADMIN_PERSONAS = ["anonymous", "manager", "staff", "support", "superuser"]
+ADMIN_PERSONAS = ["anonymous", "manager", "staff", "support", "support_group", "superuser"]
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +216,9 @@ PORTAL = {
         NOT_FOUND, **managers(done(page("structures:detail", "farm")), REAUTH)
     ),
     # Staff allowed to see bank details (support, superuser) download any RIB, as the admin links it.
-    ("structures:rib_download", "get"): expect(NOT_FOUND, attached=OK, support=OK, superuser=OK, **managers(OK)),
+    ("structures:rib_download", "get"): expect(
+        NOT_FOUND, attached=OK, support=OK, support_group=OK, superuser=OK, **managers(OK)
+    ),
     # approvals
     ("approvals:list", "get"): expect(OK),
     ("approvals:detail", "get"): expect(NOT_FOUND, **managers(OK)),
@@ -410,8 +416,22 @@ class AdminCase:
         return f"{self.method}-{self.key}{self.label}"
 
 
-def admin_expect(staff: Outcome, support: Outcome, superuser: Outcome, *, outsiders: Outcome = ADMIN_LOGIN) -> dict:
-    return {"anonymous": outsiders, "manager": outsiders, "staff": staff, "support": support, "superuser": superuser}
+def admin_expect(
+    staff: Outcome,
+    support: Outcome,
+    superuser: Outcome,
+    *,
+    outsiders: Outcome = ADMIN_LOGIN,
+    group: Outcome | None = None,  # the « Support » group: by default, as support
+) -> dict:
+    return {
+        "anonymous": outsiders,
+        "manager": outsiders,
+        "staff": staff,
+        "support": support,
+        "support_group": group or support,
+        "superuser": superuser,
+    }
 
 
 def _object(w, label: str):
@@ -472,6 +492,21 @@ READ_ONLY_FORMS = {"approvals.approvalrequest", "axes.accessattempt", "axes.acce
 # Deleting farm A would take its bank accounts along, which nobody deletes in the admin: the confirmation
 # page lists them as objects one may not delete, and the POST is refused.
 CASCADES_TO_READ_ONLY = {"structures.structure"}
+# What the « Support » group may do with each model (accounts/migrations/0003): change (which runs the
+# actions), view, or nothing at all (models not listed). It adds and deletes nothing.
+GROUP_RIGHTS = {
+    "accounts.user": "change",  # not a staff account, nor rights and passwords: see accounts/admin.py
+    "structures.membership": "change",
+    "approvals.approvalrequest": "change",
+    "structures.structure": "view",
+    "structures.bankaccount": "view",
+    "audit.auditevent": "view",
+    "post_office.email": "view",
+    "post_office.log": "view",
+    "axes.accessattempt": "view",
+    "axes.accesslog": "view",
+    "axes.accessfailurelog": "view",
+}
 # django-simple-history's admins add one page: a past version, to read only.
 WITH_PAST_VERSIONS = ["structures.structure", "structures.membership", "structures.bankaccount"]
 
@@ -484,6 +519,8 @@ ADMIN_ACTIONS = {
     ("approvals.approvalrequest", "refuse"): (lambda w: w.pending, {"reason": "Inconnu."}, None),
     ("structures.membership", "appoint_main_manager"): (lambda w: w.second_membership, {}, None),
     ("accounts.user", "resend_activation_link"): (lambda w: w.never_activated.user, {}, None),
+    # A's simple user has a failed sign-in on record (conftest): it is forgotten.
+    ("accounts.user", "unlock_sign_in"): (lambda w: w.attached_membership.user, {}, None),
     ("post_office.email", "requeue"): (lambda w: _object(w, "post_office.email"), {}, None),
     # nothing in the world has expired: nothing to clean
     ("axes.accessattempt", "cleanup_expired_attempts"): (
@@ -510,12 +547,18 @@ def model_cases(label: str, rights: Rights):
     may = {True: OK, False: FORBIDDEN}
     change_post = FORBIDDEN if not rights.change else _back(label) if label in READ_ONLY_FORMS else OK
     may_delete = rights.delete and label not in CASCADES_TO_READ_ONLY
+    group_views, group_changes = label in GROUP_RIGHTS, GROUP_RIGHTS.get(label) == "change"
+    group_reads = may[group_views]
+    group_change_post = change_post if group_changes else FORBIDDEN
+    # « delete_selected » is none of the group's actions: back to the list where it has others, else the list again.
+    group_delete_selected = _back(label) if group_changes else group_reads
 
-    yield AdminCase(f"{prefix}_changelist", "get", changelist, admin_expect(FORBIDDEN, OK, OK))
+    yield AdminCase(f"{prefix}_changelist", "get", changelist, admin_expect(FORBIDDEN, OK, OK, group=group_reads))
     yield AdminCase(f"{prefix}_add", "get", add, admin_expect(FORBIDDEN, FORBIDDEN, may[rights.add]))
-    yield AdminCase(f"{prefix}_change", "get", change, admin_expect(FORBIDDEN, OK, OK))  # read-only for support
+    # read-only for support
+    yield AdminCase(f"{prefix}_change", "get", change, admin_expect(FORBIDDEN, OK, OK, group=group_reads))
     yield AdminCase(f"{prefix}_delete", "get", delete, admin_expect(FORBIDDEN, FORBIDDEN, may[rights.delete]))
-    yield AdminCase(f"{prefix}_history", "get", history, admin_expect(FORBIDDEN, OK, OK))
+    yield AdminCase(f"{prefix}_history", "get", history, admin_expect(FORBIDDEN, OK, OK, group=group_reads))
     # `<id>/` sends any staff member on to the change page, which then applies the permissions.
     yield AdminCase(
         f"admin:{_unnamed(f'{app}/{model}/<path:object_id>/')}",
@@ -524,7 +567,9 @@ def model_cases(label: str, rights: Rights):
         admin_expect(to(change), to(change), to(change)),
     )
     yield AdminCase(f"{prefix}_add", "post", add, admin_expect(FORBIDDEN, FORBIDDEN, may[rights.add]))  # empty form
-    yield AdminCase(f"{prefix}_change", "post", change, admin_expect(FORBIDDEN, FORBIDDEN, change_post))
+    yield AdminCase(
+        f"{prefix}_change", "post", change, admin_expect(FORBIDDEN, FORBIDDEN, change_post, group=group_change_post)
+    )
     yield AdminCase(
         f"{prefix}_delete",
         "post",
@@ -536,15 +581,29 @@ def model_cases(label: str, rights: Rights):
         f"{prefix}_changelist",
         "post",
         changelist,
-        admin_expect(FORBIDDEN, OK, SUPERUSER_DELETE_SELECTED.get(label, _done(label))),
+        admin_expect(FORBIDDEN, OK, SUPERUSER_DELETE_SELECTED.get(label, _done(label)), group=group_delete_selected),
         data=lambda w: {"action": "delete_selected", "_selected_action": [_object(w, label).pk], "post": "yes"},
         label="-delete_selected",
     )
 
 
+# The actions also offered on an object's page (Django's ActionLocation.CHANGE_FORM): posted there,
+# they lead back to it. Support (view permissions) has no action there, so its POST is a change: 403.
+CHANGE_FORM_ACTIONS = {
+    ("approvals.approvalrequest", "approve"),
+    ("approvals.approvalrequest", "refuse"),
+    ("structures.membership", "appoint_main_manager"),
+    ("accounts.user", "resend_activation_link"),
+    ("accounts.user", "unlock_sign_in"),
+}
+
+
 def action_cases():
     for (label, action), (target, extra, superuser) in ADMIN_ACTIONS.items():
         app, model = label.split(".")
+        superuser = superuser or _done(label)
+        # The group runs the actions of the models it may change; elsewhere it has none (200), or no page (403).
+        group = superuser if GROUP_RIGHTS.get(label) == "change" else OK if label in GROUP_RIGHTS else FORBIDDEN
 
         def data(w, target=target, extra=extra, action=action):
             return {"action": action, "_selected_action": [target(w).pk], **extra}
@@ -553,8 +612,26 @@ def action_cases():
             f"admin:{app}_{model}_changelist",
             "post",
             _changelist(label),
-            admin_expect(FORBIDDEN, OK, superuser or _done(label)),
+            admin_expect(FORBIDDEN, OK, superuser, group=group),
             data=data,
+            label=f"-{action}",
+        )
+        if (label, action) not in CHANGE_FORM_ACTIONS:
+            continue
+
+        def page_url(w, *_, target=target, label=label):
+            return reverse(f"admin:{label.replace('.', '_')}_change", args=[target(w).pk])
+
+        def page_data(w, target=target, extra=extra, action=action):
+            return {"CHANGE_FORM-action": action, "_selected_action": [target(w).pk], **extra}
+
+        back = done(page_url)
+        yield AdminCase(
+            f"admin:{app}_{model}_change",
+            "post",
+            page_url,
+            admin_expect(FORBIDDEN, FORBIDDEN, back, group=back if GROUP_RIGHTS.get(label) == "change" else FORBIDDEN),
+            data=page_data,
             label=f"-{action}",
         )
 
@@ -693,8 +770,8 @@ def test_every_url_is_in_the_matrix():
     assert in_matrix - set(names) == set(), "entries for URLs that no longer exist"
 
 
-def _action_names(model_admin) -> list[str]:
-    return [action.name for action in model_admin._get_base_actions()]
+def _action_names(model_admin, location=ActionLocation.CHANGE_LIST) -> list[str]:
+    return [action.name for action in model_admin._get_base_actions(location)]
 
 
 def test_every_admin_model_and_action_is_in_the_matrix():
@@ -706,8 +783,16 @@ def test_every_admin_model_and_action_is_in_the_matrix():
         if name != "delete_selected"
     }
 
+    on_pages = {
+        (label, name)
+        for label, model_admin in registered.items()
+        for name in _action_names(model_admin, ActionLocation.CHANGE_FORM)
+    }
+
     assert set(registered) == set(RIGHTS)
     assert actions == set(ADMIN_ACTIONS)
+    assert on_pages == CHANGE_FORM_ACTIONS
+    assert set(GROUP_RIGHTS) <= set(RIGHTS)
 
 
 # ---------------------------------------------------------------------------
