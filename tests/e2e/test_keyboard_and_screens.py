@@ -9,7 +9,15 @@ from playwright.sync_api import Locator, Page, expect
 from accounts import emails
 from accounts.models import User
 from tests.e2e.catalogue import SCREENS, build_farm
-from tests.e2e.pages import ActivationPage, LoginPage, RecapPage, SignupPage, activation_link, assert_accessible
+from tests.e2e.pages import (
+    ActivationPage,
+    LoginPage,
+    PortalPage,
+    RecapPage,
+    SignupPage,
+    activation_link,
+    assert_accessible,
+)
 from tests.factories import PASSWORD, PendingUserFactory, make_siret
 
 pytestmark = pytest.mark.browser
@@ -111,7 +119,7 @@ def farm(db, private_media):
     return build_farm()
 
 
-def test_every_screen_fits_a_320_pixel_screen_without_sideways_scrolling(browser, site, farm):
+def test_every_screen_fits_a_320_pixel_screen_without_sideways_scrolling(browser, site, farm, screenshots):
     context = browser.new_context(locale="fr-FR", viewport={"width": 320, "height": 640})
     page = context.new_page()
     page.expected_error_pages = set()
@@ -125,6 +133,8 @@ def test_every_screen_fits_a_320_pixel_screen_without_sideways_scrolling(browser
         page.goto(site.url + screen.url(farm))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320, f"{screen} ({page.url}) is {width} pixels wide"
+        if screen.name == "approbations":
+            PortalPage(page).screenshot(screenshots / "approvals-phone.png")
     # The menu's badge is in reach: the burger opens the menu, which counts the requests.
     page.goto(site.url + "/")
     page.get_by_role("button", name="Menu").click()

@@ -1,0 +1,57 @@
+"""A support agent in the admin, in a real browser: the « À traiter » panel, then the caller's account."""
+
+import importlib
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from approvals.models import ApprovalRequest
+from tests.e2e.catalogue import build_farm
+from tests.factories import PASSWORD, ApprovalRequestFactory, StructureFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def agent(db):
+    # A live-server test empties the database after each test, the group of the data migration with it.
+    if not Group.objects.filter(name="Support").exists():
+        migration = importlib.import_module("accounts.migrations.0003_support_group")
+        migration.create_group(apps, SimpleNamespace(connection=connection))
+    agent = UserFactory(email="denise.support@exemple.fr", first_name="Denise", is_staff=True)
+    agent.groups.add(Group.objects.get(name="Support"))
+    return agent
+
+
+def test_the_agent_sees_what_waits_and_opens_the_callers_account(page, site, agent, private_media, screenshots):
+    farm = build_farm()
+    ApprovalRequest.objects.filter(pk=farm.pending.pk).update(created_at=timezone.now() - timedelta(days=9))
+    StructureFactory(name="GAEC sans gestionnaire")
+    ApprovalRequestFactory(structure=StructureFactory(name="SCEA du Moulin"))
+
+    page.goto(site.url + "/administration/")
+    page.get_by_label("Adresse électronique").fill(agent.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Connexion", re.I)).click()
+
+    waiting = page.get_by_role("table", name="À traiter")
+    expect(waiting.get_by_role("row").filter(has_text="plus de 7 jours")).to_contain_text("1")
+    expect(waiting).to_contain_text("il y a 9 jours : paul.salarie@exemple.fr → EARL Martin")
+    page.screenshot(path=screenshots / "admin-dashboard.png", full_page=True, caret="initial")
+
+    # The caller gives the farm's SIRET: the agent finds the account, its requests and their age.
+    page.goto(site.url + "/administration/accounts/user/")
+    page.get_by_role("searchbox").fill(farm.structure.siret)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("row").filter(has_text=farm.manager.email)).to_be_visible()
+    page.goto(site.url + f"/administration/accounts/user/?q={farm.newcomer.email}")
+    page.get_by_role("link", name=farm.newcomer.email).click()
+    expect(page.get_by_text("il y a 9 jours")).to_be_visible()
+    expect(page.get_by_text("Activez votre compte", exact=False)).to_have_count(0)
