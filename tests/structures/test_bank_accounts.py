@@ -225,7 +225,8 @@ class TestDetail:
         response = sign_in(attached).get(bank_account.get_absolute_url())
 
         assert response.status_code == 200
-        assert "FR76 •••• … 189" in response.text
+        assert '<span aria-hidden="true">FR76 •••• … 189</span>' in response.text
+        assert "masqué, commençant par FR76 et finissant par 189" in response.text  # not « puce puce puce »
         assert IBAN not in response.text and "3000 6000" not in response.text
         assert reverse("structures:bank_account_update", args=[bank_account.pk]) not in response.text
 
