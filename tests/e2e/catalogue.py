@@ -101,6 +101,14 @@ def choose_nothing(page: Page) -> None:
     page.locator("main form[method=get] button[type=submit]").last.click()
 
 
+def refuse_selection_without_reason(page: Page) -> None:
+    """« Approbations »: a row ticked, « Refuser la sélection », then « Refuser » with no reason."""
+    page.locator("main input[name=requests]").first.focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Refuser la sélection").click()
+    page.get_by_role("main").get_by_role("button", name="Refuser").click()
+
+
 @dataclass(frozen=True)
 class Screen:
     name: str
@@ -163,7 +171,7 @@ SCREENS = [
     Screen("coordonnée bancaire", "manager", at("structures:bank_account_detail", bank_pk)),
     Screen("modifier une coordonnée bancaire", "manager", at("structures:bank_account_update", bank_pk), submit_blank),
     Screen("supprimer une coordonnée bancaire", "manager", at("structures:bank_account_delete", bank_pk)),
-    Screen("approbations", "manager", at("approvals:list")),
+    Screen("approbations", "manager", at("approvals:list"), refuse_selection_without_reason),
     Screen("approbations, aucune demande", "member", at("approvals:list")),
     Screen("demande de rattachement", "manager", lambda farm: reverse("approvals:detail", args=[farm.pending.pk])),
     Screen(
