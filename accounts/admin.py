@@ -1,5 +1,3 @@
-from urllib.parse import urlencode
-
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
@@ -13,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.timezone import localtime
 from post_office.models import STATUS, Email
 
@@ -22,6 +20,7 @@ from accounts.models import User
 from approvals.admin import waiting_for
 from audit.log import record
 from audit.models import Action
+from chorus.admin import audit_trail_link
 from structures.admin import MembershipAdminForm, SiretSearchMixin
 from structures.models import Membership
 
@@ -217,10 +216,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
 
     @admin.display(description="journal d'audit")
     def audit_trail(self, user):
-        if not user.pk:
-            return "—"
-        url = f"{reverse('admin:audit_auditevent_changelist')}?{urlencode({'q': user.email})}"
-        return format_html('<a href="{}">Voir les événements de ce compte</a>', url)
+        return audit_trail_link(user, "Voir les événements de ce compte", q=user.email)
 
     @action_on_list_and_page(
         description="Renvoyer le lien d'activation",

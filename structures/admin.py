@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from chorus.admin import ReadOnlyAdminMixin
+from chorus.admin import ReadOnlyAdminMixin, audit_trail_link
 from chorus.sites import DashboardPanel
 from structures import workflows
 from structures.forms import STRUCTURE_BLOCKS
@@ -153,10 +153,7 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
     @admin.display(description="journal d'audit")
     def audit_trail(self, structure):
         """Who did what on the structure, its roles, requests and bank details (the simple history shows values)."""
-        if not structure.pk:
-            return "—"
-        url = f"{reverse('admin:audit_auditevent_changelist')}?{urlencode({'structure': structure.pk})}"
-        return format_html('<a href="{}">Voir les événements de cette structure</a>', url)
+        return audit_trail_link(structure, "Voir les événements de cette structure", structure=structure.pk)
 
     @admin.display(description="SIREN")
     def siren(self, structure):
