@@ -1,13 +1,16 @@
 # make run  – set up and serve the portal on http://$(HOST):$(PORT) (SQLite, mail in the terminal)
 # make test – set up and run the whole test suite
 # make lint – ruff, template indentation, migrations in step with the models
+# make serve – the production shape: gunicorn, whitenoise, the mail worker (environment in the README)
+# make bench SCALE=small|full – seeds a throwaway PostgreSQL database, serves it, measures P1–P4
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint migrate superuser clean
+.PHONY: run test lint serve bench migrate superuser clean
+SCALE ?= small
 
 # The interpreter: the one .python-version selects (pyenv), else python3.13 or
 # python3.12 on PATH; Django 6.1 needs 3.12 or newer.
@@ -28,6 +31,10 @@ $(VENV)/.installed-run: $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt --group run
 	touch $@
 
+$(VENV)/.installed-bench: $(VENV)/.installed-run
+	$(PY) -m pip install --quiet -c constraints.txt --group bench
+	touch $@
+
 $(VENV)/.installed-test: $(VENV)/.installed-run
 	$(PY) -m pip install --quiet -c constraints.txt --group test
 	touch $@
@@ -44,6 +51,12 @@ run: migrate
 
 test: $(VENV)/.installed-test | var
 	$(PY) -m pytest
+
+serve: $(VENV)/.installed-run | var
+	bin/serve
+
+bench: $(VENV)/.installed-bench | var
+	$(PY) -m bench.run --scale $(SCALE)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

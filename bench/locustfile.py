@@ -1,0 +1,175 @@
+"""P4: fifty people on the portal at once, as a refund deadline brings them (bench/run.py starts it).
+
+- Farmers already registered (6 in 10) sign in once, then browse their space: home,
+  Organisation, Structures, Mes rattachements, Approbations.
+- Newcomers (3 in 10) sign up, open the activation link the mail worker wrote to a file,
+  choose a password, then ask to join an existing structure.
+- Managers (1 in 10) sign in as the benchmark's main manager, whose queue holds 5,000
+  requests, read requests and approve them one by one.
+
+Users think for half a second to two seconds between two pages.
+"""
+
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+import psycopg
+from locust import HttpUser, between, task
+from stdnum import luhn
+
+MANIFEST = json.loads(Path(os.environ["BENCH_MANIFEST"]).read_text())
+MAIL_DIR = Path(os.environ["BENCH_MAIL_DIR"])
+PASSWORD = MANIFEST["password"]
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([^"]+)"')
+ACTIVATION_LINK = re.compile(r"https?://[^\s/]+(/compte/activer/[^/\s]+/[^/\s]+/)")
+
+with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
+    FARMERS = [
+        email
+        for (email,) in connection.execute(
+            "SELECT DISTINCT u.email FROM accounts_user u JOIN structures_membership m ON m.user_id = u.id "
+            "WHERE u.is_active LIMIT 1000"
+        )
+    ]
+PENDING = list(MANIFEST["pending_request_ids"])
+
+
+def csrf(response) -> str:
+    return CSRF.search(response.text)[1]
+
+
+def new_siret() -> str:
+    siren = f"8{secrets.randbelow(10**7):07d}"
+    siren += luhn.calc_check_digit(siren)
+    siret = siren + f"{secrets.randbelow(10**4):04d}"
+    return siret + luhn.calc_check_digit(siret)
+
+
+class Portal(HttpUser):
+    abstract = True
+    wait_time = between(0.5, 2)
+
+    def post_form(self, path: str, data: dict, name: str, page=None):
+        page = page or self.client.get(path, name=f"{name} (form)")
+        return self.client.post(
+            path,
+            {"csrfmiddlewaretoken": csrf(page), **data},
+            headers={"Referer": self.host + path},
+            name=name,
+        )
+
+    def sign_in(self, email: str) -> None:
+        page = self.client.get("/compte/connexion/", name="sign-in (form)")
+        with self.client.post(
+            "/compte/connexion/",
+            {"csrfmiddlewaretoken": csrf(page), "username": email, "password": PASSWORD},
+            headers={"Referer": self.host + "/compte/connexion/"},
+            name="sign-in",
+            catch_response=True,
+        ) as response:
+            if "/compte/connexion/" in response.url:
+                response.failure(f"sign-in refused for {email}")
+
+
+class Farmer(Portal):
+    weight = 6
+
+    def on_start(self):
+        self.sign_in(secrets.choice(FARMERS))
+
+    @task(4)
+    def home(self):
+        self.client.get("/", name="home")
+
+    @task(2)
+    def organisation(self):
+        self.client.get("/organisation/", name="Organisation")
+
+    @task(2)
+    def structures(self):
+        self.client.get("/organisation/structures/", name="Structures")
+
+    @task(2)
+    def my_attachments(self):
+        self.client.get("/organisation/rattachements/", name="Mes rattachements")
+
+    @task(1)
+    def approvals(self):
+        self.client.get("/approbations/", name="Approbations")
+
+
+class Newcomer(Portal):
+    weight = 3
+
+    def on_start(self):
+        email = f"nouveau.{secrets.token_hex(6)}@exemple.fr"
+        signup = self.client.get("/compte/inscription/", name="sign-up (form)")
+        self.post_form(
+            "/compte/inscription/",
+            {
+                "email": email,
+                "email_confirmation": email,
+                "first_name": "Camille",
+                "last_name": "Nouveau",
+                "phone": "",
+                "contact_email": "",
+                "accept_terms": "on",
+                "identifier_type": "siret",
+                "identifier": new_siret(),
+                "captcha_0": CAPTCHA_KEY.search(signup.text)[1],
+                "captcha_1": "PASSED",
+            },
+            "sign-up",
+            page=signup,
+        )
+        link = self.activation_link(email)
+        if link is None:
+            return
+        form = self.client.get(link, name="activation (form)")
+        password = "Tracteur-Bleu-Colza-2031"
+        data = {"new_password1": password, "new_password2": password}
+        self.post_form(form.url.removeprefix(self.host), data, "activation", page=form)
+        self.post_form(
+            "/organisation/rattachements/demander/",
+            {"siret": secrets.choice(MANIFEST["sirets"]), "comment": "Salarié de l'exploitation"},
+            "request attachment",
+        )
+
+    def activation_link(self, email: str) -> str | None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for path in MAIL_DIR.iterdir():
+                text = path.read_text(errors="replace")
+                if f"To: {email}" in text and (match := ACTIVATION_LINK.search(text)):
+                    return match[1]
+            time.sleep(0.5)
+        return None
+
+    @task
+    def browse(self):
+        self.client.get("/", name="home")
+        self.client.get("/organisation/rattachements/", name="Mes rattachements")
+
+
+class Manager(Portal):
+    weight = 1
+
+    def on_start(self):
+        self.sign_in(MANIFEST["manager"])
+
+    @task(3)
+    def queue(self):
+        self.client.get("/approbations/", name="Approbations")
+
+    @task(2)
+    def approve_one(self):
+        if not PENDING:
+            return
+        pk = PENDING.pop()
+        page = self.client.get(f"/approbations/{pk}/", name="request detail")
+        self.post_form(f"/approbations/{pk}/approuver/", {}, "approve", page=page)

@@ -1,0 +1,502 @@
+"""`make bench SCALE=small|full`: the portal measured from outside, over HTTP, on farm-country data.
+
+1. A throwaway PostgreSQL database is created, migrated and filled by `manage.py seed_scale`.
+2. The portal is served as in production (`bin/serve`: gunicorn, whitenoise, the mail worker,
+   Redis), with the benchmark's settings (bench/settings.py).
+3. P1/P2: each page is asked for again and again by one client; the median and p95 of its
+   server time (the `Server-Timing` header) and its ratio to the bare baseline page.
+4. P3: sign-up, activation and sign-in, each divided by one Argon2 hash with the project's
+   parameters, timed in this run on this machine.
+5. P4: a headless locust run, 50 users, bounded in time (bench/locustfile.py).
+6. Memory: each gunicorn worker's peak resident memory under that load.
+
+Everything lands in var/bench/results.json (one key per figure); a short table is printed.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+PY = sys.executable
+SCALES = {
+    "small": {"structures": 20_000, "users": 50_000, "pending": 5_000, "locust_seconds": 60},
+    "full": {"structures": 400_000, "users": 1_000_000, "pending": 5_000, "locust_seconds": 120},
+}
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+BASE = f"http://127.0.0.1:{PORT}"
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
+SERVER_TIMING = re.compile(r'app;dur=([\d.]+), db;dur=([\d.]+);desc="(\d+) queries"')
+ACTIVATION_LINK = re.compile(r"https?://[^\s/]+(/compte/activer/[^/\s]+/[^/\s]+/)")
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([^"]+)"')
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# Set-up ---------------------------------------------------------------------------------
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    return parts._replace(path=f"/{name}").geturl()
+
+
+def environment(database_url: str, scale: str) -> dict:
+    mail_dir = OUT / "mail"
+    shutil.rmtree(mail_dir, ignore_errors=True)
+    mail_dir.mkdir(parents=True)
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": database_url,
+        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/14"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": BASE,
+        "BIND": f"127.0.0.1:{PORT}",
+        "MEDIA_ROOT": str(OUT / "media" / scale),
+        "BENCH_MAIL_DIR": str(mail_dir),
+        "MAIL_WORKER_INTERVAL": "1",
+        "ACCESS_LOG": str(OUT / "access.log"),
+        # One client address for every virtual user: the per-IP limits would stop the load test.
+        "THROTTLE_SIGNUP_PER_HOUR": "1000000",
+        "THROTTLE_RESEND_PER_HOUR": "1000000",
+        "THROTTLE_RESET_PER_HOUR": "1000000",
+        "THROTTLE_ATTACHMENT_PER_HOUR": "1000000",
+        "THROTTLE_ATTACHMENT_PER_IP_PER_HOUR": "1000000",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def manage(env: dict, *arguments: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([PY, "manage.py", *arguments], cwd=ROOT, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def flush_cache(env: dict) -> None:
+    import redis
+
+    redis.Redis.from_url(env["CACHE_URL"]).flushdb()
+
+
+def serve(env: dict) -> subprocess.Popen:
+    server = subprocess.Popen([str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(120):
+        try:
+            if requests.get(f"{BASE}/banc-d-essai/", timeout=2).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            pass
+        if server.poll() is not None:
+            raise SystemExit("bin/serve stopped before answering")
+        time.sleep(0.5)
+    raise SystemExit("the portal did not answer within a minute")
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def web_workers(server: subprocess.Popen) -> list[psutil.Process]:
+    children = psutil.Process(server.pid).children(recursive=True)
+    # bin/serve (bash) → the gunicorn master → its workers.
+    gunicorn = [process for process in children if "gunicorn" in " ".join(process.cmdline())]
+    return [process for process in gunicorn if process.ppid() != server.pid]
+
+
+# HTTP ---------------------------------------------------------------------------------
+
+
+def timing(response: requests.Response) -> tuple[float, float, int]:
+    """(ms in Django, ms in SQL, queries) from the Server-Timing header."""
+    match = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+    if match is None:
+        raise SystemExit(f"no Server-Timing on {response.url} ({response.status_code})")
+    return float(match[1]), float(match[2]), int(match[3])
+
+
+def csrf_of(html: str) -> str:
+    return CSRF.search(html)[1]
+
+
+def sign_in(email: str, password: str) -> tuple[requests.Session, requests.Response]:
+    session = requests.Session()
+    page = session.get(f"{BASE}/compte/connexion/")
+    response = session.post(
+        f"{BASE}/compte/connexion/",
+        {"csrfmiddlewaretoken": csrf_of(page.text), "username": email, "password": password},
+        headers={"Referer": f"{BASE}/compte/connexion/"},
+        allow_redirects=False,
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"sign-in of {email} failed ({response.status_code})")
+    return session, response
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def measure(session: requests.Session, path: str) -> dict:
+    for _ in range(5):  # warm the worker's caches
+        session.get(BASE + path)
+    server, client, queries, db = [], [], set(), []
+    for _ in range(SAMPLES):
+        start = time.perf_counter()
+        response = session.get(BASE + path, allow_redirects=False)
+        client.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        app_ms, db_ms, count = timing(response)
+        server.append(app_ms)
+        db.append(db_ms)
+        queries.add(count)
+    return {
+        "path": path,
+        "median_ms": round(statistics.median(server), 2),
+        "p95_ms": round(percentile(server, 0.95), 2),
+        "client_median_ms": round(statistics.median(client), 2),
+        "db_median_ms": round(statistics.median(db), 2),
+        "queries": max(queries),
+    }
+
+
+# P1/P2 ---------------------------------------------------------------------------------
+
+
+def pages(manifest: dict) -> dict:
+    structure = manifest["structure_id"]
+    request = manifest["pending_request_ids"][0]
+    anonymous = requests.Session()
+    manager, _ = sign_in(manifest["manager"], manifest["password"])
+    member, _ = sign_in(manifest["member"], manifest["password"])
+    plan = [
+        ("baseline (visitor)", anonymous, "/banc-d-essai/", None),
+        ("home (visitor)", anonymous, "/", "baseline (visitor)"),
+        ("sign-up", anonymous, "/compte/inscription/", "baseline (visitor)"),
+        ("baseline (manager)", manager, "/banc-d-essai/", None),
+        ("home", manager, "/", "baseline (manager)"),
+        ("Organisation", manager, "/organisation/", "baseline (manager)"),
+        ("Structures", manager, "/organisation/structures/", "baseline (manager)"),
+        ("bank list (structure page)", manager, f"/organisation/structures/{structure}/", "baseline (manager)"),
+        ("structure edit", manager, f"/organisation/structures/{structure}/modifier/", "baseline (manager)"),
+        ("Approbations (5,000 pending)", manager, "/approbations/", "baseline (manager)"),
+        ("Approbations, last page", manager, f"/approbations/?page={manifest['pending'] // 50}", "baseline (manager)"),
+        ("request detail", manager, f"/approbations/{request}/", "baseline (manager)"),
+        ("baseline (member)", member, "/banc-d-essai/", None),
+        ("Mes rattachements", member, "/organisation/rattachements/", "baseline (member)"),
+    ]
+    results = {}
+    for name, session, path, baseline in plan:
+        results[name] = measure(session, path)
+        if baseline:
+            results[name]["ratio_to_baseline"] = round(results[name]["median_ms"] / results[baseline]["median_ms"], 2)
+        log(f"{name}: median {results[name]['median_ms']} ms, {results[name]['queries']} queries")
+    return results
+
+
+# P3 ---------------------------------------------------------------------------------------
+
+
+def one_hash_ms(env: dict) -> float:
+    """One Argon2 hash with the project's parameters, in a process of its own, median of 20."""
+    script = (
+        "import statistics, time\n"
+        "from accounts.hashers import PortalArgon2PasswordHasher\n"
+        "hasher = PortalArgon2PasswordHasher()\n"
+        "times = []\n"
+        "for n in range(21):\n"
+        "    start = time.perf_counter(); hasher.encode('Moisson-Bench-2031!', hasher.salt())\n"
+        "    times.append((time.perf_counter() - start) * 1000)\n"
+        "print(statistics.median(times[1:]))\n"
+    )
+    output = subprocess.run([PY, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return float(output.stdout.strip())
+
+
+def activation_link(mail_dir: Path, email: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.iterdir(), key=lambda path: path.stat().st_mtime, reverse=True):
+            text = path.read_text(errors="replace")
+            if f"To: {email}" in text and (match := ACTIVATION_LINK.search(text)):
+                return match[1]
+        time.sleep(0.3)
+    raise SystemExit(f"no activation mail for {email} within {timeout} s")
+
+
+def hashing_steps(env: dict, manifest: dict, runs: int = 15) -> dict:
+    from stdnum import luhn
+
+    mail_dir = Path(env["BENCH_MAIL_DIR"])
+    signups, activations, sign_ins = [], [], []
+    password = "Tracteur-Bleu-Colza-2031"
+    for n in range(runs):
+        session = requests.Session()
+        page = session.get(f"{BASE}/compte/inscription/")
+        email = f"p3.{n}.{secrets.token_hex(3)}@exemple.fr"
+        siren = f"9{n:02d}{secrets.randbelow(10**5):05d}"
+        siren += luhn.calc_check_digit(siren)
+        siret = siren + "0001"
+        siret += luhn.calc_check_digit(siret)
+        response = session.post(
+            f"{BASE}/compte/inscription/",
+            {
+                "csrfmiddlewaretoken": csrf_of(page.text),
+                "email": email,
+                "email_confirmation": email,
+                "first_name": "Camille",
+                "last_name": "Banc",
+                "phone": "",
+                "contact_email": "",
+                "accept_terms": "on",
+                "identifier_type": "siret",
+                "identifier": siret,
+                "captcha_0": CAPTCHA_KEY.search(page.text)[1],
+                "captcha_1": "PASSED",
+            },
+            headers={"Referer": f"{BASE}/compte/inscription/"},
+            allow_redirects=False,
+        )
+        if response.status_code != 302:
+            raise SystemExit(f"sign-up failed ({response.status_code})")
+        signups.append(timing(response)[0])
+
+        form = session.get(BASE + activation_link(mail_dir, email))
+        response = session.post(
+            form.url,
+            {"csrfmiddlewaretoken": csrf_of(form.text), "new_password1": password, "new_password2": password},
+            headers={"Referer": form.url},
+            allow_redirects=False,
+        )
+        if response.status_code != 302:
+            raise SystemExit(f"activation failed ({response.status_code})")
+        activations.append(timing(response)[0])
+
+        _, response = sign_in(email, password)
+        sign_ins.append(timing(response)[0])
+    one_hash = one_hash_ms(env)
+    steps = {"sign-up": signups, "activation": activations, "sign-in": sign_ins}
+    result = {"one_argon2_hash_ms": round(one_hash, 2)}
+    for name, times in steps.items():
+        median = statistics.median(times)
+        result[name] = {"median_ms": round(median, 2), "ratio_to_one_hash": round(median / one_hash, 2)}
+        log(f"{name}: median {median:.1f} ms = {median / one_hash:.2f} × one hash ({one_hash:.1f} ms)")
+    return result
+
+
+# P4 ---------------------------------------------------------------------------------------
+
+
+def load_test(env: dict, server: subprocess.Popen, manifest_path: Path, seconds: int) -> dict:
+    prefix = OUT / "locust"
+    workers = web_workers(server)
+    peaks = {process.pid: 0 for process in workers}
+    command = [
+        str(Path(PY).parent / "locust"),
+        "-f",
+        str(ROOT / "bench" / "locustfile.py"),
+        "--headless",
+        "--users",
+        "50",
+        "--spawn-rate",
+        "10",
+        "--run-time",
+        f"{seconds}s",
+        "--host",
+        BASE,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    locust = subprocess.Popen(command, cwd=ROOT, env={**env, "BENCH_MANIFEST": str(manifest_path)})
+    while locust.poll() is None:
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peaks[process.pid] = max(peaks[process.pid], process.memory_info().rss)
+        time.sleep(0.5)
+    rows = list(csv_rows(prefix.with_name("locust_stats.csv")))
+    by_page = {
+        row["Name"]: {
+            "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]),
+            "p50_ms": float(row["50%"]),
+            "p95_ms": float(row["95%"]),
+            "p99_ms": float(row["99%"]),
+            "rps": round(float(row["Requests/s"]), 2),
+        }
+        for row in rows
+    }
+    total = by_page.pop("Aggregated")
+    return {
+        "users": 50,
+        "seconds": seconds,
+        "requests_per_second": total["rps"],
+        "requests": total["requests"],
+        "errors": total["failures"],
+        "p50_ms": total["p50_ms"],
+        "p95_ms": total["p95_ms"],
+        "p99_ms": total["p99_ms"],
+        "pages": by_page,
+        "workers": len(workers),
+        "peak_rss_per_worker_mib": sorted(round(peak / 2**20, 1) for peak in peaks.values()),
+    }
+
+
+def csv_rows(path: Path):
+    import csv
+
+    with path.open() as file:
+        yield from csv.DictReader(file)
+
+
+# Main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    scale_name = parser.parse_args().scale
+    keep = parser.parse_args().keep
+    scale = SCALES[scale_name]
+    OUT.mkdir(parents=True, exist_ok=True)
+    admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    database = f"chorus_bench_{scale_name}"
+
+    log(f"scale {scale_name}: {scale}")
+    env = environment(fresh_database(admin_url, database), scale_name)
+    flush_cache(env)
+    results = {
+        "scale": scale_name,
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    manage(env, "migrate", "--noinput", "--verbosity", "0")
+    manifest_path = OUT / "seed.json"
+    results["seed_seconds"] = round(
+        manage(
+            env,
+            "seed_scale",
+            "--structures",
+            str(scale["structures"]),
+            "--users",
+            str(scale["users"]),
+            "--pending",
+            str(scale["pending"]),
+            "--manifest",
+            str(manifest_path),
+        ),
+        1,
+    )
+    manifest = {**json.loads(manifest_path.read_text()), "pending": scale["pending"]}
+    results["rows"] = manifest.get("counts", {})
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+        results["database_size"] = connection.execute(
+            "SELECT pg_size_pretty(pg_database_size(current_database()))"
+        ).fetchone()[0]
+
+    server = serve(env)
+    try:
+        log("P1/P2: pages")
+        results["pages"] = pages(manifest)
+        log("P3: hashing steps")
+        results["hashing"] = hashing_steps(env, manifest)
+        log(f"P4: locust, 50 users, {scale['locust_seconds']} s")
+        flush_cache(env)
+        results["load"] = load_test(env, server, manifest_path, scale["locust_seconds"])
+    finally:
+        stop(server)
+    results["memory"] = memory_budget(results)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print_table(results)
+    if not keep:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def memory_budget(results: dict) -> dict:
+    """How many Argon2 hashes fit side by side in a 2-core, 4 GiB host beside the workers."""
+    from accounts.hashers import PortalArgon2PasswordHasher
+
+    hash_mib = PortalArgon2PasswordHasher.memory_cost / 1024
+    peaks = results["load"]["peak_rss_per_worker_mib"]
+    workers_mib = sum(peaks)
+    reserve_mib = 1024  # PostgreSQL, Redis, the mail worker and the system, on the same host
+    free = 4096 - reserve_mib - workers_mib
+    return {
+        "argon2_memory_per_hash_mib": hash_mib,
+        "peak_rss_per_worker_mib": max(peaks),
+        "workers_total_mib": round(workers_mib, 1),
+        "reserved_for_postgresql_redis_system_mib": reserve_mib,
+        "concurrent_hashes_in_4_gib": int(free // hash_mib),
+    }
+
+
+def print_table(results: dict) -> None:
+    print(f"\nScale {results['scale']}: {results['rows']} — seeded in {results['seed_seconds']} s\n")
+    print(f"{'page':34} {'median ms':>10} {'p95 ms':>8} {'× base':>7} {'queries':>8}")
+    for name, page in results["pages"].items():
+        ratio = page.get("ratio_to_baseline", "")
+        print(f"{name:34} {page['median_ms']:>10} {page['p95_ms']:>8} {ratio!s:>7} {page['queries']:>8}")
+    hashing = results["hashing"]
+    print(f"\nOne Argon2 hash: {hashing['one_argon2_hash_ms']} ms")
+    for step in ("sign-up", "activation", "sign-in"):
+        print(f"{step:34} {hashing[step]['median_ms']:>10} ms = {hashing[step]['ratio_to_one_hash']} × one hash")
+    load = results["load"]
+    print(
+        f"\nLocust, {load['users']} users, {load['seconds']} s: {load['requests_per_second']} req/s, "
+        f"p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, p99 {load['p99_ms']} ms, {load['errors']} errors"
+    )
+    for name, page in load["pages"].items():
+        figures = f"p50 {page['p50_ms']:>6} p95 {page['p95_ms']:>6} p99 {page['p99_ms']:>6}"
+        print(f"  {name:40} {figures} errors {page['failures']}")
+    memory = results["memory"]
+    print(
+        f"\nPeak RSS per worker {memory['peak_rss_per_worker_mib']} MiB ({load['workers']} workers); "
+        f"{memory['concurrent_hashes_in_4_gib']} Argon2 hashes of {memory['argon2_memory_per_hash_mib']} MiB fit "
+        "side by side in 4 GiB\n"
+    )
+    print(f"Written: {OUT / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
