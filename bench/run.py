@@ -33,6 +33,8 @@ import psutil
 import psycopg
 import requests
 
+from bench.middleware import HEADER as SERVER_TIMING_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
 PY = sys.executable
@@ -43,7 +45,6 @@ SCALES = {
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
-SERVER_TIMING = re.compile(r'app;dur=([\d.]+), db;dur=([\d.]+);desc="(\d+) queries"')
 ACTIVATION_LINK = re.compile(r"https?://[^\s/]+(/compte/activer/[^/\s]+/[^/\s]+/)")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([^"]+)"')
@@ -138,7 +139,7 @@ def web_workers(server: subprocess.Popen) -> list[psutil.Process]:
 
 def timing(response: requests.Response) -> tuple[float, float, int]:
     """(ms in Django, ms in SQL, queries) from the Server-Timing header."""
-    match = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+    match = SERVER_TIMING_HEADER.search(response.headers.get("Server-Timing", ""))
     if match is None:
         raise SystemExit(f"no Server-Timing on {response.url} ({response.status_code})")
     return float(match[1]), float(match[2]), int(match[3])
