@@ -107,16 +107,16 @@ def flush_cache(env: dict) -> None:
 
 def serve(env: dict) -> subprocess.Popen:
     server = subprocess.Popen([str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True)
-    for _ in range(120):
-        try:
-            if requests.get(f"{BASE}/banc-d-essai/", timeout=2).status_code == 200:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{BASE}/banc-d-essai/", timeout=10).status_code == 200:
                 return server
-        except requests.ConnectionError:
-            pass
         if server.poll() is not None:
             raise SystemExit("bin/serve stopped before answering")
         time.sleep(0.5)
-    raise SystemExit("the portal did not answer within a minute")
+    stop(server)
+    raise SystemExit("the portal did not answer within two minutes")
 
 
 def stop(server: subprocess.Popen) -> None:

@@ -141,7 +141,8 @@ class Structure(models.Model):
         """The last changes, newest first: who, when, and each field before and after."""
         records = list(self.history.select_related("history_user")[: limit + 1])
         changes = []
-        for record, previous in zip(records, [*records[1:], None], strict=True):
+        # Each record beside the one before it; a structure imported in bulk may have none.
+        for record, previous in zip(records, [*records[1:], None], strict=False):
             if previous is None and record.history_type != "+":
                 break  # older than what we show
             fields = []

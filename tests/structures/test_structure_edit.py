@@ -282,3 +282,13 @@ def test_the_phone_is_shown_as_typed_in_france(sign_in, manager, farm):
     response = sign_in(manager).get(update_url(farm))
 
     assert 'value="04 75 12 34 56"' in response.text
+
+
+def test_a_structure_without_history_shows_its_page(sign_in, manager, farm):
+    """Structures loaded in bulk (an import, the benchmark's seed) have no history record yet."""
+    farm.history.all().delete()
+
+    response = sign_in(manager).get(farm.get_absolute_url())
+
+    assert response.status_code == 200
+    assert farm.siret in response.text
