@@ -14,19 +14,19 @@ import json
 import os
 import re
 import secrets
-import time
 from pathlib import Path
 
 import psycopg
 from locust import HttpUser, between, task
 from stdnum import luhn
 
+from bench.mailbox import activation_path
+
 MANIFEST = json.loads(Path(os.environ["BENCH_MANIFEST"]).read_text())
 MAIL_DIR = Path(os.environ["BENCH_MAIL_DIR"])
 PASSWORD = MANIFEST["password"]
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([^"]+)"')
-ACTIVATION_LINK = re.compile(r"https?://[^\s/]+(/compte/activer/[^/\s]+/[^/\s]+/)")
 
 with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
     FARMERS = [
@@ -127,7 +127,7 @@ class Newcomer(Portal):
             "sign-up",
             page=signup,
         )
-        link = self.activation_link(email)
+        link = activation_path(MAIL_DIR, email)
         if link is None:
             return
         form = self.client.get(link, name="activation (form)")
@@ -139,16 +139,6 @@ class Newcomer(Portal):
             {"siret": secrets.choice(MANIFEST["sirets"]), "comment": "Salarié de l'exploitation"},
             "request attachment",
         )
-
-    def activation_link(self, email: str) -> str | None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            for path in MAIL_DIR.iterdir():
-                text = path.read_text(errors="replace")
-                if f"To: {email}" in text and (match := ACTIVATION_LINK.search(text)):
-                    return match[1]
-            time.sleep(0.5)
-        return None
 
     @task
     def browse(self):

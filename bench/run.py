@@ -33,6 +33,7 @@ import psutil
 import psycopg
 import requests
 
+from bench.mailbox import activation_path
 from bench.middleware import HEADER as SERVER_TIMING_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,6 @@ SCALES = {
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
-ACTIVATION_LINK = re.compile(r"https?://[^\s/]+(/compte/activer/[^/\s]+/[^/\s]+/)")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([^"]+)"')
 
@@ -90,6 +90,7 @@ def environment(database_url: str, scale: str) -> dict:
         "THROTTLE_ATTACHMENT_PER_HOUR": "1000000",
         "THROTTLE_ATTACHMENT_PER_IP_PER_HOUR": "1000000",
         "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),  # locust imports bench.mailbox
     }
 
 
@@ -106,7 +107,11 @@ def flush_cache(env: dict) -> None:
 
 
 def serve(env: dict) -> subprocess.Popen:
-    server = subprocess.Popen([str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True)
+    log(f"serving with bin/serve (its output: {OUT / 'serve.log'})")
+    output = (OUT / "serve.log").open("w")
+    server = subprocess.Popen(
+        [str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.RequestException):
@@ -245,17 +250,6 @@ def one_hash_ms(env: dict) -> float:
     return float(output.stdout.strip())
 
 
-def activation_link(mail_dir: Path, email: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(mail_dir.iterdir(), key=lambda path: path.stat().st_mtime, reverse=True):
-            text = path.read_text(errors="replace")
-            if f"To: {email}" in text and (match := ACTIVATION_LINK.search(text)):
-                return match[1]
-        time.sleep(0.3)
-    raise SystemExit(f"no activation mail for {email} within {timeout} s")
-
-
 def hashing_steps(env: dict, manifest: dict, runs: int = 15) -> dict:
     from stdnum import luhn
 
@@ -293,7 +287,10 @@ def hashing_steps(env: dict, manifest: dict, runs: int = 15) -> dict:
             raise SystemExit(f"sign-up failed ({response.status_code})")
         signups.append(timing(response)[0])
 
-        form = session.get(BASE + activation_link(mail_dir, email))
+        link = activation_path(mail_dir, email)
+        if link is None:
+            raise SystemExit(f"no activation mail for {email} within 30 s")
+        form = session.get(BASE + link)
         response = session.post(
             form.url,
             {"csrfmiddlewaretoken": csrf_of(form.text), "new_password1": password, "new_password2": password},

@@ -1,0 +1,134 @@
+import json
+import time
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.color import no_style
+from django.db import connection, transaction
+
+from structures import seeding
+from structures.models import BankAccount, Membership, Structure
+
+
+class Command(BaseCommand):
+    help = (
+        "Fills an EMPTY, throwaway database with farm-country data for benchmarks: users, structures, memberships, "
+        "bank details and approval requests, valid under every model constraint (PostgreSQL: COPY; elsewhere: "
+        "batched INSERTs). Refuses a database that already holds users or structures. "
+        "Every activated user has the password --password (one Argon2 hash, computed once); about 5%% of the "
+        "users never activated. All addresses are @exemple.fr. Every bank account points at one placeholder PDF "
+        f"saved once in the RIB storage ({seeding.RIB_PLACEHOLDER}). The audit trail and the history tables "
+        "(django-simple-history) are left empty. "
+        f"Benchmark personas: {seeding.BENCH_MANAGER}, main manager of « {seeding.BENCH_STRUCTURE} » with exactly "
+        f"--pending requests, and {seeding.BENCH_MEMBER}, a user of it with requests of their own. "
+        "Deterministic for a given --seed (dates count back from the time of the run)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--structures", type=int, required=True, help="structures (France: about 390,000 farms)")
+        parser.add_argument("--users", type=int, required=True, help="users (at least as many as structures)")
+        parser.add_argument(
+            "--pending", type=int, required=True, help=f"pending requests on « {seeding.BENCH_STRUCTURE} »"
+        )
+        parser.add_argument(
+            "--other-pending",
+            type=int,
+            default=None,
+            help="pending requests on the other structures (default: one for two structures)",
+        )
+        parser.add_argument("--password", default=seeding.DEFAULT_PASSWORD, help="every activated user's password")
+        parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data")
+        parser.add_argument("--manifest", type=Path, help="write the personas, ids and counts to this JSON file")
+
+    def handle(self, *args, structures, users, pending, other_pending, password, seed, manifest, **options):
+        started = time.monotonic()
+        if structures < 10 or users < 10 or pending < 0:
+            raise CommandError("--structures and --users must be at least 10, --pending at least 0.")
+        if other_pending is None:
+            other_pending = structures // 2
+        user_model = get_user_model()
+        approval_model = apps.get_model("approvals", "ApprovalRequest")
+        models = {
+            "users": user_model,
+            "structures": Structure,
+            "memberships": Membership,
+            "bank_accounts": BankAccount,
+            "approval_requests": approval_model,
+        }
+        held = {model._meta.db_table: model.objects.count() for model in models.values()}
+        if any(held.values()):
+            rows = ", ".join(f"{table} {count:,}" for table, count in held.items() if count)
+            raise CommandError(
+                f"The database is not empty ({rows}): seed_scale fills a new, migrated, throwaway database only."
+            )
+
+        try:
+            plan = seeding.Plan(structures, users, pending, other_pending, seed, now=_now())
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(
+            f"Planned in {time.monotonic() - started:.1f} s: {len(plan.memberships):,} memberships, "
+            f"{len(plan.requests):,} requests."
+        )
+        rib_name = seeding.store_placeholder(BankAccount._meta.get_field("rib").storage)
+        rows = seeding.Rows(plan, make_password(password), rib_name, settings.TERMS_VERSION)
+
+        counts = {}
+        with transaction.atomic():
+            for key, model in models.items():
+                table = model._meta.db_table
+                began = time.monotonic()
+                counts[table] = seeding.write_table(
+                    model,
+                    seeding.COLUMNS[key],
+                    getattr(rows, key)(),
+                    progress=lambda count, table=table: self.stdout.write(f"  {table}: {count:,} rows…"),
+                )
+                self.stdout.write(f"{table}: {counts[table]:,} rows in {time.monotonic() - began:.1f} s")
+            began = time.monotonic()
+            connection.check_constraints()  # the foreign keys, deferred until now
+            with connection.cursor() as cursor:
+                for statement in connection.ops.sequence_reset_sql(no_style(), list(models.values())):
+                    cursor.execute(statement)
+            self.stdout.write(f"Foreign keys checked and sequences reset in {time.monotonic() - began:.1f} s")
+        if connection.vendor == "postgresql":
+            began = time.monotonic()
+            with connection.cursor() as cursor:
+                for table in counts:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            self.stdout.write(f"Analysed in {time.monotonic() - began:.1f} s")
+
+        seconds = round(time.monotonic() - started, 1)
+        if manifest:
+            newest_first = sorted(plan.bench_pending, key=lambda index: plan.requests[index][3])
+            sample = seeding.seeded_random("manifest", seed).sample(rows.sirets, min(1000, len(rows.sirets)))
+            manifest.write_text(
+                json.dumps(
+                    {
+                        "password": password,
+                        "manager": seeding.BENCH_MANAGER,
+                        "member": seeding.BENCH_MEMBER,
+                        "structure_id": 1,
+                        "bank_account_ids": rows.bank_account_ids,
+                        "pending_request_ids": [index + 1 for index in newest_first[:200]],
+                        "sirets": sample,
+                        "counts": counts,
+                        "seconds": seconds,
+                    },
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
+        self.stdout.write(
+            f"Seeded in {seconds} s: " + ", ".join(f"{table} {count:,}" for table, count in counts.items())
+        )
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now().replace(microsecond=0)
