@@ -100,6 +100,10 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
 }
+# Seconds a worker keeps its database connection (bin/serve: 60). Opening one costs a
+# PostgreSQL backend per request; gunicorn's sync workers hold one connection each.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if DEBUG:
@@ -159,6 +163,8 @@ AXES_CLIENT_IP_CALLABLE = "chorus.throttling.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Successful sign-ins are in the audit trail (audit.receivers); axes keeps the failures only.
+AXES_DISABLE_ACCESS_LOG = True
 
 # How many reverse proxies (load balancer, …) stand in front of the portal and
 # append the client's address to X-Forwarded-For; 0 when gunicorn faces clients.
