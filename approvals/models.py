@@ -73,7 +73,14 @@ class ApprovalRequest(models.Model):
             models.CheckConstraint(condition=~Q(state="refused") | ~Q(reason=""), name="approval_refusal_has_reason"),
         ]
         indexes = [
-            models.Index(fields=["structure", "state", "-created_at"], name="approval_structure_state"),
+            # Pending requests only: the queue (a manager's structures, newest first) and the menu's badge.
+            models.Index(
+                fields=["structure", "-created_at", "-id"],
+                condition=Q(state="requested"),
+                name="approval_pending_queue",
+            ),
+            # The admin's requests waiting for over 7 days, oldest first.
+            models.Index(fields=["created_at", "id"], condition=Q(state="requested"), name="approval_pending_age"),
         ]
 
     def __str__(self) -> str:

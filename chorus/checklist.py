@@ -18,14 +18,15 @@ class Step:
     link_label: str = ""
 
 
-def steps_for(user) -> list[Step]:
+def steps_for(user, waiting: int) -> list[Step]:
+    """`waiting`: the requests waiting on the structures the user manages (the menu's badge counts them)."""
     memberships = list(Membership.objects.filter(user=user).select_related("structure"))
     return [
         Step(1, "Créer votre compte utilisateur et votre structure", True, "Votre compte est créé."),
         Step(2, "Activer votre compte", user.has_activated, "Votre mot de passe est défini, votre compte est actif."),
         _bank_details_step(memberships),
         _structure_step(memberships),
-        _attachment_step(user, memberships),
+        _attachment_step(user, memberships, waiting),
     ]
 
 
@@ -80,10 +81,9 @@ def _structure_step(memberships) -> Step:
     return Step(4, title, False, detail)
 
 
-def _attachment_step(user, memberships) -> Step:
+def _attachment_step(user, memberships, waiting: int) -> Step:
     if any(m.is_manager for m in memberships):
         title = "Valider le rattachement d'autres utilisateurs"
-        waiting = ApprovalRequest.objects.pending().decidable_by(user).count()
         if waiting:
             return Step(
                 5,

@@ -3,13 +3,14 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from chorus.checklist import steps_for
+from chorus.context_processors import pending_count
 
 
 def home(request):
     """The landing page for visitors; the domains and the memento's checklist once signed in."""
     if not request.user.is_authenticated:
         return render(request, "chorus/welcome.html", {"nav": "home"})
-    steps = steps_for(request.user)
+    steps = steps_for(request.user, waiting=pending_count(request))
     return render(
         request,
         "chorus/home.html",

@@ -149,7 +149,9 @@ def bic_lookup(request):
 
 @login_required
 def bank_account_detail(request, pk):
-    bank_account = get_object_or_404(BankAccount.objects.visible_to(request.user).select_related("structure"), pk=pk)
+    bank_account = get_object_or_404(
+        BankAccount.objects.visible_to(request.user).select_related("structure", "created_by"), pk=pk
+    )
     return render(
         request,
         "structures/bank_account_detail.html",
