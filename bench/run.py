@@ -336,6 +336,7 @@ def load_test(env: dict, server: subprocess.Popen, manifest_path: Path, seconds:
         "--csv",
         str(prefix),
         "--only-summary",
+        "--reset-stats",  # from the moment all fifty are in: not the sign-in rush of the first seconds
         "--loglevel",
         "WARNING",
     ]
@@ -404,6 +405,7 @@ def main() -> None:
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(),
             "processor": platform.processor() or platform.machine(),
+            "load_average_at_start": round(os.getloadavg()[0], 2),
         },
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
@@ -443,6 +445,7 @@ def main() -> None:
         results["load"] = load_test(env, server, manifest_path, scale["locust_seconds"])
     finally:
         stop(server)
+    results["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
     results["memory"] = memory_budget(results)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print_table(results)
