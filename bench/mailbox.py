@@ -9,15 +9,28 @@ ACTIVATION_PATH = re.compile(r"https?://[^\s/]+(/compte/activer/[^/\s]+/[^/\s]+/
 
 
 def activation_path(mail_dir: Path, address: str, timeout: float = 30) -> str | None:
-    """The path of the activation link mailed to `address`, waiting for the mail worker up to `timeout` s."""
+    """The path of the activation link mailed to `address`, waiting for the mail worker up to `timeout` s.
+
+    Each file is read once (the folder grows with every sign-up): polling must not load the machine
+    whose pages are being timed.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        settled = time.time() - 0.5  # a file still being written is read at the next pass
         for path in mail_dir.iterdir():
-            for message in messages(path):
-                if message["To"] == address and (match := ACTIVATION_PATH.search(text_of(message))):
-                    return match[1]
+            if path.name not in _read and path.stat().st_mtime < settled:
+                _read.add(path.name)
+                for message in messages(path):
+                    if match := ACTIVATION_PATH.search(text_of(message)):
+                        _links[message["To"]] = match[1]
+        if address in _links:
+            return _links.pop(address)
         time.sleep(0.3)
     return None
+
+
+_read: set[str] = set()
+_links: dict[str, str] = {}
 
 
 def messages(path: Path):
