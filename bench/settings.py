@@ -22,6 +22,9 @@ CSRF_COOKIE_SECURE = False
 
 CAPTCHA_TEST_MODE = True
 
+# Its own collected static files: a test run in the same checkout reads var/static meanwhile.
+STATIC_ROOT = BASE_DIR / "var" / "bench" / "static"  # noqa: F405
+
 MIDDLEWARE = ["bench.middleware.ServerTiming", *MIDDLEWARE]
 ROOT_URLCONF = "bench.urls"
 TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]  # noqa: F405
