@@ -1,6 +1,6 @@
 # make run  – set up and serve the portal on http://$(HOST):$(PORT) (SQLite, mail in the terminal)
 # make test – set up and run the whole test suite
-# make lint – ruff, template indentation, migrations in step with the models
+# make lint – ruff, the layers' import contract, template indentation, migrations in step with the models
 # make serve – the production shape: gunicorn, whitenoise, the mail worker (environment in the README)
 # make bench SCALE=small|full – seeds a throwaway PostgreSQL database, serves it, measures P1–P4
 SHELL := /bin/bash
@@ -61,6 +61,7 @@ bench: $(VENV)/.installed-bench | var
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/djhtml --check templates
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 

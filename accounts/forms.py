@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from structures.forms import REQUIRED_NOTICE, fields_only
+from chorus.forms import REQUIRED_NOTICE, fields_only
+from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
 from structures.models import Structure
-from structures.validators import clean_phone_number, clean_siret, phone_for_display, squeeze_spaces
+from structures.validators import clean_siret
 
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "

@@ -19,7 +19,7 @@ from accounts.tokens import activation_token
 from audit.log import record
 from audit.models import Action
 from chorus import reauth, throttling
-from structures.models import Membership, Structure
+from structures.models import Membership
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
 
@@ -210,7 +210,7 @@ def resend_member_activation(request, membership_pk):
     A GET (back from sign-in after the session ended) sends nothing and shows the users again.
     """
     membership = get_object_or_404(
-        Membership.objects.filter(structure__in=Structure.objects.managed_by(request.user)).select_related("user"),
+        Membership.objects.managed_by(request.user).select_related("user"),
         pk=membership_pk,
     )
     member = membership.user

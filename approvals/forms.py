@@ -1,7 +1,7 @@
 from django import forms
 
 from approvals.models import ApprovalRequest
-from structures.forms import REQUIRED_NOTICE, fields_only
+from chorus.forms import REQUIRED_NOTICE, fields_only
 from structures.validators import clean_siret
 
 REASON_REQUIRED = "Indiquez le motif du refus : il est envoyé au demandeur."

@@ -9,7 +9,7 @@ from approvals import workflows
 from approvals.forms import AttachmentRequestForm, RefusalForm, StateFilterForm
 from approvals.models import ApprovalRequest
 from chorus import throttling
-from structures.forms import posted
+from chorus.forms import posted
 from structures.models import Structure
 
 PAGE_SIZE = 50

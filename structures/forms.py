@@ -1,40 +1,23 @@
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Div, Fieldset, Layout
+from crispy_forms.layout import HTML, Div, Fieldset
 from django import forms
 from django.urls import reverse
 from schwifty import IBAN
 
+from chorus.forms import REQUIRED_NOTICE, fields_only
+from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
 from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Membership, Structure
 from structures.validators import (
     clean_bic,
     clean_french_postal_code,
     clean_iban,
     clean_pacage,
-    clean_phone_number,
     clean_rib,
     clean_vat_number,
-    phone_for_display,
-    squeeze_spaces,
     vat_number_for,
 )
 
-REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
 RIB_HINT = "Fichier PDF, PNG ou JPEG de 5 Mo au plus."
 RIB_ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
-
-
-def fields_only(*layout) -> FormHelper:
-    """Crispy renders the fields; the page's template writes the <form> and its buttons."""
-    helper = FormHelper()
-    helper.form_tag = False
-    if layout:
-        helper.layout = Layout(*layout)
-    return helper
-
-
-def posted(request) -> tuple:
-    """The form's data and files on POST, even empty (then every required field says so); none on GET."""
-    return (request.POST, request.FILES) if request.method == "POST" else (None, None)
 
 
 def structure_choice_label(structure: Structure) -> str:

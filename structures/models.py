@@ -159,6 +159,12 @@ class Structure(models.Model):
         return self.memberships.filter(role__in=Membership.MANAGER_ROLES).select_related("user")
 
 
+class MembershipQuerySet(models.QuerySet):
+    def managed_by(self, user):
+        """The memberships of the structures the user manages (the user's own among them)."""
+        return self.filter(structure__in=Structure.objects.managed_by(user))
+
+
 class Membership(models.Model):
     """A user attached to a structure, as its main manager, a manager or a user."""
 
@@ -178,6 +184,7 @@ class Membership(models.Model):
     role = models.CharField("rôle", max_length=20, choices=Role, default=Role.USER)
     created_at = models.DateTimeField("depuis le", auto_now_add=True)
 
+    objects = MembershipQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

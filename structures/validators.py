@@ -2,7 +2,6 @@ import io
 import re
 from dataclasses import dataclass
 
-import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -13,11 +12,6 @@ from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
 from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siret, tva
-
-
-def squeeze_spaces(value: str) -> str:
-    """« EARL   du  Champ » → « EARL du Champ »: names as people meant them."""
-    return " ".join(value.split())
 
 
 def clean_siret(value: str) -> str:
@@ -38,34 +32,6 @@ def clean_siret(value: str) -> str:
         )
     except stdnum_errors.ValidationError:
         raise ValidationError("Ce SIRET n'est pas valide.", code="siret_invalid")
-
-
-def clean_phone_number(value: str) -> str:
-    """A French or international number, stored as E.164 (+33612345678)."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, "FR")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.",
-            code="invalid_phone",
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def phone_for_display(value: str) -> str:
-    """+33475123456 → « 04 75 12 34 56 »; foreign numbers in international format."""
-    if not value:
-        return value
-    try:
-        number = phonenumbers.parse(value)
-    except phonenumbers.NumberParseException:
-        return value
-    formats = phonenumbers.PhoneNumberFormat
-    return phonenumbers.format_number(number, formats.NATIONAL if number.country_code == 33 else formats.INTERNATIONAL)
 
 
 def clean_french_postal_code(value: str) -> str:

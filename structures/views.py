@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from approvals.models import ApprovalRequest
 from chorus import reauth
+from chorus.forms import posted
 from structures import workflows
 from structures.forms import (
     BankAccountForm,
@@ -15,7 +16,6 @@ from structures.forms import (
     HandOverForm,
     ManageStructureForm,
     StructureForm,
-    posted,
 )
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import clean_iban

@@ -2,7 +2,7 @@ from django import template
 from django.urls import reverse
 from dsfr.utils import dsfr_input_class_attr
 
-from structures.validators import phone_for_display
+from chorus.validators import phone_for_display
 
 register = template.Library()
 

@@ -52,6 +52,15 @@ from structures.models import BankAccount
 from tests.factories import PASSWORD, make_siret
 
 NEW_PASSWORD = "Tracteur#Vert-2931q"
+
+
+@pytest.fixture(autouse=True)
+def _failed_sign_in_stays_recent(settings):
+    """The world is built once per module, and a slow machine takes more than axes' 15-minute cool-off
+    to run it: its failed sign-in would then count as expired, and « cleanup » would find something."""
+    settings.AXES_COOLOFF_TIME = 24  # hours
+
+
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 PERSONAS = [
