@@ -19,7 +19,7 @@ urlpatterns = [
     # After the fixed addresses: « activer/nouveau-lien/envoye/ » also has the shape of a link.
     path("activer/<uidb64>/<token>/", views.ActivateView.as_view(), name="activate"),
     path("connexion/", views.LoginView.as_view(), name="login"),
-    path("deconnexion/", views.sign_out, name="logout"),
+    path("deconnexion/", views.sign_out, name="sign_out"),
     path("mot-de-passe-oublie/", views.password_reset, name="password_reset"),
     path(
         "mot-de-passe-oublie/envoye/",

@@ -224,4 +224,4 @@ def resend_member_activation(request, membership_pk):
             messages.success(
                 request, f"Un nouveau lien d'activation est envoyé à {member.get_full_name()} ({member.email})."
             )
-    return redirect("structures:users", pk=membership.structure_id)
+    return redirect("structures:structure_users", pk=membership.structure_id)

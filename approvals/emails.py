@@ -12,7 +12,7 @@ def attachment_requested(approval_request: ApprovalRequest) -> None:
     context = {
         "approval_request": approval_request,
         "from_centre": delegation.get(pk=approval_request.pk),
-        "link": mail.absolute_url(reverse("approvals:detail", args=[approval_request.pk])),
+        "link": mail.absolute_url(reverse("approvals:approval_detail", args=[approval_request.pk])),
     }
     # Staff find structures without an active main manager in the admin.
     for membership in approval_request.structure.manager_memberships().filter(user__is_active=True):
@@ -32,6 +32,6 @@ def decision_made(approval_request: ApprovalRequest) -> None:
             "approval_request": approval_request,
             "requester": approval_request.requester,
             "approved": approval_request.state == ApprovalRequest.State.APPROVED,
-            "link": mail.absolute_url(reverse("approvals:mine")),
+            "link": mail.absolute_url(reverse("approvals:my_memberships")),
         },
     )

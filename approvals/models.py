@@ -87,7 +87,7 @@ class ApprovalRequest(models.Model):
         return f"{self.get_kind_display()} – {self.requester} → {self.structure.siret}"
 
     def get_absolute_url(self) -> str:
-        return reverse("approvals:detail", args=[self.pk])
+        return reverse("approvals:approval_detail", args=[self.pk])
 
     @property
     def is_pending(self) -> bool:

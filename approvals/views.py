@@ -89,7 +89,7 @@ def _decided(request, approval_request: ApprovalRequest, *, approve: bool, reaso
             )
         else:
             messages.success(request, f"Demande refusée : {requester} en est informé(e) par courriel, avec le motif.")
-    return redirect("approvals:list")
+    return redirect("approvals:approval_list")
 
 
 @login_required
@@ -106,7 +106,7 @@ def refuse(request, pk):
     approval_request = get_object_or_404(_decidable(request), pk=pk)
     if not approval_request.is_pending:
         messages.info(request, workflows.AlreadyDecided.message)
-        return redirect("approvals:list")
+        return redirect("approvals:approval_list")
     form = RefusalForm(posted(request)[0])
     if form.is_valid():
         return _decided(request, approval_request, approve=False, reason=form.cleaned_data["reason"])
@@ -149,25 +149,25 @@ def _report(request, decided: list, already_decided: int, verb: str) -> None:
 def approve_selection(request):
     """« Approuver la sélection »: every ticked request, in one transaction."""
     if request.method != "POST":
-        return redirect("approvals:list")
+        return redirect("approvals:approval_list")
     selected = _selection(request)
     if not selected:
         messages.error(request, "Cochez au moins une demande dans la liste.")
     else:
         decided, already_decided = workflows.decide_many(selected, by=request.user, approve=True)
         _report(request, decided, already_decided, "approuvée")
-    return redirect("approvals:list")
+    return redirect("approvals:approval_list")
 
 
 @login_required
 def refuse_selection(request):
     """« Refuser la sélection »: the list sends the ticked requests here; this page asks the reason, once for all."""
     if request.method != "POST":
-        return redirect("approvals:list")
+        return redirect("approvals:approval_list")
     selected = _selection(request)
     if not selected:
         messages.error(request, "Cochez au moins une demande dans la liste.")
-        return redirect("approvals:list")
+        return redirect("approvals:approval_list")
     # From the list, no reason was posted yet: show the form unbound, without errors.
     form = RefusalForm(request.POST if "reason" in request.POST else None)
     if form.is_valid():
@@ -175,20 +175,20 @@ def refuse_selection(request):
             selected, by=request.user, approve=False, reason=form.cleaned_data["reason"]
         )
         _report(request, decided, already_decided, "refusée")
-        return redirect("approvals:list")
+        return redirect("approvals:approval_list")
     return render(
         request,
         "approvals/refuse.html",
-        {"nav": "approvals", "form": form, "selected": selected, "cancel_url": reverse("approvals:list")},
+        {"nav": "approvals", "form": form, "selected": selected, "cancel_url": reverse("approvals:approval_list")},
     )
 
 
 @login_required
-def my_attachments(request):
+def my_memberships(request):
     """« Mes rattachements »: my structures and my requests, with « Retirer » on those still waiting."""
     return render(
         request,
-        "approvals/my_attachments.html",
+        "approvals/my_memberships.html",
         {
             "nav": "organisation",
             "memberships": request.user.memberships.select_related("structure").order_by("structure__siret"),
@@ -225,7 +225,7 @@ def request_attachment(request):
                     f"Votre demande de rattachement à la structure {structure.siret} est envoyée à ses "
                     "gestionnaires. Vous recevrez un courriel dès qu'elle sera traitée.",
                 )
-                return redirect("approvals:mine")
+                return redirect("approvals:my_memberships")
     return render(request, "approvals/request_attachment.html", {"nav": "organisation", "form": form})
 
 
@@ -233,7 +233,7 @@ def request_attachment(request):
 def withdraw(request, pk):
     approval_request = get_object_or_404(request.user.approval_requests.select_related("structure"), pk=pk)
     if request.method != "POST":
-        return redirect("approvals:mine")
+        return redirect("approvals:my_memberships")
     try:
         workflows.withdraw(approval_request)
     except workflows.AlreadyDecided:
@@ -242,4 +242,4 @@ def withdraw(request, pk):
         messages.success(
             request, f"Votre demande de rattachement à la structure {approval_request.structure.siret} est retirée."
         )
-    return redirect("approvals:mine")
+    return redirect("approvals:my_memberships")

@@ -77,7 +77,7 @@ def _structure_step(memberships) -> Step:
         "vos demandes de remboursement."
     )
     if any(m.is_manager for m in memberships):
-        return Step(4, title, False, detail, reverse("structures:manage"), "Gérer une structure")
+        return Step(4, title, False, detail, reverse("structures:structure_manage"), "Gérer une structure")
     return Step(4, title, False, detail)
 
 
@@ -91,7 +91,7 @@ def _attachment_step(user, memberships, waiting: int) -> Step:
                 False,
                 f"{waiting} demande{'s' if waiting > 1 else ''} de rattachement attend{'ent' if waiting > 1 else ''} "
                 "votre décision.",
-                reverse("approvals:list"),
+                reverse("approvals:approval_list"),
                 "Approbations",
             )
         return Step(5, title, True, "Aucune demande de rattachement n'attend votre décision.")
@@ -103,7 +103,7 @@ def _attachment_step(user, memberships, waiting: int) -> Step:
             False,
             "Votre demande de rattachement attend la décision du gestionnaire principal de la structure. "
             "Vous recevrez un courriel dès qu'elle sera traitée.",
-            reverse("approvals:mine"),
+            reverse("approvals:my_memberships"),
             "Mes rattachements",
         )
     if memberships:
@@ -113,6 +113,6 @@ def _attachment_step(user, memberships, waiting: int) -> Step:
         title,
         False,
         "Vous n'êtes rattaché(e) à aucune structure.",
-        reverse("approvals:request"),
+        reverse("approvals:request_attachment"),
         "Demander un rattachement",
     )

@@ -114,7 +114,7 @@ class Structure(models.Model):
         return f"{self.siret} {self.name}".strip()
 
     def get_absolute_url(self) -> str:
-        return reverse("structures:detail", args=[self.pk])
+        return reverse("structures:structure_detail", args=[self.pk])
 
     @property
     def siren(self) -> str:

@@ -5,13 +5,13 @@ from structures import views
 app_name = "structures"
 
 urlpatterns = [
-    path("", views.structure_list, name="list"),
-    path("gerer/", views.structure_manage, name="manage"),
-    path("<int:pk>/", views.structure_detail, name="detail"),
-    path("<int:pk>/modifier/", views.structure_update, name="update"),
-    path("<int:pk>/utilisateurs/", views.structure_users, name="users"),
-    path("<int:pk>/utilisateurs/<int:membership_pk>/detacher/", views.membership_detach, name="detach"),
-    path("<int:pk>/gestionnaire-principal/", views.main_manager_hand_over, name="hand_over"),
+    path("", views.structure_list, name="structure_list"),
+    path("gerer/", views.structure_manage, name="structure_manage"),
+    path("<int:pk>/", views.structure_detail, name="structure_detail"),
+    path("<int:pk>/modifier/", views.structure_update, name="structure_update"),
+    path("<int:pk>/utilisateurs/", views.structure_users, name="structure_users"),
+    path("<int:pk>/utilisateurs/<int:membership_pk>/detacher/", views.membership_detach, name="membership_detach"),
+    path("<int:pk>/gestionnaire-principal/", views.main_manager_hand_over, name="main_manager_hand_over"),
     path("coordonnees-bancaires/creer/", views.bank_account_create, name="bank_account_create"),
     path("coordonnees-bancaires/bic/", views.bic_lookup, name="bic_lookup"),
     path("coordonnees-bancaires/<int:pk>/", views.bank_account_detail, name="bank_account_detail"),

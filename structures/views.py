@@ -48,7 +48,7 @@ def structure_manage(request):
     """« Gérer une structure »: choose the request type and the structure, then its form opens."""
     form = ManageStructureForm(request.user, request.GET or None)
     if form.is_valid():
-        return redirect("structures:update", pk=form.cleaned_data["structure"].pk)
+        return redirect("structures:structure_update", pk=form.cleaned_data["structure"].pk)
     return render(request, "structures/structure_manage.html", {"nav": "organisation", "form": form})
 
 
@@ -86,7 +86,7 @@ def structure_update(request, pk):
                 "La structure est déclarée centre de gestion agricole : sa catégorie de bénéficiaire et son numéro "
                 "PACAGE ont été effacés. Décochez la case si ce n'est pas le cas.",
             )
-        return redirect("structures:update", pk=structure.pk)
+        return redirect("structures:structure_update", pk=structure.pk)
     manage_form = ManageStructureForm(request.user, initial={"structure": structure.pk})
     return render(
         request,
@@ -224,7 +224,7 @@ def bank_account_delete(request, pk):
             )
             return redirect("structures:bank_account_detail", pk=bank_account.pk)
         messages.success(request, f"La coordonnée bancaire « {bank_account.label} » est supprimée.")
-        return redirect("structures:detail", pk=bank_account.structure_id)
+        return redirect("structures:structure_detail", pk=bank_account.structure_id)
     return render(request, "structures/bank_account_delete.html", {"nav": "organisation", "bank_account": bank_account})
 
 
@@ -295,7 +295,7 @@ def membership_detach(request, pk, membership_pk):
                 f"{membership.user.get_full_name()} n'est plus rattaché(e) à la structure et en est informé(e) par "
                 "courriel.",
             )
-        return redirect("structures:users", pk=pk)
+        return redirect("structures:structure_users", pk=pk)
     return render(
         request,
         "structures/membership_detach.html",
@@ -326,7 +326,7 @@ def main_manager_hand_over(request, pk):
                 f"{new.user.get_full_name()} est désormais gestionnaire principal de la structure ; vous en restez "
                 "gestionnaire. Vous en êtes tous deux informés par courriel.",
             )
-        return redirect("structures:users", pk=pk)
+        return redirect("structures:structure_users", pk=pk)
     return render(
         request,
         "structures/main_manager_hand_over.html",

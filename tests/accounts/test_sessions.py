@@ -29,7 +29,7 @@ def test_sign_out_ends_the_session_on_every_device(member):
     phone, office = signed_in_browser(member), signed_in_browser(member)
     stolen_key = phone.cookies["sessionid"].value
 
-    phone.post(reverse("accounts:logout"))
+    phone.post(reverse("accounts:sign_out"))
 
     assert not signed_in(phone) and not signed_in(office)
     replayed = Client()

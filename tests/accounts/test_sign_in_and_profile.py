@@ -147,8 +147,8 @@ def test_next_within_the_portal_is_followed(client, member):
 
 def test_sign_out_is_a_post(client, member):
     client.force_login(member)
-    assert client.get(reverse("accounts:logout")).status_code == 405
-    response = client.post(reverse("accounts:logout"))
+    assert client.get(reverse("accounts:sign_out")).status_code == 405
+    response = client.post(reverse("accounts:sign_out"))
     assert response.url == reverse("home") and "_auth_user_id" not in client.session
 
 

@@ -8,8 +8,8 @@ from approvals.views import UNKNOWN_SIRET
 from structures.models import Membership
 from tests.factories import ApprovalRequestFactory, MembershipFactory, UserFactory, make_siret
 
-REQUEST = reverse("approvals:request")
-MINE = reverse("approvals:mine")
+REQUEST = reverse("approvals:request_attachment")
+MINE = reverse("approvals:my_memberships")
 
 
 def test_a_user_asks_to_be_attached_by_siret_and_the_main_manager_is_told(client, requester, farm, manager, outbox):
@@ -162,7 +162,7 @@ def test_withdrawing_a_pending_request_closes_it(client, requester, pending, man
     pending.refresh_from_db()
     assert (pending.state, pending.decided_by) == ("withdrawn", requester)
     client.force_login(manager)
-    assert "romane@exemple.fr" not in client.get(reverse("approvals:list")).text
+    assert "romane@exemple.fr" not in client.get(reverse("approvals:approval_list")).text
 
 
 def test_a_decided_request_cannot_be_withdrawn(client, requester, pending, manager):
@@ -203,7 +203,7 @@ def test_the_checklist_leads_each_user_to_their_step_five(client, requester, man
     after_withdrawal = client.get(reverse("home")).text
 
     assert "1 demande de rattachement attend votre décision." in managers_home
-    assert f'href="{reverse("approvals:list")}"' in managers_home
+    assert f'href="{reverse("approvals:approval_list")}"' in managers_home
     assert "Votre demande de rattachement attend la décision" in requesters_home
     assert "Vous n&#x27;êtes rattaché(e) à aucune structure." in after_withdrawal
     assert f'<a href="{REQUEST}">Demander un rattachement</a>' in after_withdrawal

@@ -7,7 +7,7 @@ from approvals.models import ApprovalRequest
 from structures.models import Membership
 from tests.factories import ApprovalRequestFactory
 
-LIST = reverse("approvals:list")
+LIST = reverse("approvals:approval_list")
 
 
 def approve_url(approval_request):
@@ -147,7 +147,7 @@ def test_a_withdrawn_request_cannot_be_decided(client, manager, pending, request
 
 @pytest.mark.parametrize(
     ("url_name", "back_to"),
-    [("approvals:approve", "approvals:detail"), ("approvals:approve_selection", "approvals:list")],
+    [("approvals:approve", "approvals:approval_detail"), ("approvals:approve_selection", "approvals:approval_list")],
 )
 def test_a_get_decides_nothing_and_shows_the_requests_again(client, manager, pending, url_name, back_to, outbox):
     """A GET lands here when sign-in resumes a decision whose session had ended."""

@@ -38,21 +38,21 @@ def target(world, name):
     """(method, url, data) of the view `name`, aimed at the farm's objects."""
     pending, attached, never_activated = world["pending"], world["attached"], world["never_activated"]
     args = {
-        "approvals:detail": [pending.pk],
+        "approvals:approval_detail": [pending.pk],
         "approvals:approve": [pending.pk],
         "approvals:refuse": [pending.pk],
         "approvals:withdraw": [pending.pk],
-        "structures:users": [attached.structure_id],
-        "structures:detach": [attached.structure_id, attached.pk],
-        "structures:hand_over": [attached.structure_id],
+        "structures:structure_users": [attached.structure_id],
+        "structures:membership_detach": [attached.structure_id, attached.pk],
+        "structures:main_manager_hand_over": [attached.structure_id],
         "accounts:resend_member_activation": [never_activated.pk],
     }.get(name, [])
     data = {
         "approvals:refuse": {"reason": "Non."},
         "approvals:approve_selection": {"requests": [pending.pk]},
         "approvals:refuse_selection": {"requests": [pending.pk], "reason": "Non."},
-        "structures:hand_over": {"membership": attached.pk},
-        "approvals:request": {"siret": pending.structure.siret, "comment": "Bonjour"},
+        "structures:main_manager_hand_over": {"membership": attached.pk},
+        "approvals:request_attachment": {"siret": pending.structure.siret, "comment": "Bonjour"},
     }.get(name, {})
     return reverse(name, args=args), data
 
@@ -62,23 +62,32 @@ DECIDE = [302, 404, 404, 404, 302, 302, 404, 404]
 MANAGERS_ONLY = [302, 404, 404, 404, 200, 200, 404, 404]
 ANY_SIGNED_IN = [302, 200, 200, 200, 200, 200, 200, 200]
 EXPECTED = {
-    ("approvals:list", "get"): ANY_SIGNED_IN,
-    ("approvals:detail", "get"): MANAGERS_ONLY,
+    ("approvals:approval_list", "get"): ANY_SIGNED_IN,
+    ("approvals:approval_detail", "get"): MANAGERS_ONLY,
     ("approvals:approve", "get"): DECIDE,  # back to the request, nothing decided
     ("approvals:approve", "post"): DECIDE,
     ("approvals:refuse", "get"): MANAGERS_ONLY,
     ("approvals:refuse", "post"): DECIDE,
     ("approvals:approve_selection", "post"): DECIDE,
     ("approvals:refuse_selection", "post"): DECIDE,
-    ("approvals:mine", "get"): ANY_SIGNED_IN,
-    ("approvals:request", "get"): ANY_SIGNED_IN,
-    ("approvals:request", "post"): [302, 302, 200, 200, 200, 200, 302, 302],  # 200: already attached or pending
+    ("approvals:my_memberships", "get"): ANY_SIGNED_IN,
+    ("approvals:request_attachment", "get"): ANY_SIGNED_IN,
+    ("approvals:request_attachment", "post"): [
+        302,
+        302,
+        200,
+        200,
+        200,
+        200,
+        302,
+        302,
+    ],  # 200: already attached or pending
     ("approvals:withdraw", "post"): [302, 404, 302, 404, 404, 404, 404, 404],
-    ("structures:users", "get"): MANAGERS_ONLY,
-    ("structures:detach", "get"): MANAGERS_ONLY,
-    ("structures:detach", "post"): [302, 404, 404, 404, 302, 302, 404, 404],
-    ("structures:hand_over", "get"): [302, 404, 404, 404, 200, 403, 404, 404],
-    ("structures:hand_over", "post"): [302, 404, 404, 404, 302, 403, 404, 404],
+    ("structures:structure_users", "get"): MANAGERS_ONLY,
+    ("structures:membership_detach", "get"): MANAGERS_ONLY,
+    ("structures:membership_detach", "post"): [302, 404, 404, 404, 302, 302, 404, 404],
+    ("structures:main_manager_hand_over", "get"): [302, 404, 404, 404, 200, 403, 404, 404],
+    ("structures:main_manager_hand_over", "post"): [302, 404, 404, 404, 302, 403, 404, 404],
     ("accounts:resend_member_activation", "post"): [302, 404, 404, 404, 302, 302, 404, 404],
 }
 CASES = [
@@ -90,9 +99,9 @@ CASES = [
 
 def test_every_url_of_step_five_is_in_the_matrix():
     step_five = {f"approvals:{pattern.name}" for pattern in get_resolver("approvals.urls").url_patterns} | {
-        "structures:users",
-        "structures:detach",
-        "structures:hand_over",
+        "structures:structure_users",
+        "structures:membership_detach",
+        "structures:main_manager_hand_over",
         "accounts:resend_member_activation",
     }
 
@@ -117,8 +126,8 @@ def test_who_may_do_what(request, client, sign_in, world, outbox, name, method, 
 
 
 def test_the_queue_lists_only_my_structures_requests(client, sign_in, pending, elsewhere, manager, other_manager):
-    mine = sign_in(manager).get(reverse("approvals:list")).text
-    theirs = sign_in(other_manager).get(reverse("approvals:list")).text
+    mine = sign_in(manager).get(reverse("approvals:approval_list")).text
+    theirs = sign_in(other_manager).get(reverse("approvals:approval_list")).text
 
     assert pending.get_absolute_url() in mine and elsewhere.get_absolute_url() not in mine
     assert elsewhere.get_absolute_url() in theirs and pending.get_absolute_url() not in theirs
@@ -141,16 +150,18 @@ def test_a_manager_cannot_detach_from_another_structure_by_changing_the_ids(
     theirs = MembershipFactory(structure=other_manager.memberships.get().structure)
     browser = sign_in(manager)
 
-    assert browser.post(reverse("structures:detach", args=[farm.pk, theirs.pk])).status_code == 404
-    assert browser.post(reverse("structures:detach", args=[theirs.structure_id, theirs.pk])).status_code == 404
+    assert browser.post(reverse("structures:membership_detach", args=[farm.pk, theirs.pk])).status_code == 404
+    assert (
+        browser.post(reverse("structures:membership_detach", args=[theirs.structure_id, theirs.pk])).status_code == 404
+    )
     assert Membership.objects.filter(pk=theirs.pk).exists()
 
 
 def test_refusals_are_explained_in_the_portals_own_pages(sign_in, second_manager, manager, farm, elsewhere):
     browser = sign_in(second_manager)
 
-    forbidden = browser.post(reverse("structures:detach", args=[farm.pk, manager.memberships.get().pk]))
-    missing = browser.get(reverse("approvals:detail", args=[elsewhere.pk]))
+    forbidden = browser.post(reverse("structures:membership_detach", args=[farm.pk, manager.memberships.get().pk]))
+    missing = browser.get(reverse("approvals:approval_detail", args=[elsewhere.pk]))
 
     assert forbidden.status_code == 403
     assert "<h1>Accès refusé</h1>" in forbidden.text

@@ -12,7 +12,7 @@ from accounts.models import User
 from approvals.models import ApprovalRequest
 from tests.factories import ApprovalRequestFactory, MembershipFactory, UserFactory
 
-LIST = reverse("approvals:list")
+LIST = reverse("approvals:approval_list")
 
 
 def rows(html: str) -> list[str]:
@@ -151,7 +151,7 @@ def test_the_request_page_shows_the_request_the_requester_and_me_as_approver(
 ):
     client.force_login(manager)
 
-    html = client.get(reverse("approvals:detail", args=[pending.pk])).text
+    html = client.get(reverse("approvals:approval_detail", args=[pending.pk])).text
 
     assert "<h1>Demande de rattachement</h1>" in html
     assert pending.structure.siret in html
@@ -169,7 +169,7 @@ def test_a_request_from_a_management_centre_user_is_flagged_as_delegation(client
     client.force_login(manager)
 
     listed = client.get(LIST).text
-    detail = client.get(reverse("approvals:detail", args=[approval_request.pk])).text
+    detail = client.get(reverse("approvals:approval_detail", args=[approval_request.pk])).text
 
     assert "Centre de gestion agricole" in listed
     assert "Délégation à un centre de gestion agricole" in detail
@@ -180,7 +180,7 @@ def test_a_decided_request_shows_who_decided_and_why(client, manager, pending):
     pending.refuse(manager, "Personne inconnue")
     client.force_login(manager)
 
-    html = client.get(reverse("approvals:detail", args=[pending.pk])).text
+    html = client.get(reverse("approvals:approval_detail", args=[pending.pk])).text
 
     assert "Refusé" in html and "Personne inconnue" in html
     assert ">Approuver</button>" not in html
@@ -204,7 +204,7 @@ def test_someone_who_manages_nothing_is_told_where_their_own_requests_are(client
     html = client.get(LIST).text
 
     assert "Vous n'êtes gestionnaire d'aucune structure" in html
-    assert reverse("approvals:mine") in html
+    assert reverse("approvals:my_memberships") in html
 
 
 def test_a_deactivated_requester_is_flagged_on_the_request(client, manager, pending, requester):
@@ -212,14 +212,14 @@ def test_a_deactivated_requester_is_flagged_on_the_request(client, manager, pend
     requester.save()
     client.force_login(manager)
 
-    html = client.get(reverse("approvals:detail", args=[pending.pk])).text
+    html = client.get(reverse("approvals:approval_detail", args=[pending.pk])).text
 
     assert "<strong>Désactivé</strong>" in html
 
 
 def test_the_request_page_costs_the_same_whatever_the_requesters_structures(client, manager, pending, requester):
     client.force_login(manager)
-    url = reverse("approvals:detail", args=[pending.pk])
+    url = reverse("approvals:approval_detail", args=[pending.pk])
     client.get(url)
     with CaptureQueriesContext(connection) as one:
         client.get(url)

@@ -65,7 +65,7 @@ def test_two_bulk_decisions_over_the_same_requests_decide_each_once(farm, manage
 def test_handing_over_the_role_twice_at_once_leaves_one_main_manager(farm, manager, sign_in):
     first, second = [MembershipFactory(structure=farm).pk for _ in range(2)]
     tabs = [sign_in(manager), sign_in(manager)]
-    url = reverse("structures:hand_over", args=[farm.pk])
+    url = reverse("structures:main_manager_hand_over", args=[farm.pk])
 
     responses = run_together(
         *[
@@ -82,7 +82,7 @@ def test_handing_over_the_role_twice_at_once_leaves_one_main_manager(farm, manag
 
 def test_one_attachment_asked_twice_at_once_is_filed_once(farm, requester, sign_in):
     tabs = [sign_in(requester), sign_in(requester)]
-    url = reverse("approvals:request")
+    url = reverse("approvals:request_attachment")
 
     responses = run_together(*[lambda t=t: t.post(url, {"siret": farm.siret}) for t in tabs])
 

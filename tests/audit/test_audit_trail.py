@@ -60,7 +60,7 @@ def test_failed_sign_ins_and_the_lockout_are_recorded_without_the_password(visit
 
 
 def test_sign_out_is_recorded(signed_in, member):
-    signed_in(member).post(reverse("accounts:logout"))
+    signed_in(member).post(reverse("accounts:sign_out"))
 
     [event] = events(Action.SIGN_OUT)
     assert (event.actor, event.ip) == (member, IP)
@@ -106,7 +106,7 @@ def test_bank_details_are_recorded_masked(signed_in, manager, farm, private_medi
 def test_handing_over_the_main_manager_role_records_both_role_changes(signed_in, manager, farm, second_manager):
     membership = second_manager.memberships.get()
 
-    signed_in(manager).post(reverse("structures:hand_over", args=[farm.pk]), {"membership": membership.pk})
+    signed_in(manager).post(reverse("structures:main_manager_hand_over", args=[farm.pk]), {"membership": membership.pk})
 
     changes = events(Action.ROLE_CHANGED)
     assert {event.target for event in changes} == {
@@ -225,7 +225,7 @@ def test_the_account_steps_are_recorded(signed_in, visitor, member, farm, outbox
         reverse("accounts:password_change"),
         {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
-    client.post(reverse("approvals:request"), {"siret": farm.siret, "comment": ""})
+    client.post(reverse("approvals:request_attachment"), {"siret": farm.siret, "comment": ""})
     client.post(reverse("approvals:withdraw", args=[ApprovalRequest.objects.get(requester=member).pk]))
     visitor.post(reverse("accounts:password_reset"), {"email": member.email})
     [link] = re.findall(r"https?://\S+/mot-de-passe-oublie/\S+/", "\n".join(m.body for m in outbox()))

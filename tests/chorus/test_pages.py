@@ -43,7 +43,7 @@ def test_the_structures_page_lists_only_the_users_own_structures(client, manager
     mine = manager.memberships.get().structure
     client.force_login(manager)
 
-    page = client.get(reverse("structures:list")).content.decode()
+    page = client.get(reverse("structures:structure_list")).content.decode()
 
     assert mine.siret in page and "Gestionnaire principal" in page
     assert theirs.siret not in page

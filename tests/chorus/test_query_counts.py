@@ -111,17 +111,17 @@ PAGES = {
     # page: (its address in the world, its queries)
     "home": (lambda w: reverse("home"), 5),  # memberships, bank accounts, the pending count (badge and step 5)
     "organisation": (lambda w: reverse("organisation"), 3),
-    "structure_list": (lambda w: reverse("structures:list"), 6),  # memberships, accounts, my pending requests
-    "structure_detail": (lambda w: reverse("structures:detail", args=[w.farm.pk]), 7),  # + role, history
-    "structure_users": (lambda w: reverse("structures:users", args=[w.farm.pk]), 5),
+    "structure_list": (lambda w: reverse("structures:structure_list"), 6),  # memberships, accounts, my pending requests
+    "structure_detail": (lambda w: reverse("structures:structure_detail", args=[w.farm.pk]), 7),  # + role, history
+    "structure_users": (lambda w: reverse("structures:structure_users", args=[w.farm.pk]), 5),
     # The members to choose from, read twice (the template tests the list, then the form renders it).
-    "main_manager_hand_over": (lambda w: reverse("structures:hand_over", args=[w.farm.pk]), 6),
+    "main_manager_hand_over": (lambda w: reverse("structures:main_manager_hand_over", args=[w.farm.pk]), 6),
     "bank_account_detail": (lambda w: reverse("structures:bank_account_detail", args=[w.account.pk]), 5),
-    "approval_list": (lambda w: reverse("approvals:list"), 6),  # count, the page's ids, their rows
-    "approval_list_last_page": (lambda w: reverse("approvals:list") + "?page=4", 6),
-    "approval_detail": (lambda w: reverse("approvals:detail", args=[w.request.pk]), 5),
-    "my_attachments": (lambda w: reverse("approvals:mine"), 5),
-    "request_attachment": (lambda w: reverse("approvals:request"), 3),
+    "approval_list": (lambda w: reverse("approvals:approval_list"), 6),  # count, the page's ids, their rows
+    "approval_list_last_page": (lambda w: reverse("approvals:approval_list") + "?page=4", 6),
+    "approval_detail": (lambda w: reverse("approvals:approval_detail", args=[w.request.pk]), 5),
+    "my_attachments": (lambda w: reverse("approvals:my_memberships"), 5),
+    "request_attachment": (lambda w: reverse("approvals:request_attachment"), 3),
 }
 
 
@@ -147,13 +147,13 @@ def test_the_world_fills_every_list(db, sign_in, worlds):
     def shown(url: str, needle: str) -> int:
         return client.get(url).text.count(needle)
 
-    assert shown(reverse("structures:list"), "/organisation/structures/coordonnees-bancaires/") >= 200
-    assert shown(reverse("structures:detail", args=[world.farm.pk]), "/coordonnees-bancaires/") >= 200
-    assert shown(reverse("structures:users", args=[world.farm.pk]), "@exemple.fr</td>") == 201
-    assert shown(reverse("structures:hand_over", args=[world.farm.pk]), 'name="membership"') == 200
-    assert shown(reverse("approvals:list"), 'name="requests"') == 50
-    assert shown(reverse("approvals:detail", args=[world.request.pk]), "(SIRET ") >= 200
-    mine = client.get(reverse("approvals:mine")).text
+    assert shown(reverse("structures:structure_list"), "/organisation/structures/coordonnees-bancaires/") >= 200
+    assert shown(reverse("structures:structure_detail", args=[world.farm.pk]), "/coordonnees-bancaires/") >= 200
+    assert shown(reverse("structures:structure_users", args=[world.farm.pk]), "@exemple.fr</td>") == 201
+    assert shown(reverse("structures:main_manager_hand_over", args=[world.farm.pk]), 'name="membership"') == 200
+    assert shown(reverse("approvals:approval_list"), 'name="requests"') == 50
+    assert shown(reverse("approvals:approval_detail", args=[world.request.pk]), "(SIRET ") >= 200
+    mine = client.get(reverse("approvals:my_memberships")).text
     assert mine.count("Personne inconnue") == 100 and mine.count(">Retirer<") == 100
     assert "200 demandes de rattachement attendent votre décision" in client.get(reverse("home")).text
 

@@ -67,7 +67,7 @@ def test_pages_showing_bank_details_are_never_stored(sign_in, manager, farm, pri
     )
     client = sign_in(manager)
     for url in [
-        reverse("structures:detail", args=[farm.pk]),
+        reverse("structures:structure_detail", args=[farm.pk]),
         reverse("structures:bank_account_create"),
         bank_account.get_absolute_url(),
         reverse("structures:bank_account_update", args=[bank_account.pk]),

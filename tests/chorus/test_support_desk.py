@@ -217,7 +217,7 @@ def test_the_agent_appoints_a_main_manager_where_none_is_active(agent, farm, man
 def test_the_agent_reads_the_structures_history_bank_details_and_audit_trail(
     agent, sign_in, manager, farm, private_media
 ):
-    saved = sign_in(manager).post(reverse("structures:update", args=[farm.pk]), STRUCTURE_FORM)
+    saved = sign_in(manager).post(reverse("structures:structure_update", args=[farm.pk]), STRUCTURE_FORM)
     assert saved.status_code == 302
     account = BankAccountFactory(structure=farm, label="Compte courant")
     StructureFactory(name="GAEC voisin")  # another structure's events stay out

@@ -176,8 +176,8 @@ def _new_bank_account(w, *_):
 
 
 HOME = page("home")
-LIST = page("approvals:list")
-USERS_OF_A = page("structures:users", "farm")
+LIST = page("approvals:approval_list")
+USERS_OF_A = page("structures:structure_users", "farm")
 ACCOUNT_PAGE = page("structures:bank_account_detail", "account")
 ACTIVATION_PASSWORD = _set_password_page("accounts:activate", "mot-de-passe", "never_activated.user")
 RESET_PASSWORD = _set_password_page(
@@ -191,19 +191,21 @@ PORTAL = {
     ("terms", "get"): everyone(OK),
     ("accessibility", "get"): everyone(OK),
     # structures
-    ("structures:list", "get"): expect(OK),
+    ("structures:structure_list", "get"): expect(OK),
     # Asked for farm A: its managers are sent to its form, anyone else sees the choice refused.
-    ("structures:manage", "get"): expect(OK, **managers(to(page("structures:update", "farm")))),
-    ("structures:detail", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
-    ("structures:update", "get"): expect(NOT_FOUND, **managers(OK)),
-    ("structures:update", "post"): expect(NOT_FOUND, **managers(done(page("structures:update", "farm")))),
-    ("structures:users", "get"): expect(NOT_FOUND, **managers(OK)),
-    ("structures:detach", "get"): expect(NOT_FOUND, **managers(OK)),
-    ("structures:detach", "post"): expect(NOT_FOUND, **managers(done(USERS_OF_A))),
-    ("structures:hand_over", "get"): expect(
+    ("structures:structure_manage", "get"): expect(OK, **managers(to(page("structures:structure_update", "farm")))),
+    ("structures:structure_detail", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("structures:structure_update", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("structures:structure_update", "post"): expect(
+        NOT_FOUND, **managers(done(page("structures:structure_update", "farm")))
+    ),
+    ("structures:structure_users", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("structures:membership_detach", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("structures:membership_detach", "post"): expect(NOT_FOUND, **managers(done(USERS_OF_A))),
+    ("structures:main_manager_hand_over", "get"): expect(
         NOT_FOUND, manager=OK, manager_unconfirmed=REAUTH, second_manager=FORBIDDEN
     ),
-    ("structures:hand_over", "post"): expect(
+    ("structures:main_manager_hand_over", "post"): expect(
         NOT_FOUND, manager=done(USERS_OF_A), manager_unconfirmed=REAUTH, second_manager=FORBIDDEN
     ),
     # B's manager may create bank details, for B only: A is no choice of theirs (200, form error).
@@ -222,16 +224,16 @@ PORTAL = {
     ),
     ("structures:bank_account_delete", "get"): expect(NOT_FOUND, **managers(OK, REAUTH)),
     ("structures:bank_account_delete", "post"): expect(
-        NOT_FOUND, **managers(done(page("structures:detail", "farm")), REAUTH)
+        NOT_FOUND, **managers(done(page("structures:structure_detail", "farm")), REAUTH)
     ),
     # Staff allowed to see bank details (support, superuser) download any RIB, as the admin links it.
     ("structures:rib_download", "get"): expect(
         NOT_FOUND, attached=OK, support=OK, support_group=OK, superuser=OK, **managers(OK)
     ),
     # approvals
-    ("approvals:list", "get"): expect(OK),
-    ("approvals:detail", "get"): expect(NOT_FOUND, **managers(OK)),
-    ("approvals:approve", "get"): expect(NOT_FOUND, **managers(to(page("approvals:detail", "pending")))),
+    ("approvals:approval_list", "get"): expect(OK),
+    ("approvals:approval_detail", "get"): expect(NOT_FOUND, **managers(OK)),
+    ("approvals:approve", "get"): expect(NOT_FOUND, **managers(to(page("approvals:approval_detail", "pending")))),
     ("approvals:approve", "post"): expect(NOT_FOUND, **managers(done(LIST))),
     ("approvals:refuse", "get"): expect(NOT_FOUND, **managers(OK)),
     ("approvals:refuse", "post"): expect(NOT_FOUND, **managers(done(LIST))),
@@ -239,12 +241,14 @@ PORTAL = {
     ("approvals:approve_selection", "post"): expect(NOT_FOUND, **managers(done(LIST))),
     ("approvals:refuse_selection", "get"): expect(to(LIST)),
     ("approvals:refuse_selection", "post"): expect(NOT_FOUND, **managers(done(LIST))),
-    ("approvals:mine", "get"): expect(OK),
-    ("approvals:request", "get"): expect(OK),
+    ("approvals:my_memberships", "get"): expect(OK),
+    ("approvals:request_attachment", "get"): expect(OK),
     # Asking to join A: 200 with the form's error for who is already attached or waiting.
-    ("approvals:request", "post"): expect(done(page("approvals:mine")), requester=OK, attached=OK, **managers(OK)),
-    ("approvals:withdraw", "get"): expect(NOT_FOUND, requester=to(page("approvals:mine"))),
-    ("approvals:withdraw", "post"): expect(NOT_FOUND, requester=done(page("approvals:mine"))),
+    ("approvals:request_attachment", "post"): expect(
+        done(page("approvals:my_memberships")), requester=OK, attached=OK, **managers(OK)
+    ),
+    ("approvals:withdraw", "get"): expect(NOT_FOUND, requester=to(page("approvals:my_memberships"))),
+    ("approvals:withdraw", "post"): expect(NOT_FOUND, requester=done(page("approvals:my_memberships"))),
     # accounts
     ("accounts:signup", "get"): expect(to(HOME), anonymous=OK),
     ("accounts:signup", "post"): expect(to(HOME), anonymous=done(page("accounts:signup_done"))),
@@ -260,8 +264,8 @@ PORTAL = {
     ("accounts:resend_member_activation", "post"): expect(NOT_FOUND, **managers(done(USERS_OF_A))),
     ("accounts:login", "get"): expect(to(HOME), anonymous=OK),
     ("accounts:login", "post"): expect(to(HOME), anonymous=done(HOME)),
-    ("accounts:logout", "get"): everyone(NOT_ALLOWED),
-    ("accounts:logout", "post"): everyone(done(HOME)),
+    ("accounts:sign_out", "get"): everyone(NOT_ALLOWED),
+    ("accounts:sign_out", "post"): everyone(done(HOME)),
     ("accounts:password_reset", "get"): everyone(OK),
     ("accounts:password_reset", "post"): everyone(done(page("accounts:password_reset_done"))),
     ("accounts:password_reset_done", "get"): everyone(OK),
@@ -272,7 +276,7 @@ PORTAL = {
     ("accounts:password_change", "get"): expect(OK),
     ("accounts:password_change", "post"): expect(done(page("accounts:profile"))),
     ("accounts:confirm_password", "get"): expect(OK),
-    ("accounts:confirm_password", "post"): expect(done(page("structures:list"))),
+    ("accounts:confirm_password", "post"): expect(done(page("structures:structure_list"))),
     ("accounts:deactivate", "get"): expect(OK),
     ("accounts:deactivate", "post"): expect(done(HOME)),
 }
@@ -309,17 +313,17 @@ def _reset_link(w):
 
 
 URL_ARGS = {
-    "structures:detail": ["farm"],
-    "structures:update": ["farm"],
-    "structures:users": ["farm"],
-    "structures:detach": ["farm", "attached_membership"],
-    "structures:hand_over": ["farm"],
+    "structures:structure_detail": ["farm"],
+    "structures:structure_update": ["farm"],
+    "structures:structure_users": ["farm"],
+    "structures:membership_detach": ["farm", "attached_membership"],
+    "structures:main_manager_hand_over": ["farm"],
     "structures:bank_account_detail": ["account"],
     "structures:bank_account_update": ["account"],
     "structures:bank_account_make_default": ["account"],
     "structures:bank_account_delete": ["account"],
     "structures:rib_download": ["account"],
-    "approvals:detail": ["pending"],
+    "approvals:approval_detail": ["pending"],
     "approvals:approve": ["pending"],
     "approvals:refuse": ["pending"],
     "approvals:withdraw": ["pending"],
@@ -329,8 +333,8 @@ SPECIAL_URLS = {"accounts:activate": _activation_link, "accounts:password_reset_
 
 # What each request sends: the data the authorised persona needs to succeed, so a refusal is the guard's.
 DATA = {
-    ("structures:manage", "get"): lambda w: {"request_type": "modify", "structure": w.farm.pk},
-    ("structures:update", "post"): lambda w: {
+    ("structures:structure_manage", "get"): lambda w: {"request_type": "modify", "structure": w.farm.pk},
+    ("structures:structure_update", "post"): lambda w: {
         "name": "EARL du Champ A",
         "structure_type": "company",
         "email": "contact@champ-a.fr",
@@ -343,7 +347,7 @@ DATA = {
         "beneficiary_category": "farming_company",
         "pacage": "026123456",
     },
-    ("structures:hand_over", "post"): lambda w: {"membership": w.attached_membership.pk},
+    ("structures:main_manager_hand_over", "post"): lambda w: {"membership": w.attached_membership.pk},
     ("structures:bank_account_create", "post"): lambda w: {
         "label": "Compte neuf",
         "structure": w.farm.pk,
@@ -356,7 +360,7 @@ DATA = {
     ("approvals:refuse", "post"): lambda w: {"reason": "Inconnu de l'exploitation."},
     ("approvals:approve_selection", "post"): lambda w: {"requests": [w.pending.pk]},
     ("approvals:refuse_selection", "post"): lambda w: {"requests": [w.pending.pk], "reason": "Inconnu."},
-    ("approvals:request", "post"): lambda w: {"siret": w.farm.siret, "comment": "Bonjour"},
+    ("approvals:request_attachment", "post"): lambda w: {"siret": w.farm.siret, "comment": "Bonjour"},
     ("accounts:signup", "post"): lambda w: _signup_data(),
     ("accounts:activate", "post"): lambda w: {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     ("accounts:resend_activation", "post"): lambda w: {"email": _user(w, "never_activated.user").email},
@@ -372,8 +376,11 @@ DATA = {
         "new_password1": NEW_PASSWORD,
         "new_password2": NEW_PASSWORD,
     },
-    ("accounts:confirm_password", "get"): lambda w: {"next": reverse("structures:list")},
-    ("accounts:confirm_password", "post"): lambda w: {"password": PASSWORD, "next": reverse("structures:list")},
+    ("accounts:confirm_password", "get"): lambda w: {"next": reverse("structures:structure_list")},
+    ("accounts:confirm_password", "post"): lambda w: {
+        "password": PASSWORD,
+        "next": reverse("structures:structure_list"),
+    },
     ("accounts:deactivate", "post"): lambda w: {"password": PASSWORD, "confirm": "on"},
 }
 # Two steps: the link first (the token moves into the session), then the POST to where it leads.

@@ -897,7 +897,7 @@ assert set(STRUCTURE_FIELDS) == set(StructureForm.Meta.fields)
 
 @pytest.mark.parametrize("field", STRUCTURE_FIELDS)
 def test_structure_edit(portal, field):
-    url = reverse("structures:update", args=[portal.farm.pk])
+    url = reverse("structures:structure_update", args=[portal.farm.pk])
     client = browser(portal.manager)
 
     def check(name, value):
@@ -920,7 +920,7 @@ def test_structure_edit_ignores_read_only_fields(portal):
     response = answer(
         browser(portal.manager),
         "post",
-        reverse("structures:update", args=[portal.farm.pk]),
+        reverse("structures:structure_update", args=[portal.farm.pk]),
         {**STRUCTURE_FORM, **extra},
     )
 
@@ -934,7 +934,7 @@ def test_a_structure_name_with_line_breaks_stays_on_the_subject_line(portal):
     """The bank-detail mail puts the structure's name in its subject."""
     client = browser(portal.manager)
     name = f"EARL\r\nBcc: {EVIL}\r\nX-Injected: 1\u2028\x85"
-    url = reverse("structures:update", args=[portal.farm.pk])
+    url = reverse("structures:structure_update", args=[portal.farm.pk])
     assert answer(client, "post", url, {**STRUCTURE_FORM, "name": name}).status_code == 302
     before = snapshot()
 
@@ -955,7 +955,7 @@ nasty_or_typed = st.one_of(typed, st.sampled_from(list(NASTY.values())))
 @given(values=st.fixed_dictionaries({}, optional=dict.fromkeys(STRUCTURE_FIELDS, nasty_or_typed)), base=st.booleans())
 def test_structure_edit_fuzz(portal, values, base):
     with rolled_back():
-        client, url = browser(portal.manager), reverse("structures:update", args=[portal.farm.pk])
+        client, url = browser(portal.manager), reverse("structures:structure_update", args=[portal.farm.pk])
         before = snapshot()
 
         response = answer(client, "post", url, {**STRUCTURE_FORM, **values} if base else values)
@@ -987,9 +987,9 @@ def test_manage_query_parameters(portal, param):
         value = str(portal.other_farm.pk) if value == "other" else value
         query = {"request_type": "modify", "structure": portal.farm.pk, param: value}
         before = snapshot()
-        response = answer(client, "get", reverse("structures:manage"), query)
+        response = answer(client, "get", reverse("structures:structure_manage"), query)
         if response.status_code == 302:  # a spelling of our own id (" 5", "٥") opens our own structure
-            assert response.url == reverse("structures:update", args=[portal.farm.pk])
+            assert response.url == reverse("structures:structure_update", args=[portal.farm.pk])
         else:
             assert_refused(response, before, param)
 
@@ -1409,7 +1409,7 @@ def test_hand_over_choice(portal, method):
     def check(name, value):
         data = {"membership": value, **({"continuer": "1"} if method == "get" else {})}
         before = snapshot()
-        response = answer(client, method, reverse("structures:hand_over", args=[portal.farm.pk]), data)
+        response = answer(client, method, reverse("structures:main_manager_hand_over", args=[portal.farm.pk]), data)
         assert_refused(response, before, "membership")
 
     each_case(cases, check)
@@ -1417,7 +1417,7 @@ def test_hand_over_choice(portal, method):
 
 # --- approvals -------------------------------------------------------------------------------------------------
 
-ATTACHMENT = reverse("approvals:request")
+ATTACHMENT = reverse("approvals:request_attachment")
 
 
 @pytest.mark.parametrize("param", ["etat", "page"])
@@ -1427,7 +1427,7 @@ def test_approval_list_query_parameters(portal, param):
     client = browser(portal.manager)
 
     def check(name, value):
-        response = answer(client, "get", reverse("approvals:list"), {param: value})
+        response = answer(client, "get", reverse("approvals:approval_list"), {param: value})
         assert response.status_code == 200
         assert portal.other_farm.siret not in response.content.decode()
 
@@ -1532,8 +1532,8 @@ def test_refusal_reason(portal, bulk):
             assert response.status_code == 302
             refused = ApprovalRequest.objects.get(pk=portal.request.pk)
             assert refused.state == ApprovalRequest.State.REFUSED and refused.reason == value.strip()
-            answer(client, "get", reverse("approvals:detail", args=[refused.pk]))
-            answer(browser(portal.requester), "get", reverse("approvals:mine"))
+            answer(client, "get", reverse("approvals:approval_detail", args=[refused.pk]))
+            answer(browser(portal.requester), "get", reverse("approvals:my_memberships"))
             assert assert_clean_mail({"romane@exemple.fr"}) == 1
 
     each_case({**NASTY, "2001 characters": "a" * 2001}, check)
@@ -1559,8 +1559,8 @@ def test_attachment_request(portal, field):
             assert response.status_code == 302
             created = ApprovalRequest.objects.get(requester=portal.member)
             assert created.structure == portal.other_farm and created.comment == value.strip()
-            answer(client, "get", reverse("approvals:mine"))
-            answer(browser(portal.other_manager), "get", reverse("approvals:detail", args=[created.pk]))
+            answer(client, "get", reverse("approvals:my_memberships"))
+            answer(browser(portal.other_manager), "get", reverse("approvals:approval_detail", args=[created.pk]))
             assert assert_clean_mail({"bertrand@exemple.fr"}) == 1
 
     each_case({**NASTY, **extra}, check)

@@ -232,7 +232,7 @@ class TestDetail:
 
     def test_lists_show_it_masked_even_to_managers(self, sign_in, manager, farm):
         BankAccountFactory(structure=farm)
-        for url in [reverse("structures:list"), farm.get_absolute_url()]:
+        for url in [reverse("structures:structure_list"), farm.get_absolute_url()]:
             response = sign_in(manager).get(url)
             assert "FR76 •••• … 189" in response.text
             assert "3000 6000" not in response.text
@@ -454,7 +454,7 @@ def test_structure_list_query_count_does_not_grow_with_accounts(sign_in, manager
     manager.memberships.create(structure=other, role="user")
     client = sign_in(manager)
     with django_assert_max_num_queries(8):
-        client.get(reverse("structures:list"))
+        client.get(reverse("structures:structure_list"))
 
 
 def test_a_long_sepa_iban_typed_with_spaces_is_accepted(sign_in, manager, bank_account_data):

@@ -24,7 +24,7 @@ def test_bank_details_step_is_done_once_a_default_account_with_a_rib_exists(sign
 
 def test_structure_step_is_done_once_category_and_pacage_are_given(sign_in, manager, farm):
     client = sign_in(manager)
-    assert steps(client)[4].link == reverse("structures:manage")
+    assert steps(client)[4].link == reverse("structures:structure_manage")
 
     farm.beneficiary_category = "individual_farmer"
     farm.save()

@@ -127,7 +127,7 @@ def test_the_personas_sign_in_through_the_sign_in_page_with_the_password(seeded,
     for email in (seeded["manager"], seeded["member"]):
         response = client.post(reverse("accounts:login"), {"username": email, "password": seeded["password"]})
         assert response.status_code == 302 and response.url == reverse("home"), email
-        assert client.get(reverse("approvals:list")).status_code == 200
+        assert client.get(reverse("approvals:approval_list")).status_code == 200
         client.logout()
     assert seeded["password"] == seeding.DEFAULT_PASSWORD
     # Every other activated user shares that password's hash: a million users cost one hash.

@@ -8,7 +8,7 @@ from django.urls import reverse
 from structures.models import Structure
 from tests.factories import STRUCTURE_FORM, StructureFactory, make_siret
 
-MANAGE = reverse("structures:manage")
+MANAGE = reverse("structures:structure_manage")
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def structure_data():
 
 
 def update_url(structure):
-    return reverse("structures:update", args=[structure.pk])
+    return reverse("structures:structure_update", args=[structure.pk])
 
 
 def test_manage_lists_only_the_siret_structures_the_user_manages(sign_in, manager, farm, attached, other_manager):
@@ -193,7 +193,7 @@ def test_html_in_the_name_is_shown_escaped(sign_in, manager, farm, structure_dat
     client = sign_in(manager)
     client.post(update_url(farm), structure_data(name='<script>alert("x")</script>'))
 
-    for url in [update_url(farm), farm.get_absolute_url(), reverse("structures:list")]:
+    for url in [update_url(farm), farm.get_absolute_url(), reverse("structures:structure_list")]:
         response = client.get(url)
         assert '<script>alert("x")</script>' not in response.text
         assert "&lt;script&gt;" in response.text
@@ -242,8 +242,8 @@ def test_structure_page_queries_stay_few(sign_in, manager, farm, structure_data,
 
 
 def test_the_structures_page_shows_the_applications_to_managers_only(sign_in, manager, attached):
-    assert "Créer une coordonnée bancaire" in sign_in(manager).get(reverse("structures:list")).text
-    response = sign_in(attached).get(reverse("structures:list"))
+    assert "Créer une coordonnée bancaire" in sign_in(manager).get(reverse("structures:structure_list")).text
+    response = sign_in(attached).get(reverse("structures:structure_list"))
     assert "Créer une coordonnée bancaire" not in response.text
     assert "Gérer une structure" not in response.text
 

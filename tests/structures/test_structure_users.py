@@ -9,15 +9,15 @@ from tests.factories import MembershipFactory, PendingUserFactory, UserFactory
 
 
 def users_url(structure):
-    return reverse("structures:users", args=[structure.pk])
+    return reverse("structures:structure_users", args=[structure.pk])
 
 
 def detach_url(membership):
-    return reverse("structures:detach", args=[membership.structure_id, membership.pk])
+    return reverse("structures:membership_detach", args=[membership.structure_id, membership.pk])
 
 
 def hand_over_url(structure):
-    return reverse("structures:hand_over", args=[structure.pk])
+    return reverse("structures:main_manager_hand_over", args=[structure.pk])
 
 
 @pytest.fixture
