@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "approvals",
     "accounts",
     "audit",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "chorus.context_processors.pending_approvals",
+                "portal.context_processors.pending_approvals",
             ],
         },
     },

@@ -156,17 +156,3 @@ def test_the_world_fills_every_list(db, sign_in, worlds):
     mine = client.get(reverse("approvals:my_memberships")).text
     assert mine.count("Personne inconnue") == 100 and mine.count(">Retirer<") == 100
     assert "200 demandes de rattachement attendent votre décision" in client.get(reverse("home")).text
-
-
-def test_the_home_page_counts_pending_requests_once(client, manager, farm):
-    """The menu's badge and the checklist's step 5 show the same count: one query for both."""
-    ApprovalRequest.objects.bulk_create(ApprovalRequest(requester=user, structure=farm) for user in accounts(3))
-    client.force_login(manager)
-
-    with CaptureQueriesContext(connection) as captured:
-        html = client.get(reverse("home")).text
-
-    counts = [q["sql"] for q in captured.captured_queries if "approvals_approvalrequest" in q["sql"]]
-    assert len(counts) == 1 and "COUNT(" in counts[0].upper()
-    assert "3 demandes de rattachement attendent votre décision" in html
-    assert "data-pending-approvals>3<" in html

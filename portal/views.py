@@ -2,18 +2,18 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from chorus.checklist import steps_for
-from chorus.context_processors import pending_count
+from portal.checklist import steps_for
+from portal.context_processors import pending_count
 
 
 def home(request):
     """The landing page for visitors; the domains and the memento's checklist once signed in."""
     if not request.user.is_authenticated:
-        return render(request, "chorus/welcome.html", {"nav": "home"})
+        return render(request, "portal/welcome.html", {"nav": "home"})
     steps = steps_for(request.user, waiting=pending_count(request))
     return render(
         request,
-        "chorus/home.html",
+        "portal/home.html",
         {"nav": "home", "steps": steps, "steps_left": sum(not step.done for step in steps)},
     )
 
@@ -21,12 +21,12 @@ def home(request):
 @login_required
 def organisation(request):
     """The « Organisation » domain: structures, and what comes with them."""
-    return render(request, "chorus/organisation.html", {"nav": "organisation"})
+    return render(request, "portal/organisation.html", {"nav": "organisation"})
 
 
 def terms(request):
-    return render(request, "chorus/terms.html", {"terms_version": settings.TERMS_VERSION})
+    return render(request, "portal/terms.html", {"terms_version": settings.TERMS_VERSION})
 
 
 def accessibility(request):
-    return render(request, "chorus/accessibility.html")
+    return render(request, "portal/accessibility.html")
