@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class ChorusConfig(AppConfig):
     name = "chorus"
-    verbose_name = "Portail"
+    verbose_name = "Socle commun"
