@@ -1,6 +1,7 @@
 """`make bench SCALE=small|full`: the portal measured from outside, over HTTP, on farm-country data.
 
-1. A throwaway PostgreSQL database is created, migrated and filled by `manage.py seed_scale`.
+1. A throwaway PostgreSQL database is created, migrated and filled by `manage.py seed_scale`
+   (bench/seeding.py; the command is the bench app's, which bench/settings.py installs).
 2. The portal is served as in production (`bin/serve`: gunicorn, whitenoise, the mail worker,
    Redis), with the benchmark's settings (bench/settings.py).
 3. P1/P2: each page is asked for again and again by one client; the median and p95 of its

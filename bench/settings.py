@@ -6,6 +6,8 @@
   queries), and `/banc-d-essai/` renders the bare baseline page.
 
 Mails go to files (`BENCH_MAIL_DIR`), where virtual users find their activation links.
+The `bench` app is installed (here and in the test settings, never in production): its
+`manage.py seed_scale` fills the database.
 The rest (database, cache, workers, hashing, throttling levels) comes from the
 environment, as in production: see bench/run.py.
 """
@@ -13,7 +15,7 @@ environment, as in production: see bench/run.py.
 import os
 
 from chorus.settings import *  # noqa: F403
-from chorus.settings import MIDDLEWARE, TEMPLATES
+from chorus.settings import INSTALLED_APPS, MIDDLEWARE
 
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
@@ -25,9 +27,10 @@ CAPTCHA_TEST_MODE = True
 # Its own collected static files: a test run in the same checkout reads var/static meanwhile.
 STATIC_ROOT = BASE_DIR / "var" / "bench" / "static"  # noqa: F405
 
+# The bench app: `manage.py seed_scale` and the baseline page's template.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 MIDDLEWARE = ["bench.middleware.ServerTiming", *MIDDLEWARE]
 ROOT_URLCONF = "bench.urls"
-TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]  # noqa: F405
 
 MAILERS = {
     "default": {

@@ -2,15 +2,16 @@ import json
 import time
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
+from django.utils import timezone
 
-from structures import seeding
+from approvals.models import ApprovalRequest
+from bench import seeding
 from structures.models import BankAccount, Membership, Structure
 
 
@@ -50,14 +51,12 @@ class Command(BaseCommand):
             raise CommandError("--structures and --users must be at least 10, --pending at least 0.")
         if other_pending is None:
             other_pending = structures // 2
-        user_model = get_user_model()
-        approval_model = apps.get_model("approvals", "ApprovalRequest")
         models = {
-            "users": user_model,
+            "users": get_user_model(),
             "structures": Structure,
             "memberships": Membership,
             "bank_accounts": BankAccount,
-            "approval_requests": approval_model,
+            "approval_requests": ApprovalRequest,
         }
         held = {model._meta.db_table: model.objects.count() for model in models.values()}
         if any(held.values()):
@@ -66,16 +65,17 @@ class Command(BaseCommand):
                 f"The database is not empty ({rows}): seed_scale fills a new, migrated, throwaway database only."
             )
 
+        now = timezone.now().replace(microsecond=0)
         try:
-            plan = seeding.Plan(structures, users, pending, other_pending, seed, now=_now())
+            plan = seeding.Plan(structures, users, pending, other_pending, seed, now=now)
         except ValueError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(
             f"Planned in {time.monotonic() - started:.1f} s: {len(plan.memberships):,} memberships, "
             f"{len(plan.requests):,} requests."
         )
-        rib_name = seeding.store_placeholder(BankAccount._meta.get_field("rib").storage)
-        rows = seeding.Rows(plan, make_password(password), rib_name, settings.TERMS_VERSION)
+        rib = seeding.store_placeholder(BankAccount._meta.get_field("rib").storage)
+        rows = seeding.Rows(plan, make_password(password), rib, settings.TERMS_VERSION)
 
         counts = {}
         with transaction.atomic():
@@ -126,9 +126,3 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Seeded in {seconds} s: " + ", ".join(f"{table} {count:,}" for table, count in counts.items())
         )
-
-
-def _now():
-    from django.utils import timezone
-
-    return timezone.now().replace(microsecond=0)

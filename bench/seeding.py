@@ -1,32 +1,43 @@
-"""Farm-country data at scale for benchmarks: users, structures, memberships, bank details, requests.
+"""Farm-country data at scale for the benchmark: users, structures, memberships, bank details, requests.
 
-`manage.py seed_scale` plans everything in memory (a few integers per row), then
-streams the rows of each table: PostgreSQL's COPY, else batched INSERTs. Rows
-carry explicit primary keys; the sequences are reset afterwards. Every model
-constraint holds (see the models' `Meta.constraints`):
+`manage.py seed_scale` (the `bench` app's command) plans everything in memory (a few integers
+per row), then streams the rows of each table: PostgreSQL's COPY, else batched INSERTs. Rows
+carry explicit primary keys; the sequences are reset afterwards. Every model constraint holds
+(see the models' `Meta.constraints`):
 
 - one main manager per structure, an activated user; (user, structure) unique;
 - one live request per requester and structure; closed requests dated, refusals reasoned;
 - one default bank account per structure, IBAN and label unique per structure;
 - PACAGE nine digits, empty for management centres, which have no category either.
 
-Only `random.Random(seed)` decides: the same seed gives the same rows, with
-dates counted back from the moment of the run.
+The values come from libraries: python-stdnum computes the SIREN and SIRET keys and the VAT
+numbers, schwifty the IBANs (RIB key included) and their banks' BICs, and Faker's fr_FR locale
+the names, streets and communes, drawn once into pools that the rows pick from (a Faker call
+per row would cost minutes at a million users). Every bank account points at one real PDF,
+bench/data/rib-fictif.pdf, which the portal's own `clean_rib` checks before it is stored.
+
+Only the seed decides (`random.Random` for the plan and the rows, `Faker.seed_instance` for
+the pools): the same seed gives the same rows, with dates counted back from the moment of the run.
 """
 
-import io
-import unicodedata
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from random import Random
 
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.db import connection
-from schwifty import IBAN
+from django.utils.text import slugify
+from faker import Faker
+from faker.providers.address.fr_FR import Provider as FrenchAddresses
+from schwifty import BIC, IBAN
+from stdnum import luhn
+from stdnum.fr import siren as siren_numbers
 
-from structures.models import Membership
-from structures.validators import vat_number_for
+from approvals.models import ApprovalRequest
+from structures.models import Membership, Structure
+from structures.validators import clean_rib
 
 DAY = 86_400
 YEAR = 365 * DAY
@@ -34,8 +45,10 @@ YEAR = 365 * DAY
 BENCH_MANAGER = "bench.gestionnaire@exemple.fr"
 BENCH_MEMBER = "bench.utilisateur@exemple.fr"
 BENCH_STRUCTURE = "EARL Banc d'Essai"
+BENCH_DEPARTEMENT = "26"  # the Drôme
 DEFAULT_PASSWORD = "Moisson-Bench-2031!"
-RIB_PLACEHOLDER = "seed/rib-fictif.pdf"
+RIB_FIXTURE = Path(__file__).resolve().parent / "data" / "rib-fictif.pdf"
+RIB_PLACEHOLDER = "seed/rib-fictif.pdf"  # its name in the RIB storage
 
 # Shares of the population (the brief's figures).
 UNACTIVATED = 0.05  # signed up, never activated: no usable password
@@ -48,47 +61,21 @@ SECOND_BANK_ACCOUNT = 0.10  # of those with one
 REFUSED = 0.05  # refused requests, per structure
 WITHDRAWN = 0.01
 
+Category = Structure.BeneficiaryCategory
+TaxRegime = Structure.TaxRegime
+
 # fmt: off
-FIRST_NAMES = [
-    "Jean", "Pierre", "Michel", "Philippe", "Alain", "Patrick", "Nicolas", "Christophe", "Laurent", "Stéphane",
-    "Sébastien", "Julien", "Thomas", "Maxime", "Antoine", "Guillaume", "Romain", "Mathieu", "Hugo", "Lucas",
-    "Louis", "Paul", "Bernard", "Gérard", "Daniel", "François", "Éric", "Olivier", "Yannick", "Benoît",
-    "Marie", "Nathalie", "Isabelle", "Sylvie", "Catherine", "Christine", "Valérie", "Sandrine", "Céline", "Aurélie",
-    "Émilie", "Julie", "Camille", "Laura", "Manon", "Chloé", "Léa", "Sophie", "Anne", "Martine",
-    "Françoise", "Monique", "Hélène", "Élodie", "Claire", "Agnès", "Brigitte", "Pauline", "Margaux", "Justine",
-]
-LAST_NAMES = [
-    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-    "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
-    "Morel", "Girard", "André", "Lefèvre", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Legrand",
-    "Garnier", "Faure", "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Roussel", "Perrin", "Morin",
-    "Mathieu", "Clément", "Gauthier", "Dumont", "Fontaine", "Chevalier", "Robin", "Masson", "Boyer", "Denis",
-    "Lemaire", "Duval", "Joly", "Gautier", "Roche", "Noël", "Meyer", "Meunier", "Marchand", "Dufour",
-    "Blanchard", "Barbier", "Brun", "Dumas", "Brunet", "Schmitt", "Leroux", "Colin", "Renard", "Arnaud",
-    "Rolland", "Caron", "Aubert", "Giraud", "Leclerc", "Vidal", "Bourgeois", "Renaud", "Lemoine", "Picard",
-    "Gaillard", "Lacroix", "Fabre", "Dupuis", "Hubert", "Guillot", "Rivière", "Le Gall", "Moulin", "Berger",
-    "Fleury", "Deschamps", "Carpentier", "Maillard", "Jacquet", "Poirier", "Charpentier", "Le Goff", "Etcheverry",
-    "Pujol", "Lagarde", "Vial", "Chabert", "Kerhervé", "Bouvier", "Chauvin", "Tessier", "Pelletier", "Besnard",
-]
-PLACES = [
-    "du Moulin", "des Trois Chênes", "de la Fontaine", "des Peupliers", "du Grand Pré", "de la Vallée",
-    "des Tilleuls", "du Bois Joli", "de la Ferme Neuve", "du Val", "des Granges", "de Beauregard", "du Château",
-    "des Acacias", "de la Source", "du Coteau", "des Vignes", "de la Butte", "du Bocage", "des Genêts",
-    "de la Lande", "de Kervern", "du Plateau", "des Saules", "de la Croix Blanche", "du Pont", "des Prés",
-    "de la Roche", "du Mas", "des Quatre Vents", "de la Forêt", "de l'Étang", "des Ormes", "du Puits",
-    "de la Garenne", "des Noyers", "de Montplaisir", "des Bruyères", "du Chêne Vert", "des Hautes Terres",
-]
-STREETS = [
-    "route de {place}", "chemin {place}", "lieu-dit Les Granges", "rue de l'Église", "route départementale 12",
-    "impasse {place}", "lieu-dit {place}", "Le Bourg", "rue du Stade", "hameau {place}",
+# Farms by kind, weighted; the name and the rest of the fields follow the kind.
+CATEGORIES = [
+    (Category.INDIVIDUAL_FARMER, 40), (Category.FARMING_COMPANY, 40), (Category.CUMA, 4), (Category.ETARF, 5),
+    (Category.FARMERS_GIE, 1), (Category.OTHER_LEGAL_ENTITY, 5), (Category.AQUACULTURE, 2),
 ]
 COMPANY_FORMS = ["GAEC"] * 6 + ["EARL"] * 8 + ["SCEA"] * 5 + ["SAS"]
-# (code, weight): farms by kind; the rest of the fields follow the kind.
-CATEGORIES = [
-    ("individual_farmer", 40), ("farming_company", 40), ("cuma", 4), ("etarf", 5),
-    ("farmers_gie", 1), ("other_legal_entity", 5), ("aquaculture", 2),
+TAX_REGIMES = [
+    *[TaxRegime.VAT_ON_RECEIPTS] * 4, *[TaxRegime.VAT_ON_DEBITS] * 2, *[TaxRegime.NOT_LIABLE] * 2,
+    TaxRegime.VAT_EXEMPT, "",
 ]
-TAX_REGIMES = ["vat_receipts"] * 4 + ["vat_debits"] * 2 + ["not_liable"] * 2 + ["vat_exempt", ""]
+VAT_LIABLE = {TaxRegime.VAT_ON_RECEIPTS, TaxRegime.VAT_ON_DEBITS}
 COMMENTS = [
     "", "", "", "", "",
     "Je suis associé du GAEC depuis cette année.",
@@ -104,7 +91,8 @@ REFUSAL_REASONS = [
     "Le centre de gestion n'a pas de mandat pour cette structure.",
     "Merci de refaire la demande avec votre adresse professionnelle.",
 ]
-# Banks by code, Crédit Agricole's regional banks first (weight 3): farm country banks there.
+# Banks by code (schwifty's registry knows each one's BIC), Crédit Agricole's regional banks
+# first (weight 3): farm country banks there.
 BANK_CODES = [
     *[(code, 3) for code in (
         "16606", "18206", "12506", "16806", "18706", "11006", "13106", "17206", "13306", "14706", "16006",
@@ -114,149 +102,65 @@ BANK_CODES = [
     ("10278", 6), ("15589", 4), ("30004", 4), ("30003", 3), ("30002", 3), ("20041", 4),
     ("13335", 2), ("14445", 2), ("13825", 2), ("10907", 2), ("13507", 2), ("14707", 2), ("30066", 2),
 ]
-# (PACAGE département, phone area, département, [(postal code, commune)]): one or two communes each.
-# Paris and its inner suburbs are left out: hardly any farms.
-GEOGRAPHY = """
-001 4 Ain: 01000 Bourg-en-Bresse, 01190 Pont-de-Vaux
-002 3 Aisne: 02000 Laon, 02140 Vervins
-003 4 Allier: 03000 Moulins, 03800 Gannat
-004 4 Alpes-de-Haute-Provence: 04000 Digne-les-Bains, 04300 Forcalquier
-005 4 Hautes-Alpes: 05000 Gap, 05200 Embrun
-006 4 Alpes-Maritimes: 06140 Vence
-007 4 Ardèche: 07000 Privas, 07200 Aubenas
-008 3 Ardennes: 08000 Charleville-Mézières, 08300 Rethel
-009 5 Ariège: 09000 Foix, 09100 Pamiers
-010 3 Aube: 10000 Troyes, 10200 Bar-sur-Aube
-011 4 Aude: 11000 Carcassonne, 11100 Narbonne
-012 5 Aveyron: 12000 Rodez, 12100 Millau
-013 4 Bouches-du-Rhône: 13200 Arles, 13300 Salon-de-Provence
-014 2 Calvados: 14000 Caen, 14400 Bayeux
-015 4 Cantal: 15000 Aurillac, 15100 Saint-Flour
-016 5 Charente: 16000 Angoulême, 16100 Cognac
-017 5 Charente-Maritime: 17000 La Rochelle, 17100 Saintes
-018 2 Cher: 18000 Bourges, 18200 Saint-Amand-Montrond
-019 5 Corrèze: 19000 Tulle, 19100 Brive-la-Gaillarde
-020 4 Corse: 20000 Ajaccio, 20250 Corte
-021 3 Côte-d'Or: 21000 Dijon, 21200 Beaune
-022 2 Côtes-d'Armor: 22000 Saint-Brieuc, 22200 Guingamp
-023 5 Creuse: 23000 Guéret, 23200 Aubusson
-024 5 Dordogne: 24000 Périgueux, 24100 Bergerac
-025 3 Doubs: 25000 Besançon, 25300 Pontarlier
-026 4 Drôme: 26000 Valence, 26400 Crest
-027 2 Eure: 27000 Évreux, 27200 Vernon
-028 2 Eure-et-Loir: 28000 Chartres, 28200 Châteaudun
-029 2 Finistère: 29000 Quimper, 29600 Morlaix
-030 4 Gard: 30000 Nîmes, 30100 Alès
-031 5 Haute-Garonne: 31000 Toulouse, 31800 Saint-Gaudens
-032 5 Gers: 32000 Auch, 32100 Condom
-033 5 Gironde: 33000 Bordeaux, 33500 Libourne
-034 4 Hérault: 34000 Montpellier, 34500 Béziers
-035 2 Ille-et-Vilaine: 35000 Rennes, 35300 Fougères
-036 2 Indre: 36000 Châteauroux, 36100 Issoudun
-037 2 Indre-et-Loire: 37000 Tours, 37500 Chinon
-038 4 Isère: 38000 Grenoble, 38200 Vienne
-039 3 Jura: 39000 Lons-le-Saunier, 39100 Dole
-040 5 Landes: 40000 Mont-de-Marsan, 40100 Dax
-041 2 Loir-et-Cher: 41000 Blois, 41100 Vendôme
-042 4 Loire: 42000 Saint-Étienne, 42300 Roanne
-043 4 Haute-Loire: 43000 Le Puy-en-Velay, 43100 Brioude
-044 2 Loire-Atlantique: 44000 Nantes, 44110 Châteaubriant
-045 2 Loiret: 45000 Orléans, 45200 Montargis
-046 5 Lot: 46000 Cahors, 46100 Figeac
-047 5 Lot-et-Garonne: 47000 Agen, 47300 Villeneuve-sur-Lot
-048 4 Lozère: 48000 Mende, 48200 Saint-Chély-d'Apcher
-049 2 Maine-et-Loire: 49000 Angers, 49300 Cholet
-050 2 Manche: 50000 Saint-Lô, 50200 Coutances
-051 3 Marne: 51000 Châlons-en-Champagne, 51200 Épernay
-052 3 Haute-Marne: 52000 Chaumont, 52200 Langres
-053 2 Mayenne: 53000 Laval, 53200 Château-Gontier-sur-Mayenne
-054 3 Meurthe-et-Moselle: 54000 Nancy, 54300 Lunéville
-055 3 Meuse: 55000 Bar-le-Duc, 55100 Verdun
-056 2 Morbihan: 56000 Vannes, 56300 Pontivy
-057 3 Moselle: 57000 Metz, 57400 Sarrebourg
-058 3 Nièvre: 58000 Nevers, 58200 Cosne-Cours-sur-Loire
-059 3 Nord: 59000 Lille, 59300 Valenciennes
-060 3 Oise: 60000 Beauvais, 60200 Compiègne
-061 2 Orne: 61000 Alençon, 61100 Flers
-062 3 Pas-de-Calais: 62000 Arras, 62200 Boulogne-sur-Mer
-063 4 Puy-de-Dôme: 63000 Clermont-Ferrand, 63200 Riom
-064 5 Pyrénées-Atlantiques: 64000 Pau, 64100 Bayonne
-065 5 Hautes-Pyrénées: 65000 Tarbes, 65200 Bagnères-de-Bigorre
-066 4 Pyrénées-Orientales: 66000 Perpignan, 66500 Prades
-067 3 Bas-Rhin: 67000 Strasbourg, 67600 Sélestat
-068 3 Haut-Rhin: 68000 Colmar, 68100 Mulhouse
-069 4 Rhône: 69400 Villefranche-sur-Saône, 69210 L'Arbresle
-070 3 Haute-Saône: 70000 Vesoul, 70200 Lure
-071 3 Saône-et-Loire: 71000 Mâcon, 71100 Chalon-sur-Saône
-072 2 Sarthe: 72000 Le Mans, 72200 La Flèche
-073 4 Savoie: 73000 Chambéry, 73200 Albertville
-074 4 Haute-Savoie: 74000 Annecy, 74200 Thonon-les-Bains
-076 2 Seine-Maritime: 76000 Rouen, 76400 Fécamp
-077 1 Seine-et-Marne: 77000 Melun, 77100 Meaux
-078 1 Yvelines: 78000 Versailles, 78200 Mantes-la-Jolie
-079 5 Deux-Sèvres: 79000 Niort, 79300 Bressuire
-080 3 Somme: 80000 Amiens, 80100 Abbeville
-081 5 Tarn: 81000 Albi, 81100 Castres
-082 5 Tarn-et-Garonne: 82000 Montauban, 82100 Castelsarrasin
-083 4 Var: 83300 Draguignan, 83170 Brignoles
-084 4 Vaucluse: 84000 Avignon, 84200 Carpentras
-085 2 Vendée: 85000 La Roche-sur-Yon, 85200 Fontenay-le-Comte
-086 5 Vienne: 86000 Poitiers, 86100 Châtellerault
-087 5 Haute-Vienne: 87000 Limoges, 87200 Saint-Junien
-088 3 Vosges: 88000 Épinal, 88100 Saint-Dié-des-Vosges
-089 3 Yonne: 89000 Auxerre, 89100 Sens
-090 3 Territoire de Belfort: 90000 Belfort
-091 1 Essonne: 91150 Étampes
-095 1 Val-d'Oise: 95300 Pontoise
-971 - Guadeloupe: 97100 Basse-Terre, 97160 Le Moule
-972 - Martinique: 97200 Fort-de-France, 97220 La Trinité
-973 - Guyane: 97300 Cayenne, 97320 Saint-Laurent-du-Maroni
-974 - La Réunion: 97400 Saint-Denis, 97430 Le Tampon
-976 - Mayotte: 97600 Mamoudzou
-"""
+# Landline areas (01–05) of the metropolitan départements; overseas ones get no landline.
+PHONE_AREAS = {
+    "1": "77 78 91 95",
+    "2": "14 18 22 27 28 29 35 36 37 41 44 45 49 50 53 56 61 72 76 85",
+    "3": "02 08 10 21 25 39 51 52 54 55 57 58 59 60 62 67 68 70 71 80 88 89 90",
+    "4": "01 03 04 05 06 07 11 13 15 26 2A 2B 30 34 38 42 43 48 63 66 69 73 74 83 84",
+    "5": "09 12 16 17 19 23 24 31 32 33 40 46 47 64 65 79 81 82 86 87",
+}
+# Paris and its inner suburbs: hardly any farms.
+NO_FARMS = {"75", "92", "93", "94"}
 # Prefixes libphonenumber accepts whatever follows: mobiles (06 x, 07 3–9); landlines take 0A + one of 1234578
 # (026x and 059x are partly unallocated or overseas).
 MOBILE_PREFIXES = ["60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77", "78", "79"]
 # fmt: on
+AREA_OF = {code: area for area, codes in PHONE_AREAS.items() for code in codes.split()}
 
 
 @dataclass(frozen=True)
 class Departement:
-    pacage: str
-    phone_area: str  # "" overseas: no landline given
+    code: str  # Faker's: "26", "2A", "974"
     name: str
-    communes: list[tuple[str, str]]
+    pacage: str  # the three digits its PACAGE numbers start with: 026, 020 for Corsica, 974
+    phone_area: str  # "" overseas: no landline given
+    communes: list[tuple[str, str]]  # (postal code, commune)
 
 
-def _departements() -> list[Departement]:
-    departements = []
-    for line in GEOGRAPHY.strip().splitlines():
-        head, communes = line.split(": ")
-        pacage, area, name = head.split(" ", 2)
-        pairs = [tuple(commune.split(" ", 1)) for commune in communes.split(", ")]
-        departements.append(Departement(pacage, "" if area == "-" else area, name, pairs))
-    return departements
+class Pools:
+    """Names, streets and communes, drawn once from Faker's fr_FR locale; the rows pick from them.
+
+    Each name comes with its ASCII slug (« Le Goff » → « legoff ») for e-mail addresses.
+    """
+
+    def __init__(self, seed: int, communes_per_departement: int = 3):
+        fake = Faker("fr_FR")
+        fake.seed_instance(seed)
+        self.first_names = with_slugs(distinct(fake.first_name, 3000))
+        self.last_names = with_slugs(distinct(fake.last_name, 3000))
+        self.streets = distinct(fake.street_address, 5000)
+        self.departements = []
+        for code, name in FrenchAddresses.departments:
+            if code in NO_FARMS:
+                continue
+            postal_prefix = "20" if code in ("2A", "2B") else code
+            digits = "%#0" if len(postal_prefix) == 2 else "%0"  # five in all; none starts with 00
+            communes = [(postal_prefix + fake.numerify(digits), fake.city()) for _ in range(communes_per_departement)]
+            overseas = len(code) == 3
+            if not overseas and code not in AREA_OF:
+                raise ValueError(f"Département {code} ({name}) has no landline area in bench/seeding.py.")
+            self.departements.append(Departement(code, name, postal_prefix.zfill(3), AREA_OF.get(code, ""), communes))
+        self.bench_departement = next(d for d in self.departements if d.code == BENCH_DEPARTEMENT)
 
 
-DEPARTEMENTS = _departements()
+def distinct(draw, times: int) -> list[str]:
+    """The different values of `times` draws, in the order they came (a set's order would vary by process)."""
+    return list(dict.fromkeys(draw() for _ in range(times)))
 
 
-def ascii_slug(text: str) -> str:
-    """« Lefèvre » → « lefevre », « Le Gall » → « legall »: the local part of an address."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(char for char in plain.lower() if char.isalnum())
-
-
-# Luhn, the key of SIREN and SIRET; the same as stdnum.luhn.calc_check_digit, a few times faster.
-_DOUBLED = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]
-
-
-def luhn_digit(number: str) -> str:
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = ord(char) - 48
-        total += _DOUBLED[digit] if position % 2 == 0 else digit
-    return str(-total % 10)
+def with_slugs(names: list[str]) -> list[tuple[str, str]]:
+    return [(name, slugify(name).replace("-", "")) for name in names]
 
 
 # SIRENs from a counter through a bijection of [10,000,000, 80,000,000): unique,
@@ -267,66 +171,58 @@ _SIREN_STEP = 37_812_419  # prime to 2, 5 and 7, so prime to the span: a bijecti
 
 
 def siren_for(number: int, offset: int) -> str:
-    base = 10_000_000 + (number * _SIREN_STEP + offset) % _SIREN_SPAN
-    if base == 35_600_000:  # La Poste: take a number no structure uses
+    base = str(10_000_000 + (number * _SIREN_STEP + offset) % _SIREN_SPAN)
+    if base == "35600000":  # La Poste: take a number no structure uses
         return siren_for(number + _SIREN_SPAN // 2 + 1, offset)
-    return f"{base}{luhn_digit(str(base))}"
+    return base + luhn.calc_check_digit(base)
 
 
 def siret_for(siren: str, nic: int) -> str:
     body = f"{siren}{nic:04d}"
-    return body + luhn_digit(body)
+    return body + luhn.calc_check_digit(body)
 
 
-def french_iban(bank: str, branch: str, account: str) -> str:
-    """FR76…: the RIB key (97 − (89·bank + 15·branch + 3·account) mod 97), then the IBAN's own."""
-    rib_key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
-    bban = f"{bank}{branch}{account}{rib_key:02d}"
-    check = 98 - int(bban + "152700") % 97  # F = 15, R = 27
-    return f"FR{check:02d}{bban}"
+def vat_number_for(siren: str) -> str:
+    """FR, the two-digit key python-stdnum computes, the SIREN."""
+    return "FR" + siren_numbers.to_tva(siren)
+
+
+def french_iban(bank_code: str, branch_code: str, account_code: str) -> str:
+    """A French IBAN, compact: schwifty computes the RIB key and the IBAN's own."""
+    return IBAN.generate("FR", bank_code=bank_code, branch_code=branch_code, account_code=account_code).compact
 
 
 def bic_for(bank_code: str) -> str:
-    """The BIC schwifty's bank registry gives the bank code, as `clean_bic` expects it."""
-    return str(IBAN(french_iban(bank_code, "00001", "00000000001")).bic)
+    """The bank's BIC from schwifty's registry, the one `clean_bic` expects beside its IBANs."""
+    return str(BIC.from_bank_code("FR", bank_code))
 
 
-def placeholder_pdf() -> bytes:
-    """One page saying what it is: every seeded bank account points at this file."""
-    text = "RIB fictif - jeu de donnees de banc d'essai, aucun compte reel"
-    stream = f"BT /F1 14 Tf 56 780 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    output = io.BytesIO()
-    output.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(output.tell())
-        output.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
-    xref = output.tell()
-    output.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        output.write(b"%010d 00000 n \n" % offset)
-    output.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return output.getvalue()
+@dataclass(frozen=True)
+class StoredRib:
+    name: str  # in the RIB storage
+    content_type: str
+
+
+def store_placeholder(storage) -> StoredRib:
+    """Checks the placeholder RIB as an upload is checked, then saves it once; every seeded bank account names it."""
+    with RIB_FIXTURE.open("rb") as handle:
+        rib = clean_rib(File(handle, name=RIB_FIXTURE.name))
+        name = RIB_PLACEHOLDER if storage.exists(RIB_PLACEHOLDER) else storage.save(RIB_PLACEHOLDER, rib.content)
+    return StoredRib(name, rib.content_type)
 
 
 def seeded_random(purpose: str, seed: int) -> Random:
     """A generator of its own per table, so that each table's rows depend on the seed alone."""
-    return Random(f"{purpose}:{seed}")  # noqa: S311 (made-up data, no secret: it must be reproducible)
+    # Made-up data, no secret: it must be reproducible (S311 is off in bench/).
+    return Random(f"{purpose}:{seed}")
 
 
 # Request states and roles as small integers in the plan.
 MAIN, MANAGER, USER = 0, 1, 2
 ROLES = [Membership.Role.MAIN_MANAGER, Membership.Role.MANAGER, Membership.Role.USER]
 REQUESTED, APPROVED, REFUSED_STATE, WITHDRAWN_STATE = 0, 1, 2, 3
-STATES = ["requested", "approved", "refused", "withdrawn"]
+State = ApprovalRequest.State
+STATES = [State.REQUESTED, State.APPROVED, State.REFUSED, State.WITHDRAWN]
 
 
 @dataclass(repr=False)
@@ -537,23 +433,22 @@ class Plan:
 class Rows:
     """The rows of each table as tuples, in the column order `COLUMNS` gives."""
 
-    def __init__(self, plan: Plan, password_hash: str, rib_name: str, terms_version: str):
+    def __init__(self, plan: Plan, password_hash: str, rib: StoredRib, terms_version: str):
         self.plan = plan
         self.password_hash = password_hash
-        self.rib_name = rib_name
+        self.rib = rib
         self.terms_version = terms_version
+        self.pools = Pools(plan.seed)
         self.sirets: list[str] = []
         self.bank_account_ids: list[int] = []  # the bench structure's
-        self.first_names = [(name, ascii_slug(name)) for name in FIRST_NAMES]
-        self.last_names = [(name, ascii_slug(name)) for name in LAST_NAMES]
 
     def users(self):
-        plan = self.plan
+        plan, pools = self.plan, self.pools
         rng = seeded_random("users", plan.seed)
         at = plan.at
         for user in range(plan.users):
-            first, first_slug = rng.choice(self.first_names)
-            last, last_slug = rng.choice(self.last_names)
+            first, first_slug = rng.choice(pools.first_names)
+            last, last_slug = rng.choice(pools.last_names)
             if user == 0:
                 email, first, last = BENCH_MANAGER, "Bénédicte", "Banc"
             elif user == 1:
@@ -578,51 +473,33 @@ class Rows:
             )  # fmt: skip
 
     def structures(self):
-        plan = self.plan
+        plan, pools = self.plan, self.pools
         rng = seeded_random("structures", plan.seed)
-        categories = [code for code, weight in CATEGORIES for _ in range(weight)]
-        next_pacage = {departement.pacage: rng.randrange(100_000) for departement in DEPARTEMENTS}
+        categories = [category for category, weight in CATEGORIES for _ in range(weight)]
+        next_pacage = {departement.pacage: rng.randrange(100_000) for departement in pools.departements}
         for structure in range(plan.structures):
-            departement = rng.choice(DEPARTEMENTS)
+            departement = rng.choice(pools.departements)
             postal_code, city = rng.choice(departement.communes)
             siren = siren_for(structure, plan.siren_offset)
             siret = siret_for(siren, rng.choice((1, 1, 1, 2, 3, 11, 12, 24)))
             self.sirets.append(siret)
-            place = rng.choice(PLACES)
-            last = rng.choice(LAST_NAMES)
             centre = bool(plan.centre[structure])
             category = "" if centre or rng.random() < INCOMPLETE else rng.choice(categories)
-            structure_type = "company"
             if structure == 0:
-                name, category, departement = BENCH_STRUCTURE, "farming_company", DEPARTEMENTS[25]
-                postal_code, city = departement.communes[1]
+                name, category, departement = BENCH_STRUCTURE, Category.FARMING_COMPANY, pools.bench_departement
+                postal_code, city = departement.communes[0]
             elif centre:
-                name = f"Centre de gestion agricole {departement.name} {structure}"
-                structure_type = "association"
-            elif category == "individual_farmer":
-                name = f"{last.upper()} {rng.choice(FIRST_NAMES)}"
-            elif category == "cuma":
-                name, structure_type = f"CUMA {place} {structure}", "association"
-            elif category == "etarf":
-                name = f"ETA {last} {structure}"
-            elif category == "farmers_gie":
-                name = f"GIE {place} {structure}"
-            elif category == "other_legal_entity":
-                name = rng.choice(("Domaine", "SCI", "Association foncière")) + f" {place} {structure}"
-            elif category == "aquaculture":
-                name = rng.choice(("Pisciculture", "Parcs ostréicoles")) + f" {place} {structure}"
+                name = f"Centre de gestion agricole {departement.name}, antenne de {city}"
             else:
-                name = f"{rng.choice(COMPANY_FORMS)} {place} {structure}"
-            company = category not in ("", "individual_farmer")
+                name = self._farm_name(rng, category, city)
+            association = centre or category == Category.CUMA
+            company = category not in ("", Category.INDIVIDUAL_FARMER)
             pacage = ""
             if category:
                 number = next_pacage[departement.pacage]
                 next_pacage[departement.pacage] = number + 1
                 pacage = f"{departement.pacage}{number % 1_000_000:06d}"
             tax_regime = rng.choice(TAX_REGIMES)
-            vat = vat_number_for(siren) if tax_regime in ("vat_receipts", "vat_debits") else ""
-            street = rng.choice(STREETS).format(place=place)
-            address = street if street[0].isupper() or street.startswith("lieu") else f"{rng.randint(1, 60)} {street}"
             if departement.phone_area:
                 phone = f"+33{departement.phone_area}{rng.choice('1234578')}{rng.randrange(10**7):07d}"
             else:
@@ -630,12 +507,39 @@ class Rows:
             created = plan.at(plan.created[structure])
             updated = plan.at(rng.randrange(0, plan.created[structure] + 1))
             yield (
-                structure + 1, "siret", siret, name, f"RCS {city} {siren}" if company else "", vat, structure_type,
+                structure + 1, Structure.IdentifierType.SIRET, siret, name,
+                f"RCS {city} {siren}" if company else "",
+                vat_number_for(siren) if tax_regime in VAT_LIABLE else "",
+                Structure.StructureType.ASSOCIATION if association else Structure.StructureType.COMPANY,
                 f"contact{structure}@exemple.fr" if rng.random() < 0.6 else "",
-                "active" if rng.random() < 0.98 else "inactive", tax_regime, address,
-                "BP 12" if rng.random() < 0.05 else "", "", postal_code, city, "FR",
+                Structure.Status.ACTIVE if rng.random() < 0.98 else Structure.Status.INACTIVE, tax_regime,
+                rng.choice(pools.streets), "BP 12" if rng.random() < 0.05 else "", "", postal_code, city, "FR",
                 phone if rng.random() < 0.8 else "", "", category, pacage, centre, created, updated,
             )  # fmt: skip
+
+    def _farm_name(self, rng: Random, category: str, city: str) -> str:
+        last = rng.choice(self.pools.last_names)[0]
+        match category:
+            case Category.INDIVIDUAL_FARMER:
+                return f"{last.upper()} {rng.choice(self.pools.first_names)[0]}"
+            case Category.CUMA:
+                return f"CUMA de {city}"
+            case Category.ETARF:
+                return f"ETA {last}"
+            case Category.FARMERS_GIE:
+                return f"GIE des producteurs de {city}"
+            case Category.OTHER_LEGAL_ENTITY:
+                return f"{rng.choice(('Domaine', 'SCI', 'Association foncière'))} {last}"
+            case Category.AQUACULTURE:
+                return f"{rng.choice(('Pisciculture', 'Parcs ostréicoles'))} {last}"
+        # A farming company, or a structure whose category is not filled in yet.
+        form = rng.choice(COMPANY_FORMS)
+        pick = rng.random()
+        if pick < 0.4:
+            return f"{form} {last}"
+        if pick < 0.7:
+            return f"{form} {last}-{rng.choice(self.pools.last_names)[0]}"  # two families
+        return f"{form} de {city}"
 
     def memberships(self):
         plan = self.plan
@@ -660,15 +564,15 @@ class Rows:
             for number in range(count):
                 pk += 1
                 bank = rng.choice(banks)
-                account = f"{rng.randrange(10_000):04d}{pk % 10_000_000:07d}"
+                account = f"{rng.randrange(10_000):04d}{pk % 10_000_000:07d}"  # the pk makes it unique
                 iban = french_iban(bank, f"{rng.randrange(100_000):05d}", account)
                 age = rng.randrange(0, plan.created[structure] + 1)
                 if structure == 0:
                     self.bank_account_ids.append(pk)
                 yield (
-                    pk, structure + 1, labels[number], iban, bics[bank], self.rib_name,
+                    pk, structure + 1, labels[number], iban, bics[bank], self.rib.name,
                     rng.choice(("RIB.pdf", "rib.pdf", f"RIB {labels[number]}.pdf", "scan_rib.pdf")),
-                    "application/pdf", number == 0, plan.main_manager[structure] + 1, plan.at(age), plan.at(age),
+                    self.rib.content_type, number == 0, plan.main_manager[structure] + 1, plan.at(age), plan.at(age),
                 )  # fmt: skip
 
     def approval_requests(self):
@@ -677,8 +581,9 @@ class Rows:
             plan.requests, start=1
         ):
             yield (
-                pk, "attachment", STATES[state], requester + 1, structure + 1, comment, plan.at(age),
-                None if decided_by is None else decided_by + 1, None if decided is None else plan.at(decided), reason,
+                pk, ApprovalRequest.Kind.ATTACHMENT, STATES[state], requester + 1, structure + 1, comment,
+                plan.at(age), None if decided_by is None else decided_by + 1,
+                None if decided is None else plan.at(decided), reason,
             )  # fmt: skip
 
 
@@ -716,13 +621,13 @@ def columns_for(model, names: list[str]) -> tuple[list[str], list]:
     fields = {f.attname: f for f in model._meta.concrete_fields}
     unknown = set(names) - set(fields)
     if unknown:
-        raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}: update structures/seeding.py.")
+        raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}: update bench/seeding.py.")
     extra = []
     for name, model_field in fields.items():
         if name in names:
             continue
         if not model_field.has_default() and not model_field.null and not model_field.blank:
-            raise ValueError(f"{model.__name__}.{name} has no default: structures/seeding.py must fill it.")
+            raise ValueError(f"{model.__name__}.{name} has no default: bench/seeding.py must fill it.")
         extra.append(model_field)
     defaults = [model_field.get_default() for model_field in extra]
     return [fields[name].column for name in names] + [f.column for f in extra], defaults
@@ -763,10 +668,3 @@ def write_table(model, names: list[str], rows, progress=None, every: int = 250_0
         if batch:
             cursor.executemany(sql, batch)
     return count
-
-
-def store_placeholder(storage) -> str:
-    """Saves the placeholder RIB once in the private storage; every seeded bank account names it."""
-    if not storage.exists(RIB_PLACEHOLDER):
-        return storage.save(RIB_PLACEHOLDER, ContentFile(placeholder_pdf()))
-    return RIB_PLACEHOLDER
