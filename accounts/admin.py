@@ -17,7 +17,6 @@ from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
-from approvals.admin import waiting_for
 from audit.log import record
 from audit.models import Action
 from chorus.admin import audit_trail_link
@@ -59,7 +58,7 @@ class ActivationFilter(admin.SimpleListFilter):
         if self.value() == "pending":
             return queryset.awaiting_activation()
         if self.value() == "done":
-            return queryset.filter(activated_at__isnull=False)
+            return queryset.activated()
         return queryset
 
 
@@ -208,7 +207,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
                 reverse("admin:approvals_approvalrequest_change", args=[approval_request.pk]),
                 approval_request.structure.name_and_siret,
                 localtime(approval_request.created_at).strftime("%d/%m/%Y"),
-                waiting_for(approval_request.created_at),
+                approval_request.waiting_for,
             )
             for approval_request in pending
         )

@@ -12,6 +12,10 @@ class UserQuerySet(models.QuerySet):
         """Signed up, never activated (deactivated accounts were activated once)."""
         return self.filter(is_active=False, activated_at__isnull=True)
 
+    def activated(self):
+        """Activated once, deactivated since or not: the rows whose `has_activated` is true."""
+        return self.filter(activated_at__isnull=False)
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True

@@ -117,7 +117,7 @@ def resend_activation(email: str) -> None:
     Says nothing either way: the caller answers the same for any address.
     """
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(email=email, is_active=False, activated_at__isnull=True).first()
+        user = User.objects.awaiting_activation().select_for_update().filter(email=email).first()
         if user is None:
             return
         user.activation_sent_at = timezone.now()

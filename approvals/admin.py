@@ -1,11 +1,9 @@
-from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 
 from approvals import workflows
 from approvals.forms import RefusalForm
@@ -14,20 +12,8 @@ from chorus.sites import DashboardItem, DashboardPanel
 from structures.admin import SiretSearchMixin
 
 # A request waiting longer than this reaches nobody who acts on it: support calls the structure.
-STALE_AFTER = timedelta(days=7)
+STALE_AFTER_DAYS = 7
 STALE_SHOWN = 5  # on the admin index, the oldest ones
-
-
-def waiting_for(created_at: datetime) -> str:
-    """« il y a 3 jours »: how long a request has been waiting, in whole days."""
-    days = (timezone.now() - created_at).days
-    if days < 1:
-        return "aujourd'hui"
-    return f"il y a {days} jour{'s' if days > 1 else ''}"
-
-
-def stale(requests):
-    return requests.pending().filter(created_at__lt=timezone.now() - STALE_AFTER)
 
 
 class WaitingFilter(admin.SimpleListFilter):
@@ -35,14 +21,14 @@ class WaitingFilter(admin.SimpleListFilter):
 
     title = "attente"
     parameter_name = "attente"
-    STALE = "plus_de_7_jours"
+    STALE = f"plus_de_{STALE_AFTER_DAYS}_jours"
 
     def lookups(self, request, model_admin):
-        return [(self.STALE, "En attente depuis plus de 7 jours")]
+        return [(self.STALE, f"En attente depuis plus de {STALE_AFTER_DAYS} jours")]
 
     def queryset(self, request, queryset):
         if self.value() == self.STALE:
-            return stale(queryset)
+            return queryset.waiting_longer_than(STALE_AFTER_DAYS)
         return queryset
 
 
@@ -80,19 +66,19 @@ class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
         return super().get_queryset(request).with_delegation()
 
     def dashboard_panel(self, request) -> DashboardPanel:
-        """The admin index: how many requests wait for more than 7 days, and the oldest ones."""
-        requests = stale(ApprovalRequest.objects.all())
+        """The admin index: how many requests wait for too long, and the oldest ones."""
+        requests = ApprovalRequest.objects.waiting_longer_than(STALE_AFTER_DAYS)
         oldest = requests.select_related("requester", "structure").order_by("created_at", "pk")[:STALE_SHOWN]
         changelist = reverse("admin:approvals_approvalrequest_changelist")
         return DashboardPanel(
-            title="Demandes de rattachement en attente depuis plus de 7 jours",
+            title=f"Demandes de rattachement en attente depuis plus de {STALE_AFTER_DAYS} jours",
             count=requests.count(),
             url=f"{changelist}?{urlencode({WaitingFilter.parameter_name: WaitingFilter.STALE})}",
             items=[
                 DashboardItem(
                     label=f"{approval_request.requester} → {approval_request.structure.name_and_siret}",
                     url=reverse("admin:approvals_approvalrequest_change", args=[approval_request.pk]),
-                    detail=waiting_for(approval_request.created_at),
+                    detail=approval_request.waiting_for,
                 )
                 for approval_request in oldest
             ],
@@ -100,7 +86,7 @@ class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
 
     @admin.display(description="en attente", ordering="created_at")
     def waiting(self, approval_request):
-        return waiting_for(approval_request.created_at) if approval_request.is_pending else "—"
+        return approval_request.waiting_for if approval_request.is_pending else "—"
 
     @admin.display(description="centre de gestion", boolean=True)
     def from_centre(self, approval_request):
@@ -108,7 +94,7 @@ class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
 
     @admin.display(description="approbateur")
     def approver(self, approval_request):
-        if approval_request.state == ApprovalRequest.State.WITHDRAWN:
+        if approval_request.is_withdrawn:
             return "retirée par le demandeur"
         return approval_request.decided_by or "—"
 

@@ -31,7 +31,7 @@ def decision_made(approval_request: ApprovalRequest) -> None:
         {
             "approval_request": approval_request,
             "requester": approval_request.requester,
-            "approved": approval_request.state == ApprovalRequest.State.APPROVED,
+            "approved": approval_request.is_approved,
             "link": mail.absolute_url(reverse("approvals:my_memberships")),
         },
     )

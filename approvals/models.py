@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -10,6 +12,10 @@ from structures.models import Membership, Structure
 class ApprovalRequestQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(state=ApprovalRequest.State.REQUESTED)
+
+    def waiting_longer_than(self, days: int):
+        """The pending requests filed more than `days` days ago: nobody has acted on them."""
+        return self.pending().filter(created_at__lt=timezone.now() - timedelta(days=days))
 
     def decidable_by(self, user):
         """The requests of the structures the user manages: the only ones they see or decide."""
@@ -92,6 +98,22 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == self.State.REQUESTED
+
+    @property
+    def is_approved(self) -> bool:
+        return self.state == self.State.APPROVED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.state == self.State.WITHDRAWN
+
+    @property
+    def waiting_for(self) -> str:
+        """« il y a 3 jours »: how long the request has been waiting, in whole days."""
+        days = (timezone.now() - self.created_at).days
+        if days < 1:
+            return "aujourd'hui"
+        return f"il y a {days} jour{'s' if days > 1 else ''}"
 
     @property
     def description(self) -> str:
