@@ -1,6 +1,5 @@
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
@@ -17,10 +16,9 @@ from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
-from audit.log import record
-from audit.models import Action
 from chorus.admin import audit_trail_link
-from structures.admin import MembershipAdminForm, SiretSearchMixin
+from structures import workflows as structures
+from structures.admin import MembershipAdminForm, SiretSearchMixin, save_memberships
 from structures.models import Membership
 
 MAIL_STATUS = {
@@ -66,9 +64,8 @@ class StaffSetPasswordForm(AdminPasswordChangeForm):
     """The admin's « change password » form, audited: a password set by staff is an account takeover step."""
 
     def save(self, commit=True):
-        user = super().save(commit)
-        record(Action.PASSWORD_SET_BY_STAFF, target=user.email)
-        return user
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        return workflows.set_password_by_staff(self.user, password)
 
 
 def action_on_list_and_page(**kwargs):
@@ -158,13 +155,28 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change):
         """Staff changes to an account are audited (field names only); a deactivation ends its sessions."""
-        super().save_model(request, obj, form, change)
-        if not change or not form.changed_data:
-            return
-        if "is_active" in form.changed_data and not obj.is_active:
-            obj.end_sessions()
-            record(Action.DEACTIVATED, target=obj.email)
-        record(Action.ACCOUNT_CHANGED, target=obj.email, champs=form.changed_data)
+        if change:
+            workflows.change_account(obj, changed=form.changed_data, by=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
+    # The user's memberships are saved and deleted through the structures' workflows, which audit them.
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Membership:
+            save_memberships(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            structures.delete_memberships(obj.memberships.all(), by=request.user)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            structures.delete_memberships(Membership.objects.filter(user__in=queryset), by=request.user)
+            super().delete_queryset(request, queryset)
 
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):
@@ -239,12 +251,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
     )
     def unlock_sign_in(self, request, queryset):
         """django-axes' own reset for the login address: its failed sign-ins are forgotten, the lockout lifted."""
-        unlocked = 0
-        for user in queryset:
-            with transaction.atomic():
-                if axes_reset(username=user.email):
-                    record(Action.LOCKOUT_LIFTED, target=user.email)
-                    unlocked += 1
+        unlocked = sum(workflows.lift_lockout(user, by=request.user) for user in queryset)
         if unlocked:
             self.message_user(
                 request, f"Connexion débloquée pour {unlocked} compte(s) : ils peuvent se connecter à nouveau."

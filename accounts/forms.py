@@ -9,6 +9,7 @@ from django.contrib.auth import forms as auth_forms
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts import workflows
 from accounts.models import User
 from chorus.forms import REQUIRED_NOTICE, fields_only
 from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
@@ -190,6 +191,19 @@ class SignupForm(forms.Form):
             )
         return cleaned
 
+    def save(self) -> workflows.Registration:
+        """« Créer mon compte »: the same recap whether or not the address was taken."""
+        data = self.cleaned_data
+        return workflows.register(
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            siret=data["identifier"],
+            phone=data["phone"],
+            contact_email=data["contact_email"],
+            survey_consent=data["survey_consent"],
+        )
+
 
 class RuleOnThePasswordField:
     """The password rule's errors go under the password itself, where the meter is, not its confirmation."""
@@ -198,21 +212,36 @@ class RuleOnThePasswordField:
         super().validate_password_for_user(user, password_field_name="new_password1")
 
 
-class ActivationForm(RuleOnThePasswordField, auth_forms.SetPasswordForm):
-    """« Veuillez saisir votre nouveau mot de passe » (memento, step 2)."""
+class NewPasswordForm(RuleOnThePasswordField, auth_forms.SetPasswordForm):
+    """A new password, typed twice, with the strength meter: to activate an account or reset its password."""
 
     error_messages = {"password_mismatch": "Les deux mots de passe ne sont pas identiques."}
+    password_labels = ("Entrez le mot de passe :", "Confirmez le mot de passe :")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         password, confirmation = self.fields["new_password1"], self.fields["new_password2"]
-        password.label = "Entrez le mot de passe :"
-        confirmation.label = "Confirmez le mot de passe :"
+        password.label, confirmation.label = self.password_labels
         password.help_text = ""
         confirmation.help_text = ""
         password.widget.attrs.update({"data-password-meter": "", "autocomplete": "new-password", "maxlength": "128"})
         confirmation.widget.attrs.update({"autocomplete": "new-password", "maxlength": "128"})
         self.helper = fields_only()
+
+
+class ActivationForm(NewPasswordForm):
+    """« Veuillez saisir votre nouveau mot de passe » (memento, step 2)."""
+
+    def save(self, token: str) -> User:
+        """Activates the account with this password if `token` is still the link's (else `workflows.LinkExpired`)."""
+        return workflows.activate(self.user.pk, token, self.cleaned_data["new_password1"])
+
+
+class ResetPasswordForm(NewPasswordForm):
+    password_labels = ("Nouveau mot de passe", "Confirmez le nouveau mot de passe")
+
+    def save(self) -> User:
+        return workflows.reset_password(self.user, self.cleaned_data["new_password1"])
 
 
 class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
@@ -230,6 +259,9 @@ class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
         self.fields["new_password1"].help_text = ""
         self.fields["new_password1"].widget.attrs.update({"data-password-meter": "", "maxlength": "128"})
         self.helper = fields_only()
+
+    def save(self) -> User:
+        return workflows.change_password(self.user, self.cleaned_data["new_password1"])
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -253,13 +285,6 @@ class LoginAddressForm(forms.Form):
 
     email = EmailAddressField(label="Adresse électronique de connexion")
     helper = fields_only()
-
-
-class ResetPasswordForm(ActivationForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["new_password1"].label = "Nouveau mot de passe"
-        self.fields["new_password2"].label = "Confirmez le nouveau mot de passe"
 
 
 class ProfileForm(forms.ModelForm):
@@ -298,6 +323,9 @@ class ProfileForm(forms.ModelForm):
     def clean_phone(self):
         return clean_phone_number(self.cleaned_data["phone"])
 
+    def save(self) -> User:
+        return workflows.change_account(self.instance, changed=self.changed_data, by=self.instance)
+
 
 class DeactivateForm(forms.Form):
     password = forms.CharField(
@@ -317,6 +345,9 @@ class DeactivateForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
         return password
+
+    def save(self) -> None:
+        workflows.deactivate(self.user)
 
 
 class ConfirmPasswordForm(forms.Form):

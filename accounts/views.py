@@ -7,7 +7,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
-from django.db import transaction
+from django.contrib.messages.views import SuccessMessageMixin
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,9 +16,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import forms, workflows
 from accounts.tokens import activation_token
-from audit.log import record
-from audit.models import Action
 from chorus import reauth, throttling
+from chorus.forms import posted
 from structures.models import Membership
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
@@ -28,22 +27,12 @@ def signup(request):
     """« Créer un compte » (memento, step 1)."""
     if request.user.is_authenticated:
         return redirect("home")
-    form = forms.SignupForm(request.POST if request.method == "POST" else None)
+    form = forms.SignupForm(posted(request)[0])
     if request.method == "POST":
         if not throttling.allow(request, "signup"):
             form.add_error(None, THROTTLED)
         elif form.is_valid():
-            data = form.cleaned_data
-            registration = workflows.register(
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                siret=data["identifier"],
-                phone=data["phone"],
-                contact_email=data["contact_email"],
-                survey_consent=data["survey_consent"],
-            )
-            request.session["registration"] = asdict(registration)
+            request.session["registration"] = asdict(form.save())
             return redirect("accounts:signup_done")
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -66,9 +55,8 @@ class ActivateView(auth_views.PasswordResetConfirmView):
     reset_url_token = "mot-de-passe"
 
     def form_valid(self, form):
-        token = self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, "")
         try:
-            user = workflows.activate(self.user.pk, token, form.cleaned_data["new_password1"])
+            user = form.save(token=self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, ""))
         except workflows.LinkExpired:
             return redirect("accounts:activation_invalid")
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -88,7 +76,7 @@ def activation_invalid(request):
 
 def resend_activation(request):
     """« Recevoir un nouveau lien »: the same answer whether or not the address awaits one."""
-    form = forms.LoginAddressForm(request.POST if request.method == "POST" else None)
+    form = forms.LoginAddressForm(posted(request)[0])
     if request.method == "POST":
         if not throttling.allow(request, "resend"):
             form.add_error(None, THROTTLED)
@@ -115,7 +103,7 @@ class LoginView(auth_views.LoginView):
 
 def password_reset(request):
     """« Mot de passe oublié »: the same answer whether or not the address has an account."""
-    form = forms.LoginAddressForm(request.POST if request.method == "POST" else None)
+    form = forms.LoginAddressForm(posted(request)[0])
     if request.method == "POST":
         if not throttling.allow(request, "reset"):
             form.add_error(None, THROTTLED)
@@ -125,41 +113,26 @@ def password_reset(request):
     return render(request, "accounts/password_reset.html", {"form": form})
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(SuccessMessageMixin, auth_views.PasswordResetConfirmView):
     form_class = forms.ResetPasswordForm
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:login")
+    success_message = "Votre mot de passe est changé. Connectez-vous avec le nouveau."
     reset_url_token = "nouveau-mot-de-passe"
 
-    def form_valid(self, form):
-        with transaction.atomic():
-            response = super().form_valid(form)
-            record(Action.PASSWORD_RESET, actor=form.user)
-        messages.success(self.request, "Votre mot de passe est changé. Connectez-vous avec le nouveau.")
-        return response
 
-
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     form_class = forms.ChangePasswordForm
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
-
-    def form_valid(self, form):
-        with transaction.atomic():
-            response = super().form_valid(form)
-            record(Action.PASSWORD_CHANGED, actor=form.user)
-        messages.success(self.request, "Votre mot de passe est changé.")
-        return response
+    success_message = "Votre mot de passe est changé."
 
 
 @login_required
 def profile(request):
-    form = forms.ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            if form.changed_data:
-                record(Action.ACCOUNT_CHANGED, actor=request.user, target=request.user.email, champs=form.changed_data)
+    form = forms.ProfileForm(posted(request)[0], instance=request.user)
+    if form.is_valid():
+        form.save()
         messages.success(request, "Vos informations sont enregistrées.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
@@ -167,9 +140,9 @@ def profile(request):
 
 @login_required
 def deactivate(request):
-    form = forms.DeactivateForm(request.user, request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        workflows.deactivate(request.user)
+    form = forms.DeactivateForm(request.user, posted(request)[0])
+    if form.is_valid():
+        form.save()
         logout(request)
         messages.info(request, "Votre compte est désactivé.")
         return redirect("home")
@@ -182,8 +155,8 @@ def confirm_password(request):
     next_url = request.POST.get("next") or request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
         next_url = reverse("home")
-    form = forms.ConfirmPasswordForm(request, request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    form = forms.ConfirmPasswordForm(request, posted(request)[0])
+    if form.is_valid():
         reauth.mark(request)
         # The right password clears earlier typos, as a sign-in does (AXES_RESET_ON_SUCCESS).
         reset_failed_attempts(username=request.user.email)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from axes.utils import reset as forget_failed_sign_ins
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
@@ -153,3 +154,58 @@ def deactivate(user: User) -> None:
         user.end_sessions()
         record(Action.DEACTIVATED, actor=user)
         emails.account_deactivated(user)
+
+
+def reset_password(user: User, password: str) -> User:
+    """« Mot de passe oublié », from the mailed link: the new password, which ends the user's sessions."""
+    return _new_password(user, password, Action.PASSWORD_RESET, actor=user)
+
+
+def change_password(user: User, password: str) -> User:
+    """« Changer de mot de passe »: the caller keeps the session it is asked from (`update_session_auth_hash`)."""
+    return _new_password(user, password, Action.PASSWORD_CHANGED, actor=user)
+
+
+def set_password_by_staff(user: User, password: str | None) -> User:
+    """The admin's « change password », audited: a password set by staff is an account takeover step.
+
+    `None` leaves the account without a usable password. The staff member
+    recorded is the one signed in (the admin's password form knows no other).
+    """
+    return _new_password(user, password, Action.PASSWORD_SET_BY_STAFF, target=user.email)
+
+
+def _new_password(user: User, password: str | None, action: Action, **audit) -> User:
+    with transaction.atomic():
+        user.set_password(password)
+        user.save()
+        record(action, **audit)
+    return user
+
+
+def change_account(user: User, *, changed: list[str], by: User) -> User:
+    """Saves an account's details, changed by its owner (« Mon profil ») or by staff in the admin.
+
+    The audit row names the fields changed, never their values. An account
+    that staff deactivate here has its sessions ended, as `deactivate` does.
+    """
+    with transaction.atomic():
+        user.save()
+        if changed:
+            if "is_active" in changed and not user.is_active:
+                user.end_sessions()
+                record(Action.DEACTIVATED, actor=by, target=user.email)
+            record(Action.ACCOUNT_CHANGED, actor=by, target=user.email, champs=changed)
+    return user
+
+
+def lift_lockout(user: User, *, by: User) -> bool:
+    """Staff's « Débloquer la connexion »: django-axes forgets the address's failed sign-ins.
+
+    False, and nothing recorded, when there were none to forget.
+    """
+    with transaction.atomic():
+        if not forget_failed_sign_ins(username=user.email):
+            return False
+        record(Action.LOCKOUT_LIFTED, actor=by, target=user.email)
+    return True
