@@ -6,8 +6,7 @@ from crispy_forms.layout import HTML, Fieldset, Layout, Submit
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
-from django.urls import reverse
-from django.utils.html import format_html
+from django.template.loader import render_to_string
 
 from accounts import workflows
 from accounts.models import User
@@ -133,11 +132,7 @@ class SignupForm(forms.Form):
         }
         for name, message in required_messages.items():
             self.fields[name].error_messages["required"] = message
-        self.fields["accept_terms"].help_text = format_html(
-            'Lire les <a href="{}" target="_blank" rel="noopener" title="conditions générales '
-            "d'utilisation – nouvelle fenêtre\">conditions générales d'utilisation</a>.",
-            reverse("terms"),
-        )
+        self.fields["accept_terms"].help_text = render_to_string("accounts/_accept_terms_help.html")
         self.fields["identifier"].widget.attrs["inputmode"] = "numeric"
         self.helper = FormHelper()
         self.helper.layout = Layout(
@@ -155,11 +150,7 @@ class SignupForm(forms.Form):
             ),
             Fieldset(
                 "Informations sur la structure",
-                HTML(
-                    '<p class="fr-text--sm">Nous vous invitons à sélectionner dans la liste déroulante '
-                    "ci-dessous le type d'identifiant de votre structure puis compléter les données "
-                    "demandées.</p>"
-                ),
+                HTML('{% include "accounts/_signup_identifier_hint.html" %}'),
                 "identifier_type",
                 "identifier",
             ),
