@@ -129,9 +129,7 @@ class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
     def refuse(self, request, queryset):
         form = RefusalForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
-            decided, already_decided = workflows.decide_many(
-                queryset, by=request.user, approve=False, reason=form.cleaned_data["reason"]
-            )
+            decided, already_decided = form.save(queryset, by=request.user)
             self._report(request, decided, already_decided, "refusée")
             return None
         return TemplateResponse(

@@ -1,11 +1,19 @@
 from django import forms
 
+from approvals import workflows
 from approvals.models import ApprovalRequest
 from chorus.forms import REQUIRED_NOTICE, fields_only
+from structures.models import Structure
 from structures.validators import clean_siret
 
 REASON_REQUIRED = "Indiquez le motif du refus : il est envoyé au demandeur."
 COMMENT_MAX = 2000
+UNKNOWN_SIRET = (
+    "Aucune structure n'est inscrite sur le portail avec ce SIRET. Vérifiez le numéro, ou demandez à la structure "
+    "de s'inscrire : son inscription la crée et fait de la personne qui s'inscrit son gestionnaire principal."
+)
+ALREADY_ATTACHED = "Vous êtes déjà rattaché(e) à cette structure."
+ALREADY_REQUESTED = "Vous avez déjà une demande de rattachement en attente pour cette structure."
 
 
 class StateFilterForm(forms.Form):
@@ -50,7 +58,8 @@ class AttachmentRequestForm(forms.Form):
         "lequel vous travaillez.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
         super().__init__(*args, **kwargs)
         self.fields["siret"].widget.attrs.update(inputmode="numeric", autocomplete="off")
         self.helper = fields_only(REQUIRED_NOTICE, "siret", "comment")
@@ -60,6 +69,25 @@ class AttachmentRequestForm(forms.Form):
 
     def clean_comment(self):
         return self.cleaned_data["comment"].strip()
+
+    def save(self) -> ApprovalRequest | None:
+        """Files the request; or, for an unknown SIRET or a structure already joined or asked, says why under it.
+
+        Looked up here rather than in `clean_siret`: the caller counts look-ups (throttling) first.
+        """
+        structure = Structure.objects.filter(siret=self.cleaned_data["siret"]).first()
+        if structure is None:
+            self.add_error("siret", UNKNOWN_SIRET)
+            return None
+        try:
+            return workflows.request_attachment(
+                user=self.user, structure=structure, comment=self.cleaned_data["comment"]
+            )
+        except workflows.AlreadyAttached:
+            self.add_error("siret", ALREADY_ATTACHED)
+        except workflows.AlreadyRequested:
+            self.add_error("siret", ALREADY_REQUESTED)
+        return None
 
 
 class RefusalForm(forms.Form):
@@ -80,3 +108,7 @@ class RefusalForm(forms.Form):
         if not reason:
             raise forms.ValidationError(REASON_REQUIRED, code="required")
         return reason
+
+    def save(self, requests, *, by) -> tuple[list[ApprovalRequest], int]:
+        """Refuses the pending requests among `requests` with this reason: (those refused, how many were closed)."""
+        return workflows.decide_many(requests, by=by, approve=False, reason=self.cleaned_data["reason"])

@@ -13,10 +13,6 @@ from chorus.forms import posted
 from structures.models import Structure
 
 PAGE_SIZE = 50
-UNKNOWN_SIRET = (
-    "Aucune structure n'est inscrite sur le portail avec ce SIRET. Vérifiez le numéro, ou demandez à la structure "
-    "de s'inscrire : son inscription la crée et fait de la personne qui s'inscrit son gestionnaire principal."
-)
 THROTTLED = "Vous avez fait beaucoup de recherches de SIRET en une heure. Réessayez plus tard."
 
 
@@ -171,9 +167,7 @@ def refuse_selection(request):
     # From the list, no reason was posted yet: show the form unbound, without errors.
     form = RefusalForm(request.POST if "reason" in request.POST else None)
     if form.is_valid():
-        decided, already_decided = workflows.decide_many(
-            selected, by=request.user, approve=False, reason=form.cleaned_data["reason"]
-        )
+        decided, already_decided = form.save(selected, by=request.user)
         _report(request, decided, already_decided, "refusée")
         return redirect("approvals:approval_list")
     return render(
@@ -200,7 +194,7 @@ def my_memberships(request):
 @login_required
 def request_attachment(request):
     """« Demander un rattachement »: find the structure by its SIRET, say a word, submit."""
-    form = AttachmentRequestForm(posted(request)[0])
+    form = AttachmentRequestForm(request.user, posted(request)[0])
     if form.is_valid():
         # Counted per account and per address: several accounts do not multiply the look-ups.
         if not (
@@ -208,24 +202,13 @@ def request_attachment(request):
             and throttling.allow(request, "attachment_ip")
         ):
             form.add_error(None, THROTTLED)
-        elif (structure := Structure.objects.filter(siret=form.cleaned_data["siret"]).first()) is None:
-            form.add_error("siret", UNKNOWN_SIRET)
-        else:
-            try:
-                workflows.request_attachment(
-                    user=request.user, structure=structure, comment=form.cleaned_data["comment"]
-                )
-            except workflows.AlreadyAttached:
-                form.add_error("siret", "Vous êtes déjà rattaché(e) à cette structure.")
-            except workflows.AlreadyRequested:
-                form.add_error("siret", "Vous avez déjà une demande de rattachement en attente pour cette structure.")
-            else:
-                messages.success(
-                    request,
-                    f"Votre demande de rattachement à la structure {structure.siret} est envoyée à ses "
-                    "gestionnaires. Vous recevrez un courriel dès qu'elle sera traitée.",
-                )
-                return redirect("approvals:my_memberships")
+        elif approval_request := form.save():
+            messages.success(
+                request,
+                f"Votre demande de rattachement à la structure {approval_request.structure.siret} est envoyée à ses "
+                "gestionnaires. Vous recevrez un courriel dès qu'elle sera traitée.",
+            )
+            return redirect("approvals:my_memberships")
     return render(request, "approvals/request_attachment.html", {"nav": "organisation", "form": form})
 
 

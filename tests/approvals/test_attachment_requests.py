@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from approvals.forms import UNKNOWN_SIRET
 from approvals.models import ApprovalRequest
-from approvals.views import UNKNOWN_SIRET
 from structures.models import Membership
 from tests.factories import ApprovalRequestFactory, MembershipFactory, UserFactory, make_siret
 
