@@ -186,7 +186,7 @@ def my_memberships(request):
         {
             "nav": "organisation",
             "memberships": request.user.memberships.select_related("structure").order_by("structure__siret"),
-            "requests": request.user.approval_requests.select_related("structure", "decided_by"),
+            "approval_requests": request.user.approval_requests.select_related("structure", "decided_by"),
         },
     )
 
