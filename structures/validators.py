@@ -11,6 +11,7 @@ from PIL import Image, ImageOps
 from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
 from stdnum import exceptions as stdnum_errors
+from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret, tva
 
 
@@ -42,8 +43,8 @@ def clean_french_postal_code(value: str) -> str:
 
 
 def vat_number_for(siren: str) -> str:
-    """The French intra-community VAT number of a SIREN: FR, a two-digit key, the SIREN."""
-    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+    """The French intra-community VAT number of a SIREN: FR, a two-digit key, the SIREN (python-stdnum)."""
+    return "FR" + stdnum_siren.to_tva(siren)
 
 
 def clean_vat_number(value: str, siren: str) -> str:
