@@ -1,5 +1,6 @@
 from crispy_forms.layout import HTML, Div, Fieldset
 from django import forms
+from django.template.loader import render_to_string
 from django.urls import reverse
 from schwifty import IBAN
 
@@ -96,13 +97,21 @@ READ_ONLY = {
 }
 
 
-def read_only(name: str) -> HTML:
-    label, hint = READ_ONLY[name]
-    value = "get_status_display" if name == "status" else name
-    return HTML(
-        f'{{% include "structures/_read_only_field.html" with id="structure-{name}" label="{label}" '
-        f'hint="{hint}" value=form.instance.{value} %}}'
-    )
+class ReadOnly:
+    """A crispy layout item: one of `READ_ONLY`, shown with the structure's value, by its own template."""
+
+    template = "structures/_read_only_field.html"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        label, hint = READ_ONLY[self.name]
+        display = getattr(form.instance, f"get_{self.name}_display", None)
+        value = display() if display else getattr(form.instance, self.name)
+        return render_to_string(
+            self.template, {"id": f"structure-{self.name}", "label": label, "hint": hint, "value": value}
+        )
 
 
 class StructureForm(forms.ModelForm):
@@ -168,7 +177,7 @@ class StructureForm(forms.ModelForm):
         # Two columns on wide screens, as the memento's screen lays out its four blocks.
         blocks = [
             Div(
-                Fieldset(legend, *[read_only(name) if name in READ_ONLY else name for name in names]),
+                Fieldset(legend, *[ReadOnly(name) if name in READ_ONLY else name for name in names]),
                 css_class="fr-col-12 fr-col-lg-6",
             )
             for legend, names in STRUCTURE_BLOCKS.items()
