@@ -6,7 +6,6 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from approvals.models import ApprovalRequest
 from chorus import reauth
 from chorus.forms import posted
 from structures import workflows
@@ -23,14 +22,17 @@ from structures.validators import clean_iban
 
 @login_required
 def structure_list(request):
-    """« Structures »: the applications, my structures with their bank details, my pending requests."""
+    """« Structures »: the applications, my structures with their bank details.
+
+    The page ends with my attachment requests still pending, which the approvals
+    app adds to it (its `pending_requests_of` template tag).
+    """
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("structure")
         .prefetch_related("structure__bank_accounts")
         .order_by("structure__siret")
     )
-    pending = ApprovalRequest.objects.pending().filter(requester=request.user).select_related("structure")
     return render(
         request,
         "structures/structure_list.html",
@@ -38,7 +40,6 @@ def structure_list(request):
             "nav": "organisation",
             "memberships": memberships,
             "manages_any": any(membership.is_manager for membership in memberships),
-            "pending_requests": pending,
         },
     )
 
