@@ -6,7 +6,7 @@ from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, fields_only
 from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
-from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Membership, Structure
+from structures.models import BankAccount, Membership, Structure
 from structures.validators import (
     clean_bic,
     clean_french_postal_code,
@@ -299,12 +299,10 @@ class BankAccountForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        structure = cleaned_data.get("structure")
-        if structure is not None:
-            if cleaned_data.get("iban") and structure.bank_accounts.filter(iban=cleaned_data["iban"]).exists():
-                self.add_error("iban", forms.ValidationError(IBAN_TAKEN, code="iban_taken"))
-            if cleaned_data.get("label") and structure.bank_accounts.filter(label=cleaned_data["label"]).exists():
-                self.add_error("label", forms.ValidationError(LABEL_TAKEN, code="label_taken"))
+        if (structure := cleaned_data.get("structure")) is not None:
+            taken = BankAccount.objects.taken(structure, iban=cleaned_data.get("iban"), label=cleaned_data.get("label"))
+            for field, message in taken.items():
+                self.add_error(field, forms.ValidationError(message, code=f"{field}_taken"))
         if self.errors and "rib_file" not in self.errors and self.files.get("rib_file"):
             self["rib_file"].help_text = (  # the bound field, which the page renders
                 "Sélectionnez de nouveau votre RIB : par sécurité, le fichier n'est pas gardé quand le formulaire "
@@ -335,9 +333,9 @@ class BankAccountUpdateForm(forms.Form):
 
     def clean_label(self):
         label = squeeze_spaces(self.cleaned_data["label"])
-        others = BankAccount.objects.filter(structure=self.bank_account.structure_id, label=label)
-        if others.exclude(pk=self.bank_account.pk).exists():
-            raise forms.ValidationError(LABEL_TAKEN, code="label_taken")
+        taken = BankAccount.objects.taken(self.bank_account.structure_id, label=label, excluding=self.bank_account)
+        if "label" in taken:
+            raise forms.ValidationError(taken["label"], code="label_taken")
         return label
 
 
@@ -360,8 +358,8 @@ class HandOverForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["membership"]
         field.queryset = (
-            structure.memberships.exclude(role=Membership.Role.MAIN_MANAGER)
-            .filter(user__is_active=True, user__activated_at__isnull=False)
+            structure.memberships.eligible_managers()
+            .exclude(role=Membership.Role.MAIN_MANAGER)
             .select_related("user")
             .order_by("user__last_name", "user__first_name")
         )

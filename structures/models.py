@@ -164,6 +164,10 @@ class MembershipQuerySet(models.QuerySet):
         """The memberships of the structures the user manages (the user's own among them)."""
         return self.filter(structure__in=Structure.objects.managed_by(user))
 
+    def eligible_managers(self):
+        """Those whose user may become a structure's main manager: an account activated and not deactivated."""
+        return self.filter(user__is_active=True, user__activated_at__isnull=False)
+
 
 class Membership(models.Model):
     """A user attached to a structure, as its main manager, a manager or a user."""
@@ -239,6 +243,29 @@ class BankAccountQuerySet(models.QuerySet):
 
     def managed_by(self, user):
         return self.filter(structure__memberships__user=user, structure__memberships__role__in=Membership.MANAGER_ROLES)
+
+    def rib_downloadable_by(self, user):
+        """Whose RIB the user may download: their structures' accounts; every one for staff allowed to see them."""
+        if user.is_staff and user.has_perm("structures.view_bankaccount"):
+            return self.all()
+        return self.visible_to(user)
+
+    def taken(self, structure, *, iban: str = "", label: str = "", excluding: "BankAccount | None" = None) -> dict:
+        """Which of `iban` and `label` another account of the structure already has: {field: message}.
+
+        The forms ask to put the message on its field; the workflows ask again under the
+        structure's row lock, where the answer holds until they save. The database
+        constraints, with the same messages, stay the last word.
+        """
+        others = self.filter(structure=structure)
+        if excluding is not None:
+            others = others.exclude(pk=excluding.pk)
+        wanted = {"iban": (iban, IBAN_TAKEN), "label": (label, LABEL_TAKEN)}
+        return {
+            field: message
+            for field, (value, message) in wanted.items()
+            if value and others.filter(**{field: value}).exists()
+        }
 
 
 class BankAccount(models.Model):

@@ -232,9 +232,9 @@ def bank_account_delete(request, pk):
 @login_required
 def rib_download(request, pk):
     """The RIB, as an attachment, to members of its structure and to staff allowed to see bank details."""
-    support = request.user.is_staff and request.user.has_perm("structures.view_bankaccount")
-    accounts = BankAccount.objects.all() if support else BankAccount.objects.visible_to(request.user)
-    bank_account = get_object_or_404(accounts.select_related("structure"), pk=pk)
+    bank_account = get_object_or_404(
+        BankAccount.objects.rib_downloadable_by(request.user).select_related("structure"), pk=pk
+    )
     try:
         rib = bank_account.rib.open("rb")
     except FileNotFoundError:
@@ -282,7 +282,9 @@ def structure_users(request, pk):
 def membership_detach(request, pk, membership_pk):
     """« Détacher » a user who left: a confirmation page, then the POST."""
     mine = _managing(request, pk)
-    membership = get_object_or_404(mine.structure.memberships.select_related("user"), pk=membership_pk)
+    membership = get_object_or_404(
+        Membership.objects.managed_by(request.user).select_related("user"), structure=mine.structure, pk=membership_pk
+    )
     if not mine.may_detach(membership):
         raise PermissionDenied("Seul le gestionnaire principal détache un gestionnaire.")
     if request.method == "POST":

@@ -8,7 +8,7 @@ once. Members: detaching a user and handing over the main-manager role.
 from django.db import transaction
 
 from structures import emails
-from structures.models import IBAN_TAKEN, LABEL_TAKEN, BankAccount, Membership, Structure
+from structures.models import BankAccount, Membership, Structure
 from structures.validators import RibFile
 
 
@@ -29,6 +29,13 @@ class BankAccountTaken(Exception):
         self.message = message
 
 
+def _refuse_taken(structure, **values) -> None:
+    """Under the structure's lock: an IBAN or name registered by another request since the form was checked."""
+    if taken := BankAccount.objects.taken(structure, **values):
+        field = next(iter(taken))
+        raise BankAccountTaken(field, taken[field])
+
+
 def _store_rib(bank_account: BankAccount, rib: RibFile, filename: str) -> None:
     bank_account.rib_content_type = rib.content_type
     bank_account.rib_filename = filename
@@ -43,10 +50,7 @@ def create_bank_account(
         # Lock the structure: two accounts created at once must not both become the
         # default, and the form's uniqueness checks are re-run under the lock.
         Structure.objects.select_for_update().get(pk=structure.pk)
-        if structure.bank_accounts.filter(iban=iban).exists():
-            raise BankAccountTaken("iban", IBAN_TAKEN)
-        if structure.bank_accounts.filter(label=label).exists():
-            raise BankAccountTaken("label", LABEL_TAKEN)
+        _refuse_taken(structure, iban=iban, label=label)
         bank_account = BankAccount(
             structure=structure,
             label=label,
@@ -69,8 +73,7 @@ def update_bank_account(bank_account: BankAccount, *, label: str, rib: RibFile |
         previous_label = bank_account.label
         changes = []
         if label != previous_label:
-            if BankAccount.objects.filter(structure=bank_account.structure_id, label=label).exists():
-                raise BankAccountTaken("label", LABEL_TAKEN)
+            _refuse_taken(bank_account.structure_id, label=label)
             bank_account.label = label
             changes.append("renamed")
         if rib is not None:
@@ -128,9 +131,11 @@ def hand_over_main_manager(structure: Structure, *, to: Membership, by, current=
     """
     with transaction.atomic():
         Structure.objects.select_for_update().get(pk=structure.pk)
-        target = Membership.objects.filter(pk=to.pk, structure=structure).select_related("user").first()
+        target = (
+            Membership.objects.eligible_managers().filter(pk=to.pk, structure=structure).select_related("user").first()
+        )
         previous = structure.memberships.filter(role=Membership.Role.MAIN_MANAGER).select_related("user").first()
-        if target is None or target.is_main_manager or not target.user.is_eligible_manager:
+        if target is None or target.is_main_manager:
             raise MembershipChanged
         if current is not None and (previous is None or previous.user_id != current.pk):
             raise MembershipChanged
