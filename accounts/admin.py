@@ -6,6 +6,7 @@ from django.contrib.admin import ActionLocation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,8 @@ from post_office.models import STATUS, Email
 from accounts import workflows
 from accounts.models import User
 from chorus.admin import audit_trail_link
-from structures.admin import MembershipAdminForm, SiretSearchMixin
+from structures import workflows as structures
+from structures.admin import MembershipAdminForm, SiretSearchMixin, save_inline
 from structures.models import Membership
 
 MAIL_STATUS = {
@@ -157,6 +159,21 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
             workflows.change_account(obj, changed=form.changed_data, by=request.user)
         else:
             super().save_model(request, obj, form, change)
+
+    # The user's memberships are saved and deleted through the structures' workflows, which audit them.
+
+    def save_formset(self, request, form, formset, change):
+        save_inline(request, formset)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            structures.delete_memberships(obj.memberships.all(), by=request.user)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            structures.delete_memberships(Membership.objects.filter(user__in=queryset), by=request.user)
+            super().delete_queryset(request, queryset)
 
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):

@@ -14,7 +14,8 @@ from accounts.tokens import activation_token
 from approvals import workflows as approvals
 from audit.log import record
 from audit.models import Action
-from structures.models import Membership, Structure
+from structures import workflows as structures
+from structures.models import Structure
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,8 @@ def register(
             emails.signup_with_taken_address(owner)
             structure_created = not Structure.objects.filter(siret=siret).exists()
         else:
-            structure, structure_created = Structure.objects.get_or_create(siret=siret)
-            if structure_created:
-                Membership.objects.create(user=user, structure=structure, role=Membership.Role.MAIN_MANAGER)
-            else:
+            structure, structure_created = structures.register_structure(siret, main_manager=user)
+            if not structure_created:
                 approvals.request_attachment(user=user, structure=structure)
             emails.account_summary(user, structure, structure_created=structure_created)
             emails.activation_link(user)

@@ -11,6 +11,7 @@ from approvals import emails
 from approvals.models import ApprovalRequest
 from audit.log import record
 from audit.models import Action
+from structures import workflows as structures
 from structures.models import Membership, Structure
 
 
@@ -64,7 +65,7 @@ def decide_many(requests, *, by, approve: bool, reason: str = "") -> tuple[list[
         for approval_request in decided:
             if approve:
                 approval_request.approve(by)
-                Membership.objects.get_or_create(user=approval_request.requester, structure=approval_request.structure)
+                structures.attach(approval_request.requester, approval_request.structure, by=by)
             else:
                 approval_request.refuse(by, reason)
             record(

@@ -24,9 +24,10 @@ class Action(models.TextChoices):
     STRUCTURE_CREATED = "structure_created", "Structure créée"
     STRUCTURE_CHANGED = "structure_changed", "Structure modifiée"
     STRUCTURE_DELETED = "structure_deleted", "Structure supprimée"
-    ROLE_GRANTED = "role_granted", "Rattachement à une structure"
+    # A membership (« rattachement ») created, its role changed, ended; the stored values are older than the names.
+    MEMBERSHIP_CREATED = "role_granted", "Rattachement à une structure"
     ROLE_CHANGED = "role_changed", "Rôle changé"
-    ROLE_ENDED = "role_ended", "Fin de rattachement"
+    MEMBERSHIP_ENDED = "role_ended", "Fin de rattachement"
     BANK_CREATED = "bank_created", "Coordonnée bancaire créée"
     BANK_CHANGED = "bank_changed", "Coordonnée bancaire modifiée"
     BANK_DELETED = "bank_deleted", "Coordonnée bancaire supprimée"

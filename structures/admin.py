@@ -18,8 +18,9 @@ from structures.models import BankAccount, Membership, Structure
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
-    """The history, to read only: reverting from it would change bank details or roles
-    behind the workflows' back (no re-authentication, no mail to the managers)."""
+    """The history (each field before and after a save), to read only: reverting from it would
+    change bank details or roles behind the workflows' back (no re-authentication, no mail to
+    the managers, no audit row). Who did what is the audit trail's, linked from each structure."""
 
     def revert_disabled(self, request, obj=None):
         return True
@@ -53,6 +54,20 @@ class MembershipAdminForm(forms.ModelForm):
                 code="main_manager_by_action",
             )
         return role
+
+
+def save_inline(request, formset) -> None:
+    """An inline's rows saved: memberships (a structure's, a user's) through the workflows, each change audited;
+    any other inline as `ModelAdmin.save_formset` saves it."""
+    if formset.model is not Membership:
+        formset.save()
+        return
+    formset.save(commit=False)
+    deleted = [membership.pk for membership in formset.deleted_objects]
+    workflows.delete_memberships(Membership.objects.filter(pk__in=deleted), by=request.user)
+    for membership in [changed for changed, _ in formset.changed_objects] + formset.new_objects:
+        workflows.save_membership(membership, by=request.user)
+    formset.save_m2m()
 
 
 class MembershipInline(admin.TabularInline):
@@ -163,6 +178,23 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         # The SIRET identifies the structure: typed once, at sign-up (or by staff when adding one).
         return self.readonly_fields if obj else ["siren", "created_at", "updated_at", "audit_trail"]
 
+    # Saved and deleted through the workflows, which write the audit trail.
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            workflows.update_structure(obj, by=request.user)
+        else:
+            workflows.create_structure(obj, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        save_inline(request, formset)
+
+    def delete_model(self, request, obj):
+        workflows.delete_structures(Structure.objects.filter(pk=obj.pk), by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        workflows.delete_structures(queryset, by=request.user)
+
 
 @admin.register(Membership)
 class MembershipAdmin(SiretSearchMixin, HistoryAdmin):
@@ -200,6 +232,17 @@ class MembershipAdmin(SiretSearchMixin, HistoryAdmin):
                 f"{membership.user} est gestionnaire principal de {membership.structure}. Les intéressés en sont "
                 "informés par courriel.",
             )
+
+    # Saved and deleted through the workflows, which write the audit trail.
+
+    def save_model(self, request, obj, form, change):
+        workflows.save_membership(obj, by=request.user)
+
+    def delete_model(self, request, obj):
+        workflows.delete_memberships(Membership.objects.filter(pk=obj.pk), by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        workflows.delete_memberships(queryset, by=request.user)
 
 
 @admin.register(BankAccount)

@@ -6,6 +6,7 @@ from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, fields_only
 from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
+from structures import workflows
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import (
     clean_bic,
@@ -115,7 +116,7 @@ class ReadOnly:
 
 
 class StructureForm(forms.ModelForm):
-    """« Modifier une structure »: the memento's four blocks."""
+    """« Modifier une structure »: the memento's four blocks; `save()` is `workflows.update_structure`, by `by`."""
 
     # Longer than the stored values: people type the spaces.
     vat_number = forms.CharField(label="Numéro TVA intracommunautaire", max_length=20, required=False)
@@ -136,8 +137,9 @@ class StructureForm(forms.ModelForm):
             "email": {"invalid": "Saisissez une adresse électronique valide, par exemple contact@exemple.fr."}
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, by, **kwargs):
         super().__init__(*args, **kwargs)
+        self.by = by
         for name in ["name", "address", "postal_code", "city", "country"]:
             self.fields[name].required = True
         self.fields["vat_number"].help_text = f"Celui de votre structure est {vat_number_for(self.instance.siren)}."
@@ -231,6 +233,13 @@ class StructureForm(forms.ModelForm):
                     ),
                 )
         return cleaned_data
+
+    def save(self, commit=True) -> Structure:
+        """Saves the structure with its audit row (the fields changed), in one transaction."""
+        structure = super().save(commit=False)
+        if commit:
+            workflows.update_structure(structure, by=self.by)
+        return structure
 
 
 class BankAccountForm(forms.ModelForm):

@@ -1,3 +1,11 @@
+"""Structures, their members and their bank details.
+
+Each model keeps its history (django-simple-history): what a field was before
+each save, for the « Dernières modifications » list and the admin's history
+pages. That is not the audit trail, which says who did what: the workflows
+(`structures.workflows`) write it, one row a step.
+"""
+
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +99,7 @@ class Structure(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
+    # History: each field before and after a save (not the audit trail, which says who did what).
     history = HistoricalRecords(excluded_fields=["updated_at"])
     objects = StructureQuerySet.as_manager()
 
@@ -138,7 +147,10 @@ class Structure(models.Model):
         return self.memberships.filter(user=user, role__in=Membership.MANAGER_ROLES).exists()
 
     def recent_changes(self, limit: int = 5) -> list["Change"]:
-        """The last changes, newest first: who, when, and each field before and after."""
+        """The last changes, newest first: who, when, and each field before and after.
+
+        Read from the history, which keeps values; the audit trail keeps who did what, with field names only.
+        """
         records = list(self.history.select_related("history_user")[: limit + 1])
         changes = []
         # Each record beside the one before it; a structure imported in bulk may have none.
@@ -189,6 +201,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField("depuis le", auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()
+    # History: each role before and after (not the audit trail, which says who did what).
     history = HistoricalRecords()
 
     class Meta:
@@ -295,6 +308,7 @@ class BankAccount(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
+    # History: each field before and after a save (not the audit trail, which says who did what).
     history = HistoricalRecords(excluded_fields=["updated_at"])
     objects = BankAccountQuerySet.as_manager()
 

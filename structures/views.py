@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -76,10 +75,9 @@ def structure_update(request, pk):
     """« Modifier une structure », for its managers only."""
     structure = get_object_or_404(Structure.objects.managed_by(request.user), pk=pk)
     had_refund_information = bool(structure.beneficiary_category or structure.pacage)
-    form = StructureForm(request.POST if request.method == "POST" else None, instance=structure)
+    form = StructureForm(request.POST if request.method == "POST" else None, instance=structure, by=request.user)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():  # the row, its history and its audit row together
-            form.save()
+        form.save()
         messages.success(request, "Les modifications de la structure sont enregistrées.")
         if had_refund_information and structure.is_agricultural_centre:
             messages.info(

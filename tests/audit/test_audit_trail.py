@@ -12,6 +12,7 @@ from accounts import workflows
 from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
 from audit.models import Action, AuditEvent, ImmutableEvent
+from structures import workflows as structures
 from structures.models import BankAccount, Membership
 from tests.factories import PASSWORD, PendingUserFactory
 from tests.structures.conftest import upload
@@ -82,7 +83,7 @@ def test_an_approval_records_the_decision_and_the_new_role(signed_in, manager, f
     signed_in(manager).post(reverse("approvals:approve", args=[approval_request.pk]))
 
     [decision] = events(Action.REQUEST_APPROVED)
-    [granted] = events(Action.ROLE_GRANTED, actor=manager)
+    [granted] = events(Action.MEMBERSHIP_CREATED, actor=manager)
     assert decision.actor == granted.actor == manager
     assert granted.target == f"{member.email} : Utilisateur" and granted.ip == IP
 
@@ -116,10 +117,9 @@ def test_handing_over_the_main_manager_role_records_both_role_changes(signed_in,
     assert {(event.actor, event.ip) for event in changes} == {(manager, IP)}
 
 
-def test_a_structure_edit_records_which_fields_changed(signed_in, manager, farm):
-    signed_in(manager)
+def test_a_structure_edit_records_which_fields_changed(manager, farm):
     farm.city = "Crest"
-    farm.save()
+    structures.update_structure(farm, by=manager)
 
     [event] = events(Action.STRUCTURE_CHANGED)
     assert (event.structure, event.details) == (farm, {"champs": ["city"]})
@@ -133,7 +133,7 @@ def test_a_step_that_fails_leaves_no_audit_row(signed_in, manager, farm, member,
 
     client.post(reverse("approvals:approve", args=[approval_request.pk]))
 
-    assert not events(Action.REQUEST_APPROVED, Action.ROLE_GRANTED, actor=manager)
+    assert not events(Action.REQUEST_APPROVED, Action.MEMBERSHIP_CREATED, actor=manager)
     assert not Membership.objects.filter(user=member).exists()
 
 
@@ -166,7 +166,7 @@ def test_staff_read_the_trail_in_the_admin_and_cannot_change_it(client, db, djan
     superuser = django_user_model.objects.create_superuser("support@exemple.fr", PASSWORD, first_name="S")
     client.force_login(superuser)
     farm.city = "Crest"
-    farm.save()
+    structures.update_structure(farm, by=manager)
     event = AuditEvent.objects.get(action=Action.STRUCTURE_CHANGED)
 
     listing = client.get(reverse("admin:audit_auditevent_changelist"))

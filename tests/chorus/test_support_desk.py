@@ -34,6 +34,7 @@ from tests.factories import (
     StructureFactory,
     UserFactory,
 )
+from tests.structures.conftest import IBAN, upload
 
 USERS = reverse("admin:accounts_user_changelist")
 STRUCTURES = reverse("admin:structures_structure_changelist")
@@ -217,9 +218,15 @@ def test_the_agent_appoints_a_main_manager_where_none_is_active(agent, farm, man
 def test_the_agent_reads_the_structures_history_bank_details_and_audit_trail(
     agent, sign_in, manager, farm, private_media
 ):
-    saved = sign_in(manager).post(reverse("structures:structure_update", args=[farm.pk]), STRUCTURE_FORM)
+    browser = sign_in(manager)
+    saved = browser.post(reverse("structures:structure_update", args=[farm.pk]), STRUCTURE_FORM)
     assert saved.status_code == 302
-    account = BankAccountFactory(structure=farm, label="Compte courant")
+    # Created on the site, as the manager does: the step writes its audit row (a factory's row would have none).
+    browser.post(
+        reverse("structures:bank_account_create"),
+        {"label": "Compte courant", "structure": farm.pk, "iban": IBAN, "bic": "AGRIFRPP", "rib_file": upload()},
+    )
+    account = farm.bank_accounts.get()
     StructureFactory(name="GAEC voisin")  # another structure's events stay out
 
     structure_page = agent.get(reverse("admin:structures_structure_change", args=[farm.pk])).text

@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from structures import workflows as structures
 from structures.models import Membership, Structure
 
 
@@ -47,7 +48,9 @@ class Command(BaseCommand):
                 ):
                     headless.append(structure.siret)
             if not dry_run:
-                Structure.objects.filter(pk__in=orphans).delete()
+                # Through the structures' workflows, which audit what goes; then the accounts.
+                structures.delete_structures(Structure.objects.filter(pk__in=orphans), by=None)
+                structures.delete_memberships(Membership.objects.filter(user__in=user_ids), by=None)
                 User.objects.filter(pk__in=user_ids).delete()
         verb = "would be" if dry_run else "were"
         self.stdout.write(f"{len(user_ids)} unactivated account(s) and {len(orphans)} structure(s) {verb} deleted.")
