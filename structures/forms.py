@@ -243,7 +243,7 @@ class StructureForm(forms.ModelForm):
 
 
 class BankAccountForm(forms.ModelForm):
-    """« Créer une coordonnée bancaire »."""
+    """« Créer une coordonnée bancaire », among the structures `user` manages; `save()` creates it as theirs."""
 
     # Longer than the stored values: people type the spaces.
     iban = forms.CharField(
@@ -264,6 +264,7 @@ class BankAccountForm(forms.ModelForm):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         managed = Structure.objects.managed_by(user)
         self.fields["structure"].queryset = managed
         self.fields["structure"].empty_label = "Sélectionnez une structure"
@@ -322,9 +323,29 @@ class BankAccountForm(forms.ModelForm):
     def validate_unique(self):
         """The uniqueness checks are clean()'s, next to their fields (the model's would sit atop the form)."""
 
+    def save(self, commit=True) -> BankAccount | None:
+        """Creates the account through `workflows.create_bank_account` (lock, audit row, mail to the managers).
+
+        None when another request registered the same IBAN or name meanwhile: the form then says so on the field.
+        """
+        data = self.cleaned_data
+        try:
+            return workflows.create_bank_account(
+                structure=data["structure"],
+                label=data["label"],
+                iban=data["iban"],
+                bic=data["bic"],
+                rib=data["rib_file"],
+                filename=self.files["rib_file"].name,
+                by=self.user,
+            )
+        except workflows.BankAccountTaken as taken:
+            self.add_error(taken.field, taken.message)
+            return None
+
 
 class BankAccountUpdateForm(forms.Form):
-    """Rename the account, or replace its RIB (the workflow compares, then saves and mails)."""
+    """Rename the account, or replace its RIB; `save()` is `workflows.update_bank_account`, by `by`."""
 
     label = forms.CharField(
         label="Nom de la coordonnée bancaire", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
@@ -335,8 +356,9 @@ class BankAccountUpdateForm(forms.Form):
         help_text=f"Laissez vide pour garder le RIB actuel. {RIB_HINT}",
     )
 
-    def __init__(self, bank_account, *args, **kwargs):
+    def __init__(self, bank_account, *args, by, **kwargs):
         self.bank_account = bank_account
+        self.by = by
         super().__init__(*args, initial={"label": bank_account.label}, **kwargs)
         self.helper = fields_only("label", "rib_file")
 
@@ -347,9 +369,31 @@ class BankAccountUpdateForm(forms.Form):
             raise forms.ValidationError(taken["label"], code="label_taken")
         return label
 
+    def save(self) -> list[str] | None:
+        """What changed ("renamed", "rib_replaced"; none is fine), the managers told by mail.
+
+        None when another account took the name meanwhile: the form then says so on the field.
+        """
+        rib = self.cleaned_data["rib_file"]
+        try:
+            return workflows.update_bank_account(
+                self.bank_account,
+                label=self.cleaned_data["label"],
+                rib=rib,
+                filename=self.files["rib_file"].name if rib else "",
+                by=self.by,
+            )
+        except workflows.BankAccountTaken as taken:
+            self.add_error(taken.field, taken.message)
+            return None
+
 
 class HandOverForm(forms.Form):
-    """Hand the main-manager role to another attached user whose account is active."""
+    """Hand the main-manager role to another attached user whose account is active.
+
+    `by` is the main manager handing it over; `save()` raises `workflows.MembershipChanged`
+    if the roles changed since the page was shown (nothing is done then).
+    """
 
     membership = forms.ModelChoiceField(
         label="Nouveau gestionnaire principal",
@@ -363,8 +407,10 @@ class HandOverForm(forms.Form):
         },
     )
 
-    def __init__(self, structure: Structure, *args, **kwargs):
+    def __init__(self, structure: Structure, *args, by, **kwargs):
         super().__init__(*args, **kwargs)
+        self.structure = structure
+        self.by = by
         field = self.fields["membership"]
         field.queryset = (
             structure.memberships.eligible_managers()
@@ -375,3 +421,9 @@ class HandOverForm(forms.Form):
         field.label_from_instance = lambda m: f"{m.user.get_full_name()} ({m.user.email}) – {m.get_role_display()}"
         self.helper = fields_only()
         self.helper.disable_csrf = True  # the choice is shown for confirmation by GET; the handover is a POST
+
+    def save(self) -> Membership:
+        """The chosen membership, now the main manager's; both people are told by mail."""
+        chosen = self.cleaned_data["membership"]
+        workflows.hand_over_main_manager(self.structure, to=chosen, by=self.by, current=self.by)
+        return chosen

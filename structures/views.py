@@ -112,26 +112,13 @@ def bank_account_create(request):
         *posted(request),
         initial={"structure": request.GET.get("structure")},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            bank_account = workflows.create_bank_account(
-                structure=form.cleaned_data["structure"],
-                label=form.cleaned_data["label"],
-                iban=form.cleaned_data["iban"],
-                bic=form.cleaned_data["bic"],
-                rib=form.cleaned_data["rib_file"],
-                filename=request.FILES["rib_file"].name,
-                by=request.user,
-            )
-        except workflows.BankAccountTaken as taken:
-            form.add_error(taken.field, taken.message)
-        else:
-            messages.success(
-                request,
-                f"La coordonnée bancaire « {bank_account.label} » est enregistrée. Les gestionnaires de la "
-                "structure en sont informés par courriel.",
-            )
-            return redirect("structures:bank_account_detail", pk=bank_account.pk)
+    if request.method == "POST" and form.is_valid() and (bank_account := form.save()) is not None:
+        messages.success(
+            request,
+            f"La coordonnée bancaire « {bank_account.label} » est enregistrée. Les gestionnaires de la "
+            "structure en sont informés par courriel.",
+        )
+        return redirect("structures:bank_account_detail", pk=bank_account.pk)
     return render(request, "structures/bank_account_create.html", {"nav": "organisation", "form": form})
 
 
@@ -168,25 +155,13 @@ def bank_account_update(request, pk):
     bank_account = get_object_or_404(BankAccount.objects.managed_by(request.user).select_related("structure"), pk=pk)
     if not reauth.is_recent(request):
         return reauth.ask(request)
-    form = BankAccountUpdateForm(bank_account, *posted(request))
-    if request.method == "POST" and form.is_valid():
-        rib = form.cleaned_data["rib_file"]
-        try:
-            changes = workflows.update_bank_account(
-                bank_account,
-                label=form.cleaned_data["label"],
-                rib=rib,
-                filename=request.FILES["rib_file"].name if rib else "",
-                by=request.user,
+    form = BankAccountUpdateForm(bank_account, *posted(request), by=request.user)
+    if request.method == "POST" and form.is_valid() and (changes := form.save()) is not None:
+        if changes:
+            messages.success(
+                request, "La coordonnée bancaire est modifiée. Les gestionnaires en sont informés par courriel."
             )
-        except workflows.BankAccountTaken as taken:
-            form.add_error(taken.field, taken.message)
-        else:
-            if changes:
-                messages.success(
-                    request, "La coordonnée bancaire est modifiée. Les gestionnaires en sont informés par courriel."
-                )
-            return redirect("structures:bank_account_detail", pk=bank_account.pk)
+        return redirect("structures:bank_account_detail", pk=bank_account.pk)
     return render(
         request,
         "structures/bank_account_update.html",
@@ -314,11 +289,10 @@ def main_manager_hand_over(request, pk):
         return reauth.ask(request)
     # « Continuer » (GET) shows the choice for confirmation; the handover itself is a POST.
     chosen = request.POST if request.method == "POST" else request.GET if "continuer" in request.GET else None
-    form = HandOverForm(mine.structure, chosen)
+    form = HandOverForm(mine.structure, chosen, by=request.user)
     if request.method == "POST" and form.is_valid():
-        new = form.cleaned_data["membership"]
         try:
-            workflows.hand_over_main_manager(mine.structure, to=new, by=request.user, current=request.user)
+            new = form.save()
         except workflows.MembershipChanged:
             messages.info(request, "Les rôles de la structure ont changé entre-temps : rien n'a été modifié.")
         else:
