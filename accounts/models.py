@@ -126,8 +126,3 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def has_activated(self) -> bool:
         return self.activated_at is not None
-
-    @property
-    def is_eligible_manager(self) -> bool:
-        """Who may become a structure's main manager: an account activated and not deactivated."""
-        return self.is_active and self.has_activated

@@ -15,7 +15,7 @@ def attachment_requested(approval_request: ApprovalRequest) -> None:
         "link": mail.absolute_url(reverse("approvals:approval_detail", args=[approval_request.pk])),
     }
     # Staff find structures without an active main manager in the admin.
-    for membership in approval_request.structure.manager_memberships().filter(user__is_active=True):
+    for membership in approval_request.structure.managers_to_notify():
         mail.send(
             "attachment_requested",
             membership.user.notification_email,

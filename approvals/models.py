@@ -13,6 +13,10 @@ class ApprovalRequestQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(state=ApprovalRequest.State.REQUESTED)
 
+    def pending_filed_by(self, user):
+        """The user's own requests still waiting for a decision."""
+        return self.pending().filter(requester=user)
+
     def waiting_longer_than(self, days: int):
         """The pending requests filed more than `days` days ago: nobody has acted on them."""
         return self.pending().filter(created_at__lt=timezone.now() - timedelta(days=days))

@@ -96,7 +96,7 @@ def _attachment_step(user, memberships, waiting: int) -> Step:
             )
         return Step(5, title, True, "Aucune demande de rattachement n'attend votre décision.")
     title = "Rattachement à votre structure"
-    if ApprovalRequest.objects.pending().filter(requester=user).exists():
+    if ApprovalRequest.objects.pending_filed_by(user).exists():
         return Step(
             5,
             title,

@@ -28,7 +28,7 @@ def bank_details_changed(bank_account, changes: list[str], by, previous_label: s
         "at": timezone.localtime(),
         "structure_link": mail.absolute_url(structure.get_absolute_url()),
     }
-    for membership in structure.manager_memberships().filter(user__is_active=True):
+    for membership in structure.managers_to_notify():
         mail.send(
             "bank_details_changed",
             membership.user.notification_email,

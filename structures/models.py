@@ -170,6 +170,10 @@ class Structure(models.Model):
     def manager_memberships(self):
         return self.memberships.filter(role__in=Membership.MANAGER_ROLES).select_related("user")
 
+    def managers_to_notify(self):
+        """The managers whose account is not deactivated: those the structure's notices are mailed to."""
+        return self.manager_memberships().filter(user__is_active=True)
+
 
 class MembershipQuerySet(models.QuerySet):
     def managed_by(self, user):
