@@ -2,7 +2,7 @@ import unicodedata
 
 from captcha.fields import CaptchaField, CaptchaTextInput
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Fieldset, Layout, Submit
+from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 
 from accounts import workflows
 from accounts.models import User
-from chorus.forms import REQUIRED_NOTICE, fields_only
+from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
 from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
 from structures.models import Structure
 from structures.validators import clean_siret
@@ -150,7 +150,7 @@ class SignupForm(forms.Form):
             ),
             Fieldset(
                 "Informations sur la structure",
-                HTML('{% include "accounts/_signup_identifier_hint.html" %}'),
+                Snippet("accounts/_signup_identifier_hint.html"),
                 "identifier_type",
                 "identifier",
             ),

@@ -1,9 +1,28 @@
 """What every form of the portal shares: crispy renders the fields, the page writes the <form>."""
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Layout
+from crispy_forms.layout import Layout
+from django.template.loader import render_to_string
 
-REQUIRED_NOTICE = HTML('<p class="fr-text--sm">Les champs obligatoires sont marqués d\'un astérisque rouge.</p>')
+
+class Snippet:
+    """A crispy layout item written in a template of its own, so that no markup is built in Python.
+
+    Subclasses give it a context from the form (`get_context`); by default it has none.
+    """
+
+    def __init__(self, template_name: str, **context):
+        self.template_name = template_name
+        self.context = context
+
+    def get_context(self, form) -> dict:
+        return self.context
+
+    def render(self, form, context, template_pack=None, **kwargs):
+        return render_to_string(self.template_name, self.get_context(form))
+
+
+REQUIRED_NOTICE = Snippet("_partials/required_notice.html")
 
 
 def fields_only(*layout) -> FormHelper:

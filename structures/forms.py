@@ -1,10 +1,9 @@
-from crispy_forms.layout import HTML, Div, Fieldset
+from crispy_forms.layout import Div, Fieldset
 from django import forms
-from django.template.loader import render_to_string
 from django.urls import reverse
 from schwifty import IBAN
 
-from chorus.forms import REQUIRED_NOTICE, fields_only
+from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
 from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
 from structures import workflows
 from structures.models import BankAccount, Membership, Structure
@@ -98,21 +97,18 @@ READ_ONLY = {
 }
 
 
-class ReadOnly:
-    """A crispy layout item: one of `READ_ONLY`, shown with the structure's value, by its own template."""
-
-    template = "structures/_read_only_field.html"
+class ReadOnly(Snippet):
+    """One of `READ_ONLY`, shown with the structure's value."""
 
     def __init__(self, name: str):
+        super().__init__("structures/_read_only_field.html")
         self.name = name
 
-    def render(self, form, context, template_pack=None, **kwargs):
+    def get_context(self, form) -> dict:
         label, hint = READ_ONLY[self.name]
         display = getattr(form.instance, f"get_{self.name}_display", None)
         value = display() if display else getattr(form.instance, self.name)
-        return render_to_string(
-            self.template, {"id": f"structure-{self.name}", "label": label, "hint": hint, "value": value}
-        )
+        return {"id": f"structure-{self.name}", "label": label, "hint": hint, "value": value}
 
 
 class StructureForm(forms.ModelForm):
@@ -286,7 +282,7 @@ class BankAccountForm(forms.ModelForm):
             "structure",
             "iban",
             "bic",
-            HTML('<p class="fr-text--sm fr-mt-n2w" role="status" data-bic-status></p>'),
+            Snippet("structures/_bic_status.html"),
             "rib_file",
         )
 
