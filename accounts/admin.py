@@ -16,7 +16,8 @@ from post_office.models import STATUS, Email
 
 from accounts import workflows
 from accounts.models import User
-from chorus.admin import audit_trail_link
+from approvals.models import ApprovalRequest
+from audit.admin import audit_trail_link
 from structures import workflows as structures
 from structures.admin import MembershipAdminForm, SiretSearchMixin, save_inline
 from structures.models import Membership
@@ -210,7 +211,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
 
     @admin.display(description="demandes de rattachement en attente")
     def pending_requests(self, user):
-        pending = user.approval_requests.pending().select_related("structure").order_by("created_at")
+        pending = ApprovalRequest.objects.pending_filed_by(user).select_related("structure").order_by("created_at")
         rows = (
             (
                 reverse("admin:approvals_approvalrequest_change", args=[approval_request.pk]),

@@ -33,11 +33,10 @@ from faker import Faker
 from faker.providers.address.fr_FR import Provider as FrenchAddresses
 from schwifty import BIC, IBAN
 from stdnum import luhn
-from stdnum.fr import siren as siren_numbers
 
 from approvals.models import ApprovalRequest
 from structures.models import Membership, Structure
-from structures.validators import clean_rib
+from structures.validators import clean_rib, vat_number_for
 
 DAY = 86_400
 YEAR = 365 * DAY
@@ -180,11 +179,6 @@ def siren_for(number: int, offset: int) -> str:
 def siret_for(siren: str, nic: int) -> str:
     body = f"{siren}{nic:04d}"
     return body + luhn.calc_check_digit(body)
-
-
-def vat_number_for(siren: str) -> str:
-    """FR, the two-digit key python-stdnum computes, the SIREN."""
-    return "FR" + siren_numbers.to_tva(siren)
 
 
 def french_iban(bank_code: str, branch_code: str, account_code: str) -> str:

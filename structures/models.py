@@ -26,6 +26,7 @@ class StructureQuerySet(models.QuerySet):
         return self.filter(memberships__user=user)
 
     def managed_by(self, user):
+        """The structures the user manages: as their main manager or one of their managers."""
         return self.filter(memberships__user=user, memberships__role__in=Membership.MANAGER_ROLES)
 
 
@@ -144,7 +145,7 @@ class Structure(models.Model):
         return self.is_agricultural_centre or bool(self.beneficiary_category and self.pacage)
 
     def is_managed_by(self, user) -> bool:
-        return self.memberships.filter(user=user, role__in=Membership.MANAGER_ROLES).exists()
+        return self.memberships.filter(user=user).managers().exists()
 
     def recent_changes(self, limit: int = 5) -> list["Change"]:
         """The last changes, newest first: who, when, and each field before and after.
@@ -168,7 +169,7 @@ class Structure(models.Model):
         return changes[:limit]
 
     def manager_memberships(self):
-        return self.memberships.filter(role__in=Membership.MANAGER_ROLES).select_related("user")
+        return self.memberships.managers().select_related("user")
 
     def managers_to_notify(self):
         """The managers whose account is not deactivated: those the structure's notices are mailed to."""
@@ -176,6 +177,10 @@ class Structure(models.Model):
 
 
 class MembershipQuerySet(models.QuerySet):
+    def managers(self):
+        """The memberships that manage their structure (`Membership.MANAGER_ROLES`)."""
+        return self.filter(role__in=Membership.MANAGER_ROLES)
+
     def managed_by(self, user):
         """The memberships of the structures the user manages (the user's own among them)."""
         return self.filter(structure__in=Structure.objects.managed_by(user))
@@ -259,7 +264,7 @@ class BankAccountQuerySet(models.QuerySet):
         return self.filter(structure__memberships__user=user)
 
     def managed_by(self, user):
-        return self.filter(structure__memberships__user=user, structure__memberships__role__in=Membership.MANAGER_ROLES)
+        return self.filter(structure__in=Structure.objects.managed_by(user))
 
     def rib_downloadable_by(self, user):
         """Whose RIB the user may download: their structures' accounts; every one for staff allowed to see them."""

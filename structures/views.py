@@ -226,7 +226,7 @@ def rib_download(request, pk):
 def _managing(request, pk) -> Membership:
     """The signed-in user's membership of structure `pk`, as one of its managers (else 404)."""
     return get_object_or_404(
-        Membership.objects.filter(user=request.user, role__in=Membership.MANAGER_ROLES).select_related("structure"),
+        Membership.objects.filter(user=request.user).managers().select_related("structure"),
         structure__pk=pk,  # range-checked, unlike structure_id: a huge id is a 404
     )
 
@@ -255,9 +255,7 @@ def structure_users(request, pk):
 def membership_detach(request, pk, membership_pk):
     """« Détacher » a user who left: a confirmation page, then the POST."""
     mine = _managing(request, pk)
-    membership = get_object_or_404(
-        Membership.objects.managed_by(request.user).select_related("user"), structure=mine.structure, pk=membership_pk
-    )
+    membership = get_object_or_404(mine.structure.memberships.select_related("user"), pk=membership_pk)
     if not mine.may_detach(membership):
         raise PermissionDenied("Seul le gestionnaire principal détache un gestionnaire.")
     if request.method == "POST":
