@@ -1,9 +1,18 @@
+from urllib.parse import urlencode
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditEvent
 from chorus.admin import ReadOnlyAdminMixin
+
+
+def audit_trail_link(obj, label: str, **query) -> str:
+    """A link to the « Journal d'audit » filtered on `query`, for an object's admin page."""
+    if not obj.pk:
+        return "—"
+    return format_html('<a href="{}?{}">{}</a>', reverse("admin:audit_auditevent_changelist"), urlencode(query), label)
 
 
 class StructureFilter(admin.SimpleListFilter):

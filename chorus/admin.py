@@ -1,13 +1,10 @@
 """Third-party admin pages held to the portal's rules: no mail re-sent, nothing deleted, without the permission."""
 
-from urllib.parse import urlencode
-
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
 from post_office.admin import EmailAdmin
 from post_office.models import STATUS, Email
 
@@ -23,13 +20,6 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def audit_trail_link(obj, label: str, **query) -> str:
-    """A link to the « Journal d'audit » filtered on `query`, for an object's admin page."""
-    if not obj.pk:
-        return "—"
-    return format_html('<a href="{}?{}">{}</a>', reverse("admin:audit_auditevent_changelist"), urlencode(query), label)
 
 
 class PortalEmailAdmin(EmailAdmin):

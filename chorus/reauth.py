@@ -35,4 +35,4 @@ def ask(request, next_url: str | None = None):
             "Pour votre sécurité, confirmez votre mot de passe, puis recommencez : rien n'a été enregistré.",
         )
     query = urlencode({"next": next_url or request.get_full_path()})
-    return redirect(f"{reverse('accounts:confirm_password')}?{query}")
+    return redirect(f"{reverse(settings.REAUTHENTICATION_URL)}?{query}")

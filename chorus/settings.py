@@ -188,6 +188,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Bank details ask for the password again unless it was typed this recently.
 REAUTHENTICATION_MAX_AGE = 60 * 10
+# Where `chorus.reauth` sends a user to type the password again, named as LOGIN_URL is.
+REAUTHENTICATION_URL = "accounts:confirm_password"
 CSRF_COOKIE_HTTPONLY = True
 
 # Mail ---------------------------------------------------------------------

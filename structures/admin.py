@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from chorus.admin import ReadOnlyAdminMixin, audit_trail_link
+from audit.admin import audit_trail_link
+from chorus.admin import ReadOnlyAdminMixin
 from chorus.sites import DashboardPanel
 from structures import workflows
 from structures.forms import STRUCTURE_BLOCKS
