@@ -96,7 +96,7 @@ class Farmer(Portal):
         self.client.get("/organisation/structures/", name="Structures")
 
     @task(2)
-    def my_attachments(self):
+    def my_memberships(self):
         self.client.get("/organisation/rattachements/", name="Mes rattachements")
 
     @task(1)

@@ -8,6 +8,6 @@ def baseline(request):
 
 
 urlpatterns = [
-    path("banc-d-essai/", baseline, name="bench_baseline"),
+    path("banc-d-essai/", baseline, name="baseline"),
     path("", include("chorus.urls")),
 ]

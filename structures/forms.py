@@ -319,7 +319,7 @@ class BankAccountForm(forms.ModelForm):
     def validate_unique(self):
         """The uniqueness checks are clean()'s, next to their fields (the model's would sit atop the form)."""
 
-    def save(self, commit=True) -> BankAccount | None:
+    def save(self) -> BankAccount | None:
         """Creates the account through `workflows.create_bank_account` (lock, audit row, mail to the managers).
 
         None when another request registered the same IBAN or name meanwhile: the form then says so on the field.

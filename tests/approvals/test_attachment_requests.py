@@ -134,7 +134,7 @@ def test_the_form_and_an_empty_post_ask_for_the_siret(client, requester):
     assert "Saisissez le SIRET de la structure." in client.post(REQUEST, {}).text
 
 
-def test_my_attachments_list_my_structures_and_my_requests_with_their_outcome(
+def test_my_memberships_list_my_structures_and_my_requests_with_their_outcome(
     client, attached, farm, manager, other_manager
 ):
     other = other_manager.memberships.get().structure

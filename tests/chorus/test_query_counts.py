@@ -120,7 +120,7 @@ PAGES = {
     "approval_list": (lambda w: reverse("approvals:approval_list"), 6),  # count, the page's ids, their rows
     "approval_list_last_page": (lambda w: reverse("approvals:approval_list") + "?page=4", 6),
     "approval_detail": (lambda w: reverse("approvals:approval_detail", args=[w.request.pk]), 5),
-    "my_attachments": (lambda w: reverse("approvals:my_memberships"), 5),
+    "my_memberships": (lambda w: reverse("approvals:my_memberships"), 5),
     "request_attachment": (lambda w: reverse("approvals:request_attachment"), 3),
 }
 
