@@ -94,9 +94,9 @@ def staff(db):
 
 @pytest.fixture
 def postgresql_only(transactional_db):
-    """For the race tests, which need PostgreSQL's row locks (CI runs the suite on it too)."""
+    """For the tests of what only PostgreSQL does: row locks (the races), COPY. CI runs the suite on it too."""
     if connection.vendor != "postgresql":
-        pytest.skip("race tests need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
+        pytest.skip("needs PostgreSQL (row locks, COPY): run with DATABASE_URL=postgres://… (CI does)")
 
 
 @pytest.fixture

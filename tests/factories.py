@@ -113,3 +113,9 @@ STRUCTURE_FORM = {
     "beneficiary_category": "farming_company",
     "pacage": "026123456",
 }
+
+
+def activated_accounts(count: int, **fields) -> list[User]:
+    """Activated accounts, inserted at once (their password is unusable: no Argon2 hash per row)."""
+    fields = {"is_active": True, "activated_at": timezone.now(), **fields}
+    return User.objects.bulk_create(PendingUserFactory.build_batch(count, **fields))

@@ -246,9 +246,7 @@ def test_it_refuses_more_pending_requests_than_requesters(db, private_media):
 
 
 @pytest.mark.postgres
-def test_on_postgresql_each_table_is_filled_by_one_copy(transactional_db, private_media, tmp_path, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's: run with DATABASE_URL=postgres://… (CI does)")
+def test_on_postgresql_each_table_is_filled_by_one_copy(postgresql_only, private_media, tmp_path, monkeypatch):
     copies = []
     copy = psycopg.Cursor.copy
 

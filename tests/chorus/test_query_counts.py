@@ -19,13 +19,7 @@ from simple_history.utils import bulk_create_with_history
 from accounts.models import User
 from approvals.models import ApprovalRequest
 from structures.models import BankAccount, Membership, Structure
-from tests.factories import PendingUserFactory, StructureFactory
-
-
-def accounts(count: int, **fields) -> list[User]:
-    """Activated accounts, inserted at once (their password is unusable: no Argon2 hash per row)."""
-    fields = {"is_active": True, "activated_at": timezone.now(), **fields}
-    return User.objects.bulk_create(PendingUserFactory.build_batch(count, **fields))
+from tests.factories import StructureFactory, activated_accounts
 
 
 def structures(count: int) -> list[Structure]:
@@ -56,7 +50,7 @@ class World:
 
 def build(rows: int) -> World:
     """Every list of every page holds `rows` rows."""
-    [me, *members] = accounts(1 + rows, first_name="Marie")
+    [me, *members] = activated_accounts(1 + rows, first_name="Marie")
     [farm, *others] = structures(rows)
     targets = structures(rows)
     # « Structures », « Mes rattachements » and the checklist: my structures.
@@ -73,7 +67,7 @@ def build(rows: int) -> World:
         [bank_account(farm, n, created_by=me) for n in range(rows)] + [bank_account(other) for other in others]
     )
     # The queue, the badge and the checklist: requests waiting on the farm.
-    requesters = accounts(rows, first_name="Romane")
+    requesters = activated_accounts(rows, first_name="Romane")
     [request, *_] = ApprovalRequest.objects.bulk_create(
         ApprovalRequest(requester=requester, structure=farm) for requester in requesters
     )

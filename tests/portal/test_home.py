@@ -3,17 +3,9 @@
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from accounts.models import User
 from approvals.models import ApprovalRequest
-from tests.factories import PendingUserFactory, StructureFactory
-
-
-def accounts(count: int) -> list[User]:
-    """Activated accounts, inserted at once (their password is unusable: no Argon2 hash per row)."""
-    fields = {"is_active": True, "activated_at": timezone.now()}
-    return User.objects.bulk_create(PendingUserFactory.build_batch(count, **fields))
+from tests.factories import PendingUserFactory, StructureFactory, activated_accounts
 
 
 def test_visitors_see_the_way_in(client, db):
@@ -47,7 +39,9 @@ def test_a_pending_requester_is_told_the_request_waits(client, db):
 
 def test_the_home_page_counts_pending_requests_once(client, manager, farm):
     """The menu's badge and the checklist's step 5 show the same count: one query for both."""
-    ApprovalRequest.objects.bulk_create(ApprovalRequest(requester=user, structure=farm) for user in accounts(3))
+    ApprovalRequest.objects.bulk_create(
+        ApprovalRequest(requester=user, structure=farm) for user in activated_accounts(3)
+    )
     client.force_login(manager)
 
     with CaptureQueriesContext(connection) as captured:
