@@ -57,6 +57,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     activated_at = models.DateTimeField("activé le", null=True, blank=True)
     # A newer activation link voids the older ones: the token hashes this value.
     activation_sent_at = models.DateTimeField("lien d'activation envoyé le", null=True, blank=True)
+    # Likewise for password-reset links: only the newest one works.
+    password_reset_sent_at = models.DateTimeField(
+        "lien de réinitialisation envoyé le", null=True, blank=True, editable=False
+    )
+    # The SIRET typed at sign-up: the structure is created, or its attachment
+    # requested, at activation, so that nothing before it depends on whether
+    # the login address was already taken.
+    signup_siret = models.CharField("SIRET saisi à l'inscription", max_length=14, blank=True, editable=False)
     # Sessions carry a hash of the password and of this counter: raising it
     # ends every session of the user, on every device (sign-out, deactivation).
     session_generation = models.PositiveIntegerField("génération de sessions", default=0, editable=False)
