@@ -3,20 +3,68 @@
 Each mail is `templates/emails/<name>_subject.txt`, `_body.txt` and
 `_body.html`. It is stored by django-post-office in the caller's transaction,
 so a step that rolls back leaves no mail behind, and a mail is never lost
-when the SMTP server is down: the worker retries it.
+when the SMTP server is down: the worker retries it. Text that someone typed
+for another person reaches the mail through `free_text`.
+
+A step whose work differs by account runs after the response
+(`after_response`): rendering and storing a mail takes milliseconds, which an
+answer that waited on it would show.
 """
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.core.mail.backends import console
+from django.core.signals import request_finished, request_started
 from django.db import transaction
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from post_office import mail as post_office
 from post_office.models import STATUS, Email
+
+# How much of someone's free text a mail quotes; the page the mail links to shows it whole.
+FREE_TEXT_LENGTH = 300
+# What mail clients turn into links: a scheme (https://); a full stop between two words, as in
+# www.exemple.fr, exemple.fr or jean@exemple.fr (the ideographic and full-width stops, which
+# browsers read as one, included); the four numbers of an IPv4 address.
+_SCHEME = re.compile(r"(?<=\w):(?=//)")
+_STOP = re.compile(r"(?<=(\w))[.\u3002\uff0e\uff61](?=(\w))")
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 
 
 def absolute_url(path: str) -> str:
     """A link for a mail: the portal's address (`SITE_URL`) and the path."""
     return f"{settings.SITE_URL}{path}"
+
+
+def free_text(text: str, length: int = FREE_TEXT_LENGTH) -> str:
+    """What someone typed, fit to quote in an official mail to someone else.
+
+    The portal's mails carry its name, so a stranger's words in them must read as
+    quoted, not as the portal's: one paragraph (no line breaks to fake the mail's own
+    layout; invisible and bidirectional characters dropped), at most `length`
+    characters then « … », and no address a mail client would make clickable. Mail
+    clients turn text into links on their own, in the text part and in the HTML part
+    alike, so escaping the HTML is not enough: « https://exemple.fr » becomes
+    « https[:]//exemple[.]fr » and « jean@exemple.fr » « jean@exemple[.]fr ». The
+    brackets are visible on purpose, the convention of security notices: a farmer
+    still reads the address and sees that the portal disabled it, where an invisible
+    character would be lost to some clients and copied along by others. Numbers
+    (« 3.5 ha ») are left as typed. The templates introduce the text as its author's.
+    """
+    visible = "".join(c for c in text if not unicodedata.category(c).startswith(("Cc", "Cf")) or c.isspace())
+    text = " ".join(visible.split())
+    if len(text) > length:
+        cut = text[:length]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut else cut) + " …"
+    text = _IPV4.sub(lambda match: match.group().replace(".", "[.]"), text)
+    text = _STOP.sub(lambda match: match.group() if f"{match[1]}{match[2]}".isdigit() else "[.]", text)
+    return _SCHEME.sub("[:]", text)
 
 
 def send(name: str, to: str, context: dict) -> Email:
@@ -48,6 +96,44 @@ def deliver(email_id: int) -> None:
 def deliver_queued() -> tuple[int, int, int]:
     """Send every mail due (the worker's job): (sent, failed, requeued)."""
     return post_office.send_queued()
+
+
+logger = logging.getLogger(__name__)
+_deferred = threading.local()
+
+
+def after_response(step: Callable[..., object], *args, **kwargs) -> None:
+    """Runs `step(*args, **kwargs)` once the response has left; at once outside a request.
+
+    For the visitor's steps whose outcome depends on an account that the page must
+    not reveal (« Créer mon compte », « Mot de passe oublié », « Recevoir un nouveau
+    lien »): the answer is sent before the account is looked at, so its timing is the
+    same for every address. `step` opens its own transaction, so nothing is half-saved
+    if it fails; call this where no transaction is open, as a rollback cannot take it back.
+    """
+    steps = getattr(_deferred, "steps", None)
+    if steps is None:
+        step(*args, **kwargs)
+    else:
+        steps.append(partial(step, *args, **kwargs))
+
+
+@receiver(request_started, dispatch_uid="chorus.mail.open_deferred_steps")
+def _open_deferred_steps(**kwargs) -> None:
+    _deferred.steps = []
+
+
+@receiver(request_finished, dispatch_uid="chorus.mail.run_deferred_steps")
+def _run_deferred_steps(**kwargs) -> None:
+    """The WSGI server has written the response and closes it (the test client does the same)."""
+    steps, _deferred.steps = getattr(_deferred, "steps", None) or [], None
+    for step in steps:
+        try:
+            step()
+        except Exception:
+            # The visitor already has the answer: the failure goes to the log, the step's
+            # transaction has left nothing behind. No arguments logged: they are addresses.
+            logger.exception("The step %s, run after the response, failed", step.func.__qualname__)
 
 
 class ReadableConsoleBackend(console.EmailBackend):

@@ -2,6 +2,7 @@ from django import template
 from django.urls import reverse
 from dsfr.utils import dsfr_input_class_attr
 
+from chorus.mail import free_text
 from chorus.validators import phone_for_display
 
 register = template.Library()
@@ -23,6 +24,7 @@ def breadcrumb(*trail):
 
 
 register.filter("phone", phone_for_display)  # +33612345678 → « 06 12 34 56 78 »
+register.filter("free_text", free_text)  # someone's words in a mail: one paragraph, shortened, no link
 
 
 @register.filter
