@@ -1,5 +1,6 @@
 import unicodedata
 
+from axes.utils import reset as forget_failed_sign_ins
 from captcha.fields import CaptchaField, CaptchaTextInput
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
@@ -11,7 +12,7 @@ from django.template.loader import render_to_string
 from accounts import workflows
 from accounts.models import User
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
-from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
+from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces, validate_email_address
 from structures.models import Structure
 from structures.validators import clean_siret
 
@@ -21,6 +22,9 @@ SURVEY_CONSENT_LABEL = (
     "l'AIFE) afin de recevoir l'enquête de satisfaction sur Chorus Pro. Je note par ailleurs que je "
     "pourrai à tout moment exercer mon droit de retrait en décochant l'option."
 )
+
+
+TAKEN_LOGIN_ADDRESS = "Cette adresse est déjà l'adresse de connexion d'un autre compte."
 
 
 def clean_person_name(value: str) -> str:
@@ -46,10 +50,12 @@ class EmailAddressField(forms.EmailField):
     def to_python(self, value):
         """Refuses what a mail header could misread: control characters (CR, LF, but also the
         vertical tab and the file separators that Python's mail module splits lines on) and the
-        quoted local parts that Django would accept (`"a,b"@x.fr` would become two recipients)."""
+        quoted local parts that Django would accept (`"a,b"@x.fr` would become two recipients);
+        then, with their own message, separators and look-alikes (`validate_email_address`)."""
         value = super().to_python(value)
         if '"' in value or any(unicodedata.category(character).startswith("C") for character in value):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        validate_email_address(value)
         return User.objects.normalize_email(value)
 
 
@@ -235,6 +241,31 @@ class ResetPasswordForm(NewPasswordForm):
         return workflows.reset_password(self.user, self.cleaned_data["new_password1"])
 
 
+PASSWORD_INCORRECT = "Le mot de passe est incorrect."
+
+
+def check_current_password(request, password: str, *, incorrect: str = PASSWORD_INCORRECT) -> str:
+    """The signed-in user's password, checked as a sign-in is: the one way every form that asks for it does.
+
+    `user.check_password` would let a stolen session guess forever; this goes through django-axes
+    (`authenticate`), like sign-in: refused unchecked while the account or the visitor's address is
+    locked out (axes' middleware then answers the lockout page, which says until when), a failure
+    counted towards both lockouts, a success clearing that account's failures and nobody else's.
+    Call it from the form's `clean_<field>`, with the request given to the form: « Changer de mot de
+    passe », « Désactiver mon compte », « Confirmez votre mot de passe », and the second factor's forms.
+    """
+    user = authenticate(request, username=request.user.email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise forms.ValidationError(
+            "Le mot de passe a été mal saisi trop de fois : par sécurité, il est bloqué quelques minutes.",
+            code="locked_out",
+        )
+    if user is None or user.pk != request.user.pk:
+        raise forms.ValidationError(incorrect, code="password_incorrect")
+    forget_failed_sign_ins(username=user.email)
+    return password
+
+
 class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
     error_messages = {
         **auth_forms.PasswordChangeForm.error_messages,
@@ -242,7 +273,8 @@ class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
         "password_mismatch": "Les deux mots de passe ne sont pas identiques.",
     }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, request, **kwargs):
+        self.request = request
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = "Mot de passe actuel"
         self.fields["new_password1"].label = "Nouveau mot de passe"
@@ -250,6 +282,10 @@ class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
         self.fields["new_password1"].help_text = ""
         self.fields["new_password1"].widget.attrs.update({"data-password-meter": "", "maxlength": "128"})
         self.helper = fields_only()
+
+    def clean_old_password(self):
+        incorrect = self.error_messages["password_incorrect"]
+        return check_current_password(self.request, self.cleaned_data["old_password"], incorrect=incorrect)
 
     def save(self) -> User:
         return workflows.change_password(self.user, self.cleaned_data["new_password1"])
@@ -279,7 +315,9 @@ class LoginAddressForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
-    contact_email = EmailAddressField(label="E-mail du contact", required=False)
+    """« Mon profil »: names, phone, survey consent. The contact address has its own step
+    (`ContactEmailForm`), where the password is asked and the new address confirms."""
+
     # Typed with spaces or « (0) »; stored in the model's 20 characters once normalised.
     phone = forms.CharField(
         label="Téléphone", required=False, max_length=30, help_text="Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
@@ -287,7 +325,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "phone", "contact_email", "survey_consent"]
+        fields = ["first_name", "last_name", "phone", "survey_consent"]
         labels = {
             "first_name": "Prénom",
             "last_name": "Nom",
@@ -318,6 +356,62 @@ class ProfileForm(forms.ModelForm):
         return workflows.change_account(self.instance, changed=self.changed_data, by=self.instance)
 
 
+class ContactEmailForm(forms.Form):
+    """« Changer l'e-mail du contact »: in force once the new address confirms the link mailed to it."""
+
+    contact_email = EmailAddressField(
+        label="Nouvel e-mail du contact",
+        required=False,
+        help_text="Les notifications du portail (coordonnées bancaires, rôles, rattachements) iront à cette adresse. "
+        "Laissez le champ vide pour les recevoir à votre adresse de connexion.",
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.helper = fields_only()
+
+    def clean_contact_email(self):
+        # The login address typed here is the same as none: notices go there either way.
+        address = self.cleaned_data["contact_email"]
+        address = "" if address == self.user.email else address
+        if address == self.user.contact_email:
+            raise forms.ValidationError(
+                "C'est déjà votre e-mail du contact." if address else "Vous n'avez pas d'e-mail du contact à retirer.",
+                code="unchanged",
+            )
+        return address
+
+    def save(self):
+        return workflows.request_contact_change(self.user, self.cleaned_data["contact_email"])
+
+
+class LoginAddressChangeForm(forms.Form):
+    """Staff's « Changer l'adresse de connexion »: staff only, so saying an address is taken tells no visitor."""
+
+    new_email = EmailAddressField(label="Nouvelle adresse de connexion")
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_new_email(self):
+        address = self.cleaned_data["new_email"]
+        if address == self.user.email:
+            raise forms.ValidationError("C'est déjà l'adresse de connexion de ce compte.", code="unchanged")
+        if User.objects.filter(email=address).exists():
+            raise forms.ValidationError(TAKEN_LOGIN_ADDRESS, code="taken")
+        return address
+
+    def save(self, *, by):
+        """The change, or None when another account took the address meanwhile: the form then says so."""
+        try:
+            return workflows.request_login_change(self.user, self.cleaned_data["new_email"], by=by)
+        except workflows.AddressTaken:
+            self.add_error("new_email", forms.ValidationError(TAKEN_LOGIN_ADDRESS, code="taken"))
+            return None
+
+
 class DeactivateForm(forms.Form):
     password = forms.CharField(
         label="Votre mot de passe", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
@@ -326,23 +420,21 @@ class DeactivateForm(forms.Form):
         label="Je comprends que je ne pourrai plus me connecter et que mes rattachements seront suspendus."
     )
 
-    def __init__(self, user, *args, **kwargs):
-        self.user = user
+    def __init__(self, request, *args, **kwargs):
+        self.request = request
+        self.user = request.user
         super().__init__(*args, **kwargs)
         self.helper = fields_only()
 
     def clean_password(self):
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
-        return password
+        return check_current_password(self.request, self.cleaned_data["password"])
 
     def save(self) -> None:
         workflows.deactivate(self.user)
 
 
 class ConfirmPasswordForm(forms.Form):
-    """« Confirmez votre mot de passe » before a sensitive step; failures count towards axes' lockout."""
+    """« Confirmez votre mot de passe » before a sensitive step (`chorus.reauth`)."""
 
     password = forms.CharField(
         label="Votre mot de passe",
@@ -356,8 +448,4 @@ class ConfirmPasswordForm(forms.Form):
         self.helper = fields_only()
 
     def clean_password(self):
-        password = self.cleaned_data["password"]
-        user = authenticate(self.request, username=self.request.user.email, password=password)
-        if user is None or user.pk != self.request.user.pk:
-            raise forms.ValidationError("Le mot de passe est incorrect.", code="password_incorrect")
-        return password
+        return check_current_password(self.request, self.cleaned_data["password"])

@@ -1,6 +1,5 @@
 from dataclasses import asdict
 
-from axes.utils import reset as reset_failed_attempts
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -15,7 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import forms, workflows
-from accounts.tokens import activation_token
+from accounts.models import AddressChange
+from accounts.throttling import current_lockout
+from accounts.tokens import activation_token, reset_token
 from chorus import reauth, throttling
 from chorus.forms import posted
 from structures.models import Membership
@@ -41,8 +42,8 @@ def signup(request):
 def signup_done(request):
     """The recap page (« écran récapitulatif »)."""
     data = request.session.get("registration")
-    if data is None:
-        return redirect("accounts:signup")
+    if data is None or data.keys() != workflows.Registration.__dataclass_fields__.keys():
+        return redirect("accounts:signup")  # none, or one stored by an older version of the page
     return render(request, "accounts/signup_done.html", {"registration": workflows.Registration(**data)})
 
 
@@ -81,7 +82,7 @@ def resend_activation(request):
         if not throttling.allow(request, "resend"):
             form.add_error(None, THROTTLED)
         elif form.is_valid():
-            workflows.resend_activation(form.cleaned_data["email"])
+            workflows.ask_for_activation_link(form.cleaned_data["email"])
             return redirect("accounts:resend_activation_done")
     return render(request, "accounts/resend_activation.html", {"form": form})
 
@@ -99,6 +100,19 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         reauth.mark(self.request)
         return response
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer once a password is refused unchecked (AXES_LOCKOUT_CALLABLE), on any page that asks it.
+
+    Says what is locked (the account, the visitor's address), until when, and offers the reset link.
+    """
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {"lockout": current_lockout(request, credentials)},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
 
 
 def password_reset(request):
@@ -119,6 +133,7 @@ class PasswordResetConfirmView(SuccessMessageMixin, auth_views.PasswordResetConf
     success_url = reverse_lazy("accounts:login")
     success_message = "Votre mot de passe est changé. Connectez-vous avec le nouveau."
     reset_url_token = "nouveau-mot-de-passe"
+    token_generator = reset_token
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
@@ -126,6 +141,9 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
     success_message = "Votre mot de passe est changé."
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 @login_required
@@ -135,12 +153,65 @@ def profile(request):
         form.save()
         messages.success(request, "Vos informations sont enregistrées.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    pending = AddressChange.objects.confirmable().filter(user=request.user, kind=AddressChange.Kind.CONTACT).first()
+    return render(request, "accounts/profile.html", {"form": form, "pending_contact_change": pending})
+
+
+@login_required
+def contact_email_change(request):
+    """« Changer l'e-mail du contact »: the password typed again, then a link to the new address."""
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    form = forms.ContactEmailForm(request.user, posted(request)[0])
+    if request.method == "POST":
+        if not throttling.allow(request, "address_change", who=f"user:{request.user.pk}"):
+            form.add_error(None, "Vous avez demandé plusieurs changements cette heure-ci. Réessayez dans une heure.")
+        elif form.is_valid():
+            change = form.save()
+            messages.info(
+                request,
+                f"Un lien de confirmation est envoyé à {change.confirming_address}. Votre e-mail du contact "
+                "changera quand vous l'aurez ouvert, dans les 60 minutes.",
+            )
+            return redirect("accounts:profile")
+    return render(request, "accounts/contact_email_change.html", {"form": form})
+
+
+ADDRESS_CHANGE_SESSION_KEY = "_address_change_token"
+ADDRESS_CHANGE_URL_TOKEN = "nouvelle-adresse"
+
+
+@never_cache
+def confirm_address_change(request, token):
+    """The link mailed to a new address: its token moves into the session (off the URL, hence off any
+    Referer) before the page renders, as for activation; « Confirmer » then puts the change in force."""
+    if token != ADDRESS_CHANGE_URL_TOKEN:
+        request.session[ADDRESS_CHANGE_SESSION_KEY] = token
+        return redirect("accounts:confirm_address_change", token=ADDRESS_CHANGE_URL_TOKEN)
+    token = request.session.get(ADDRESS_CHANGE_SESSION_KEY, "")
+    change = AddressChange.objects.confirmable().select_related("user").from_token(token)
+    if change is not None and request.method == "POST":
+        try:
+            change = workflows.confirm_address_change(token)
+        except workflows.LinkExpired:
+            change = None
+        except workflows.AddressTaken:
+            return render(request, "accounts/confirm_address_change.html", {"change": change, "taken": True})
+        else:
+            request.session.pop(ADDRESS_CHANGE_SESSION_KEY, None)
+            if change.kind == AddressChange.Kind.LOGIN:
+                messages.success(
+                    request, f"Votre adresse de connexion est désormais {change.new_address}. Connectez-vous avec elle."
+                )
+                return redirect("accounts:login")
+            messages.success(request, f"Les notifications du portail vont désormais à {change.confirming_address}.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/confirm_address_change.html", {"change": change})
 
 
 @login_required
 def deactivate(request):
-    form = forms.DeactivateForm(request.user, posted(request)[0])
+    form = forms.DeactivateForm(request, posted(request)[0])
     if form.is_valid():
         form.save()
         logout(request)
@@ -158,8 +229,6 @@ def confirm_password(request):
     form = forms.ConfirmPasswordForm(request, posted(request)[0])
     if form.is_valid():
         reauth.mark(request)
-        # The right password clears earlier typos, as a sign-in does (AXES_RESET_ON_SUCCESS).
-        reset_failed_attempts(username=request.user.email)
         return redirect(next_url)
     return render(
         request,

@@ -105,6 +105,17 @@ DATABASES = {
 # PostgreSQL backend per request; gunicorn's sync workers hold one connection each.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s embedded database, which runserver's threads write at once. WAL: readers go on
+    # while one connection writes. IMMEDIATE: a transaction takes the write lock as it begins, so
+    # it waits for its turn there; a deferred one that read first is refused at once (« database
+    # is locked ») when it comes to write after another writer. A writer waits up to 20 s.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if DEBUG:
@@ -153,16 +164,28 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 60 * 60
 TERMS_VERSION = "2026-11"
 
-# django-axes: per account and per IP, counters in the database so that every
-# worker process shares them; staff lift lockouts in the admin.
+# django-axes: failed sign-ins and password confirmations, counted in the database so that every
+# worker process shares them; staff lift an account's lockout in the admin. Per account, wherever
+# the failures come from, and a success clears that account's count alone. Per IP, failures only,
+# never cleared by a success, with a limit that an office of accountants behind one address lives
+# with: `accounts.throttling.LockoutHandler` counts it apart from axes' parameters (why, there).
+AXES_HANDLER = "accounts.throttling.LockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+LOCKOUT_IP_FAILURE_LIMIT = env.int("LOCKOUT_IP_FAILURE_LIMIT", default=50)
+AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes, for both
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the IP among the parameters: it is counted by the handler instead, which a success
+# does not clear, from the failure log (one row per failure).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_identity"
 AXES_CLIENT_IP_CALLABLE = "chorus.throttling.client_ip"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# A password typed while locked is not checked: it is not counted either, nor does it prolong the lockout.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The lockout page says what is locked, until when, and offers the reset link.
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
 # Successful sign-ins are in the audit trail (audit.receivers); axes keeps the failures only.
 AXES_DISABLE_ACCESS_LOG = True
@@ -180,6 +203,10 @@ THROTTLE_RATES = {
     "reset": env.int("THROTTLE_RESET_PER_HOUR", default=10),
     "attachment": env.int("THROTTLE_ATTACHMENT_PER_HOUR", default=10),
     "attachment_ip": env.int("THROTTLE_ATTACHMENT_PER_IP_PER_HOUR", default=100),
+    # The captcha's audio version, per IP: each one starts a speech synthesis process.
+    "captcha_audio": env.int("THROTTLE_CAPTCHA_AUDIO_PER_HOUR", default=30),
+    # « Changer l'e-mail du contact », per account: each request mails a link to an address of the user's choice.
+    "address_change": env.int("THROTTLE_ADDRESS_CHANGE_PER_HOUR", default=5),
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 8
@@ -287,8 +314,11 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = ["dsfr_crispy"]
 CRISPY_TEMPLATE_PACK = "dsfr_crispy"
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-RIB_MAX_SIZE = 5 * 1024 * 1024
-RIB_MAX_PIXELS = 40_000_000  # an A4 page scanned at 600 dpi is 35 Mpx
+# Uploaded documents (chorus.uploads): a RIB, later refund invoices.
+UPLOAD_MAX_SIZE = 5 * 1024 * 1024
+# An image is decoded within 1 s and 100 MB (50 MB, 97 MB when it must be turned upright): a 12-megapixel
+# phone photo (4032 × 3024) and an A4 page scanned at 350 dpi pass.
+UPLOAD_MAX_PIXELS = 12_500_000
 COUNTRIES_FIRST = ["FR"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
