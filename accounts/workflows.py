@@ -1,5 +1,6 @@
 """Account steps that span several models and send mail, each in one transaction."""
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 from axes.utils import reset as forget_failed_sign_ins
@@ -9,18 +10,26 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails
-from accounts.models import User
+from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
 from approvals import workflows as approvals
 from audit.log import record
 from audit.models import Action
+from chorus.mail import after_response
 from structures import workflows as structures
 from structures.models import Structure
+
+# Who signs in, and where bank and role warnings go: changed only by a confirmed link.
+ADDRESS_FIELDS = {"email", "contact_email"}
 
 
 @dataclass(frozen=True)
 class Registration:
-    """What the recap page tells: the same whether or not the address was taken."""
+    """What the recap page tells: the same whether or not the address was taken.
+
+    `structure_exists`: an activated account already holds a structure of this SIRET
+    (structures come into being at activation), so the attachment will be requested.
+    """
 
     email: str
     first_name: str
@@ -28,11 +37,7 @@ class Registration:
     phone: str
     contact_email: str
     siret: str
-    structure_created: bool
-
-    @property
-    def attachment_requested(self) -> bool:
-        return not self.structure_created
+    structure_exists: bool
 
 
 def register(
@@ -45,38 +50,23 @@ def register(
     contact_email: str = "",
     survey_consent: bool = False,
 ) -> Registration:
-    """« Créer mon compte »: the account, then the structure or an attachment request.
+    """« Créer mon compte »: the recap at once, the account once the answer has left.
 
-    A new SIRET creates the structure with the user as its main manager; a
-    known one files an attachment request for its manager to decide. A taken
-    login address creates nothing: its owner is told by mail instead, and the
-    caller shows the same recap (no account enumeration).
+    Nothing the visitor or a structure's manager can see before activation depends
+    on whether the login address was taken: the account (or, for a taken address,
+    a mail to its owner) is made after the response (`after_response`), and the
+    structure or the attachment request waits for activation (`activate`).
     """
-    now = timezone.now()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    email,
-                    first_name=first_name,
-                    last_name=last_name,
-                    phone=phone,
-                    contact_email=contact_email,
-                    survey_consent=survey_consent,
-                    terms_accepted_at=now,
-                    terms_version=settings.TERMS_VERSION,
-                    activation_sent_at=now,
-                )
-        except IntegrityError:
-            owner = User.objects.get(email=email)
-            emails.signup_with_taken_address(owner)
-            structure_created = not Structure.objects.filter(siret=siret).exists()
-        else:
-            structure, structure_created = structures.register_structure(siret, main_manager=user)
-            if not structure_created:
-                approvals.request_attachment(user=user, structure=structure)
-            emails.account_summary(user, structure, structure_created=structure_created)
-            emails.activation_link(user)
+    after_response(
+        _create_account,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        siret=siret,
+        phone=phone,
+        contact_email=contact_email,
+        survey_consent=survey_consent,
+    )
     return Registration(
         email=email,
         first_name=first_name,
@@ -84,8 +74,31 @@ def register(
         phone=phone,
         contact_email=contact_email,
         siret=siret,
-        structure_created=structure_created,
+        structure_exists=Structure.objects.filter(siret=siret).exists(),
     )
+
+
+def _create_account(*, email: str, siret: str, **fields) -> None:
+    """The account awaiting activation, with the SIRET asked for, and its activation link.
+
+    A taken login address creates nothing: its owner is told by mail instead.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email,
+                    **fields,
+                    signup_siret=siret,
+                    terms_accepted_at=now,
+                    terms_version=settings.TERMS_VERSION,
+                    activation_sent_at=now,
+                )
+        except IntegrityError:
+            emails.signup_with_taken_address(User.objects.get(email=email))
+        else:
+            emails.activation_link(user)
 
 
 class LinkExpired(Exception):
@@ -93,7 +106,7 @@ class LinkExpired(Exception):
 
 
 def activate(user_id: int, token: str, password: str) -> User:
-    """« SOUMETTRE »: sets the password and activates the account, once per link.
+    """« SOUMETTRE »: sets the password, activates the account and joins the SIRET's structure, once per link.
 
     The row lock makes two submissions of one link run one after the other;
     the second finds the account active, which voids the token.
@@ -108,13 +121,32 @@ def activate(user_id: int, token: str, password: str) -> User:
         user.activated_at = timezone.now()
         user.save(update_fields=["password", "is_active", "activated_at"])
         record(Action.ACTIVATED, actor=user)
+        if user.signup_siret:
+            _join_structure(user)
     return user
+
+
+def _join_structure(user: User) -> None:
+    """The structure of the SIRET typed at sign-up: created with the user as main manager, or asked to join.
+
+    Of two accounts activated at once with one new SIRET, the first creates the
+    structure and the second files a request (`register_structure` settles it on
+    the SIRET's unique constraint). The structure's managers are mailed now, and
+    the user gets the summary of the account.
+    """
+    structure, created = structures.register_structure(user.signup_siret, main_manager=user)
+    if not created:
+        # Staff may have attached the account, or filed its request, before it was activated.
+        with suppress(approvals.AlreadyAttached, approvals.AlreadyRequested):
+            approvals.request_attachment(user=user, structure=structure)
+    emails.account_summary(user, structure, structure_created=created)
 
 
 def resend_activation(email: str) -> None:
     """Sends a new link (voiding older ones) if this address awaits activation.
 
-    Says nothing either way: the caller answers the same for any address.
+    Says nothing either way. Staff and a structure's managers call it directly;
+    a visitor's request goes through `ask_for_activation_link`.
     """
     with transaction.atomic():
         user = User.objects.awaiting_activation().select_for_update().filter(email=email).first()
@@ -125,20 +157,35 @@ def resend_activation(email: str) -> None:
         emails.activation_link(user)
 
 
+def ask_for_activation_link(email: str) -> None:
+    """« Recevoir un nouveau lien », asked by a visitor: `resend_activation` once the answer has left.
+
+    The page and its timing are then the same whether or not the address awaits activation.
+    """
+    after_response(resend_activation, email)
+
+
 def forgot_password(email: str) -> None:
-    """« Mot de passe oublié »: a reset link to the login address of an active account.
+    """« Mot de passe oublié »: a reset link to the login address of an active account, once the answer has left.
 
     An account never activated has no password to reset: it gets a new
-    activation link instead. Says nothing either way: the caller answers the
-    same for any address.
+    activation link instead. The page and its timing are the same for any address.
     """
+    after_response(_send_reset_link, email)
+
+
+def _send_reset_link(email: str) -> None:
+    """A newer reset link voids the older ones: the token hashes the time it was sent."""
     if User.objects.awaiting_activation().filter(email=email).exists():
         resend_activation(email)
         return
     with transaction.atomic():
-        user = User.objects.filter(email=email, is_active=True).first()
-        if user is not None and user.has_usable_password():
-            emails.password_reset(user)
+        user = User.objects.select_for_update().filter(email=email, is_active=True).first()
+        if user is None or not user.has_usable_password():
+            return
+        user.password_reset_sent_at = timezone.now()
+        user.save(update_fields=["password_reset_sent_at"])
+        emails.password_reset(user)
 
 
 def deactivate(user: User) -> None:
@@ -156,8 +203,14 @@ def deactivate(user: User) -> None:
 
 
 def reset_password(user: User, password: str) -> User:
-    """« Mot de passe oublié », from the mailed link: the new password, which ends the user's sessions."""
-    return _new_password(user, password, Action.PASSWORD_RESET, actor=user)
+    """« Mot de passe oublié », from the mailed link: the new password, which ends the user's sessions.
+
+    It lifts the account's sign-in lockout too (the lockout page offers this way back): the link
+    proves the mailbox, and the failures were guesses at a password that no longer opens anything.
+    """
+    with transaction.atomic():
+        forget_failed_sign_ins(username=user.email)
+        return _new_password(user, password, Action.PASSWORD_RESET, actor=user)
 
 
 def change_password(user: User, password: str) -> User:
@@ -187,9 +240,11 @@ def change_account(user: User, *, changed: list[str], by: User) -> User:
 
     The audit row names the fields changed, never their values. An account
     that staff deactivate here has its sessions ended, as `deactivate` does.
+    The login and contact addresses are never saved here, whatever the caller
+    set: they change once the new address confirms a link (`confirm_address_change`).
     """
     with transaction.atomic():
-        user.save()
+        user.save(update_fields=[name for name in user.savable_fields() if name not in ADDRESS_FIELDS])
         if changed:
             if "is_active" in changed and not user.is_active:
                 user.end_sessions()
@@ -208,3 +263,81 @@ def lift_lockout(user: User, *, by: User) -> bool:
             return False
         record(Action.LOCKOUT_LIFTED, actor=by, target=user.email)
     return True
+
+
+class AddressTaken(Exception):
+    """The new login address is already another account's."""
+
+
+def request_login_change(user: User, new_address: str, *, by: User) -> AddressChange:
+    """Staff's « Changer l'adresse de connexion »: in force only once the new address confirms the mailed link.
+
+    The old address hears of it at once: support taking an account over by
+    changing its address, then asking for a reset, would not go unnoticed.
+    Until the link is confirmed nothing changes, resets included.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        if User.objects.filter(email=new_address).exists():
+            raise AddressTaken
+        return _request_address_change(user, AddressChange.Kind.LOGIN, new_address, by=by)
+
+
+def request_contact_change(user: User, new_address: str) -> AddressChange:
+    """« Changer l'e-mail du contact », by its owner (password typed again): in force once the new address confirms.
+
+    An empty `new_address` removes the contact address: notices go back to the
+    login address, which confirms.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        return _request_address_change(user, AddressChange.Kind.CONTACT, new_address, by=user)
+
+
+def _request_address_change(user: User, kind: AddressChange.Kind, new_address: str, *, by: User) -> AddressChange:
+    change = AddressChange.objects.create(user=user, kind=kind, new_address=new_address, requested_by=by)
+    # The addresses themselves, unlike other account fields: who redirected an account's mail, and where to.
+    record(
+        Action.ADDRESS_CHANGE_REQUESTED,
+        actor=by,
+        target=user.email,
+        champ=change.field_name,
+        nouvelle_adresse=new_address,
+    )
+    emails.address_change_requested(change)
+    emails.address_change_link(change)
+    return change
+
+
+def confirm_address_change(token: str) -> AddressChange:
+    """The new address opened its link: the change is in force, once (`LinkExpired` after, or for an older link).
+
+    A new login address ends every session of the account. `AddressTaken`
+    when another account took that login address since the request.
+    """
+    with transaction.atomic():
+        change = AddressChange.objects.confirmable().select_for_update().from_token(token)
+        if change is None:
+            raise LinkExpired
+        user = User.objects.select_for_update().get(pk=change.user_id)
+        old_address = getattr(user, change.field_name)
+        setattr(user, change.field_name, change.new_address)
+        try:
+            with transaction.atomic():
+                user.save(update_fields=[change.field_name])
+        except IntegrityError:
+            raise AddressTaken from None
+        change.confirmed_at = timezone.now()
+        change.save(update_fields=["confirmed_at"])
+        if change.kind == AddressChange.Kind.LOGIN:
+            user.end_sessions()
+        record(
+            Action.ADDRESS_CHANGED,
+            actor=user,
+            target=user.email,
+            champ=change.field_name,
+            ancienne_adresse=old_address,
+            nouvelle_adresse=change.new_address,
+        )
+    change.user = user
+    return change
