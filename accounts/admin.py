@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -6,8 +8,8 @@ from django.contrib.admin import ActionLocation
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q, Sum
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -15,11 +17,11 @@ from django.utils.timezone import localtime
 from post_office.models import STATUS, Email
 
 from accounts import workflows
+from accounts.forms import LoginAddressChangeForm
 from accounts.models import User
 from approvals.models import ApprovalRequest
 from audit.admin import audit_trail_link
-from structures import workflows as structures
-from structures.admin import MembershipAdminForm, SiretSearchMixin, save_inline
+from structures.admin import RoleReadOnly, SiretSearchMixin
 from structures.models import Membership
 
 MAIL_STATUS = {
@@ -33,17 +35,22 @@ MAIL_STATUS = {
 # Who grants rights or sets passwords: superusers only. A staff member allowed to
 # change accounts (support) would otherwise make themselves superuser.
 RIGHTS_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+# Who signs in, and where bank and role warnings go: read-only for every staff member,
+# superusers included. The login address changes through « Changer l'adresse de
+# connexion », the contact address by its owner, each confirmed by the new address.
+ADDRESS_FIELDS = ["email", "contact_email"]
 RECENT_MAIL_SHOWN = 10
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(RoleReadOnly, admin.TabularInline):
     model = Membership
-    form = MembershipAdminForm
     extra = 0
     fields = ["structure", "role", "created_at"]
-    readonly_fields = ["created_at"]
-    autocomplete_fields = ["structure"]
+    readonly_fields = fields
     show_change_link = True
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ActivationFilter(admin.SimpleListFilter):
@@ -99,9 +106,10 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         "sign_in_lockout",
         "pending_requests",
         "audit_trail",
+        "address_changes",
     ]
     fieldsets = [
-        (None, {"fields": ["email", "password"]}),
+        (None, {"fields": ["email", "password", "address_changes"]}),
         ("Identité", {"fields": ["first_name", "last_name", "phone", "contact_email", "survey_consent"]}),
         (
             "Activation et connexion",
@@ -125,7 +133,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})
     ]
     inlines = [MembershipInline]
-    actions = ["resend_activation_link", "unlock_sign_in"]
+    actions = ["resend_activation_link", "unlock_sign_in", "change_login_address"]
     change_password_form = StaffSetPasswordForm
 
     def has_change_permission(self, request, obj=None):
@@ -146,7 +154,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
+        readonly = [*super().get_readonly_fields(request, obj), *(ADDRESS_FIELDS if obj is not None else [])]
         return readonly if request.user.is_superuser else [*readonly, *RIGHTS_FIELDS]
 
     def user_change_password(self, request, id, form_url=""):
@@ -160,21 +168,6 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
             workflows.change_account(obj, changed=form.changed_data, by=request.user)
         else:
             super().save_model(request, obj, form, change)
-
-    # The user's memberships are saved and deleted through the structures' workflows, which audit them.
-
-    def save_formset(self, request, form, formset, change):
-        save_inline(request, formset)
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            structures.delete_memberships(obj.memberships.all(), by=request.user)
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            structures.delete_memberships(Membership.objects.filter(user__in=queryset), by=request.user)
-            super().delete_queryset(request, queryset)
 
     @admin.display(description="derniers courriels (état d'envoi)")
     def recent_mail(self, user):
@@ -208,6 +201,25 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         if failures >= settings.AXES_FAILURE_LIMIT:
             return f"Bloquée après {failures} échecs : action « Débloquer la connexion » en haut de la page."
         return f"Non bloquée ({failures} échec(s) récent(s))" if failures else "Non bloquée"
+
+    @admin.display(description="changements d'adresse")
+    def address_changes(self, user):
+        """The latest requests to change the login or contact address, and whether the new address confirmed."""
+        if user.pk is None:
+            return "—"
+        waiting = set(user.address_changes.confirmable().values_list("pk", flat=True))
+        expired_before = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+        rows = (
+            (
+                change.get_kind_display(),
+                change.new_address or "retirée",
+                localtime(change.requested_at).strftime("%d/%m/%Y %H:%M"),
+                change.requested_by or "—",
+                address_change_state(change, waiting, expired_before),
+            )
+            for change in user.address_changes.select_related("requested_by")[:RECENT_MAIL_SHOWN]
+        )
+        return format_html_join("\n", "<div>{} → {} : demandé le {} par {}, <strong>{}</strong></div>", rows) or "Aucun"
 
     @admin.display(description="demandes de rattachement en attente")
     def pending_requests(self, user):
@@ -256,3 +268,44 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
             )
         if untouched := len(queryset) - unlocked:
             self.message_user(request, f"{untouched} compte(s) sans échec de connexion récent.", messages.WARNING)
+
+    @action_on_list_and_page(description="Changer l'adresse de connexion", permissions=["change"])
+    def change_login_address(self, request, queryset):
+        """The new address confirms a mailed link before it is in force; the old one is told at once."""
+        if len(queryset) != 1:
+            self.message_user(request, "Sélectionnez un seul compte.", messages.ERROR)
+            return None
+        user = queryset[0]
+        if not self.has_change_permission(request, user):
+            self.message_user(
+                request, "Le compte d'un membre de l'équipe se change par un superutilisateur.", messages.ERROR
+            )
+            return None
+        form = LoginAddressChangeForm(user, request.POST if "new_email" in request.POST else None)
+        if form.is_valid() and (change := form.save(by=request.user)) is not None:
+            self.message_user(
+                request,
+                f"Un lien de confirmation est envoyé à {change.new_address}, et {user.email} en est prévenue : "
+                "l'adresse de connexion changera quand le lien sera ouvert, dans les 60 minutes.",
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/change_login_address.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Changer l'adresse de connexion de {user}",
+                "opts": self.model._meta,
+                "form": form,
+                "account": user,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+def address_change_state(change, waiting: set, expired_before) -> str:
+    if change.confirmed_at is not None:
+        return f"confirmé le {localtime(change.confirmed_at).strftime('%d/%m/%Y %H:%M')}"
+    if change.pk in waiting and change.requested_at > expired_before:
+        return "en attente de confirmation"
+    return "non confirmé (lien expiré ou remplacé)"

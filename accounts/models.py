@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core import signing
 from django.db import models
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -92,16 +93,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = self.__class__.objects.normalize_email(self.email)
 
     def save(self, *args, **kwargs):
-        # A full save of a user loaded before `end_sessions()` must not write the
-        # old generation back, which would bring the ended sessions back to life.
         if not self._state.adding and kwargs.get("update_fields") is None:
-            deferred = self.get_deferred_fields()
-            kwargs["update_fields"] = [
-                field.attname
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "session_generation" and field.attname not in deferred
-            ]
+            kwargs["update_fields"] = self.savable_fields()
         super().save(*args, **kwargs)
+
+    def savable_fields(self) -> list[str]:
+        """What a full save of a loaded user writes: every field loaded but the session generation.
+
+        A full save of a user loaded before `end_sessions()` must not write the
+        old generation back, which would bring the ended sessions back to life.
+        """
+        deferred = self.get_deferred_fields()
+        return [
+            field.attname
+            for field in self._meta.concrete_fields
+            if not field.primary_key and field.name != "session_generation" and field.attname not in deferred
+        ]
 
     def get_session_auth_hash(self) -> str:
         return self._session_hash(secret=None)
@@ -134,3 +141,73 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def has_activated(self) -> bool:
         return self.activated_at is not None
+
+
+class AddressChangeQuerySet(models.QuerySet):
+    def confirmable(self):
+        """Not confirmed yet, and the newest of its user and kind: a newer request voids the older links."""
+        newer = AddressChange.objects.filter(user=OuterRef("user"), kind=OuterRef("kind"), pk__gt=OuterRef("pk"))
+        return self.filter(confirmed_at__isnull=True).exclude(Exists(newer))
+
+    def from_token(self, token: str) -> "AddressChange | None":
+        """The change a mailed link names, if its signature holds and it is younger than the link's lifetime."""
+        try:
+            pk = signing.loads(token, salt=AddressChange.TOKEN_SALT, max_age=settings.PASSWORD_RESET_TIMEOUT)
+        except signing.BadSignature:  # expired ones included
+            return None
+        return self.filter(pk=pk).first() if isinstance(pk, int) else None
+
+
+class AddressChange(models.Model):
+    """A new login or contact address, in force once its owner opens the link mailed to it.
+
+    These two addresses decide who may sign in and where bank and role warnings go:
+    neither changes on a session alone or on staff's word, and the old address is
+    told at once.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "adresse électronique de connexion"
+        CONTACT = "contact", "e-mail du contact"
+
+    # Links are signed with their own salt, kept apart from activation and reset tokens.
+    TOKEN_SALT = "accounts.AddressChange"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="address_changes", verbose_name="compte"
+    )
+    kind = models.CharField("adresse", max_length=10, choices=Kind)
+    # Empty: the contact address removed, notices going back to the login address.
+    new_address = models.EmailField("nouvelle adresse", max_length=254, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="demandé par",
+    )
+    requested_at = models.DateTimeField("demandé le", default=timezone.now)
+    confirmed_at = models.DateTimeField("confirmé le", null=True, blank=True)
+
+    objects = AddressChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "changement d'adresse"
+        verbose_name_plural = "changements d'adresse"
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} de {self.user} : {self.new_address or 'retirée'}"
+
+    @property
+    def field_name(self) -> str:
+        return "email" if self.kind == self.Kind.LOGIN else "contact_email"
+
+    @property
+    def confirming_address(self) -> str:
+        """Where the link goes: the new address; for a contact address removed, the login one, where notices will go."""
+        return self.new_address or self.user.email
+
+    def make_token(self) -> str:
+        return signing.dumps(self.pk, salt=self.TOKEN_SALT)

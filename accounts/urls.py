@@ -35,4 +35,6 @@ urlpatterns = [
     path("profil/mot-de-passe/", views.PasswordChangeView.as_view(), name="password_change"),
     path("confirmer-mot-de-passe/", views.confirm_password, name="confirm_password"),
     path("profil/desactiver/", views.deactivate, name="deactivate"),
+    path("profil/e-mail-du-contact/", views.contact_email_change, name="contact_email_change"),
+    path("changement-d-adresse/<str:token>/", views.confirm_address_change, name="confirm_address_change"),
 ]

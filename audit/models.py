@@ -17,6 +17,8 @@ class Action(models.TextChoices):
     DEACTIVATED = "deactivated", "Compte désactivé"
     ACCOUNT_CHANGED = "account_changed", "Compte modifié"
     PASSWORD_SET_BY_STAFF = "password_set_by_staff", "Mot de passe défini par l'équipe"
+    ADDRESS_CHANGE_REQUESTED = "address_change_requested", "Changement d'adresse demandé"
+    ADDRESS_CHANGED = "address_changed", "Changement d'adresse confirmé"
     REQUEST_FILED = "request_filed", "Demande de rattachement déposée"
     REQUEST_APPROVED = "request_approved", "Demande de rattachement approuvée"
     REQUEST_REFUSED = "request_refused", "Demande de rattachement refusée"

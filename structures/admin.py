@@ -1,7 +1,6 @@
 import re
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.core.exceptions import PermissionDenied
@@ -41,43 +40,31 @@ class SiretSearchMixin:
         return super().get_search_results(request, queryset, search_term)
 
 
-class MembershipAdminForm(forms.ModelForm):
-    """Staff give or take the manager role here; the main manager changes only through
-    « Nommer gestionnaire principal », which locks the structure and mails both people."""
+class RoleReadOnly:
+    """Who belongs to a structure, and in which role, is read-only here for every staff member, superusers
+    included: an outsider made manager would change the bank details. Memberships begin with an approved
+    request and end with « Détacher » on the site, and the main manager changes through « Nommer gestionnaire
+    principal »: workflows that mail the people concerned. The admin adds, changes and deletes none."""
 
-    def clean_role(self):
-        role = self.cleaned_data["role"]
-        was_main = self.instance.pk and self.initial.get("role") == Membership.Role.MAIN_MANAGER
-        if (role == Membership.Role.MAIN_MANAGER) != bool(was_main):
-            raise forms.ValidationError(
-                "Le gestionnaire principal se change avec l'action « Nommer gestionnaire principal » de la liste "
-                "des rattachements.",
-                code="main_manager_by_action",
-            )
-        return role
+    def has_add_permission(self, request, obj=None):
+        return False
 
+    def has_change_permission(self, request, obj=None):
+        # At the model's level (obj None) the permission still runs the actions, which call the workflows.
+        return obj is None and super().has_change_permission(request)
 
-def save_inline(request, formset) -> None:
-    """An inline's rows saved: memberships (a structure's, a user's) through the workflows, each change audited;
-    any other inline as `ModelAdmin.save_formset` saves it."""
-    if formset.model is not Membership:
-        formset.save()
-        return
-    formset.save(commit=False)
-    deleted = [membership.pk for membership in formset.deleted_objects]
-    workflows.delete_memberships(Membership.objects.filter(pk__in=deleted), by=request.user)
-    for membership in [changed for changed, _ in formset.changed_objects] + formset.new_objects:
-        workflows.save_membership(membership, by=request.user)
-    formset.save_m2m()
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(RoleReadOnly, admin.TabularInline):
     model = Membership
-    form = MembershipAdminForm
     extra = 0
     fields = ["user", "role", "created_at"]
-    readonly_fields = ["created_at"]
-    autocomplete_fields = ["user"]
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class NoActiveMainManagerFilter(admin.SimpleListFilter):
@@ -124,18 +111,15 @@ class BankAccountDisplay:
         return rib_link(bank_account)
 
 
-class BankAccountInline(BankAccountDisplay, admin.TabularInline):
-    """Read-only: bank details change on the site, where managers re-authenticate and are all mailed."""
+class BankAccountInline(ReadOnlyAdminMixin, BankAccountDisplay, admin.TabularInline):
+    """Read-only for every staff member: bank details change on the site, where managers re-authenticate and
+    are all mailed."""
 
     model = BankAccount
     extra = 0
     fields = ["label", "masked_iban", "bic", "is_default", "rib_file", "created_by", "created_at"]
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Structure)
@@ -179,16 +163,13 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         # The SIRET identifies the structure: typed once, at sign-up (or by staff when adding one).
         return self.readonly_fields if obj else ["siren", "created_at", "updated_at", "audit_trail"]
 
-    # Saved and deleted through the workflows, which write the audit trail.
+    # Saved and deleted through the workflows, which write the audit trail; its inlines are read-only.
 
     def save_model(self, request, obj, form, change):
         if change:
             workflows.update_structure(obj, by=request.user)
         else:
             workflows.create_structure(obj, by=request.user)
-
-    def save_formset(self, request, form, formset, change):
-        save_inline(request, formset)
 
     def delete_model(self, request, obj):
         workflows.delete_structures(Structure.objects.filter(pk=obj.pk), by=request.user)
@@ -198,14 +179,13 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SiretSearchMixin, HistoryAdmin):
-    form = MembershipAdminForm
+class MembershipAdmin(RoleReadOnly, SiretSearchMixin, HistoryAdmin):
     list_display = ["user", "structure", "role", "created_at"]
     list_filter = ["role", "user__is_active"]
     search_fields = ["user__email", "user__last_name", "structure__siret", "structure__name"]
     list_select_related = ["user", "structure"]
-    autocomplete_fields = ["user", "structure"]
-    readonly_fields = ["created_at"]
+    fields = ["user", "structure", "role", "created_at"]
+    readonly_fields = fields
     actions = ["appoint_main_manager"]
 
     @admin.action(
@@ -233,17 +213,6 @@ class MembershipAdmin(SiretSearchMixin, HistoryAdmin):
                 f"{membership.user} est gestionnaire principal de {membership.structure}. Les intéressés en sont "
                 "informés par courriel.",
             )
-
-    # Saved and deleted through the workflows, which write the audit trail.
-
-    def save_model(self, request, obj, form, change):
-        workflows.save_membership(obj, by=request.user)
-
-    def delete_model(self, request, obj):
-        workflows.delete_memberships(Membership.objects.filter(pk=obj.pk), by=request.user)
-
-    def delete_queryset(self, request, queryset):
-        workflows.delete_memberships(queryset, by=request.user)
 
 
 @admin.register(BankAccount)

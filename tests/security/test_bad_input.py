@@ -50,7 +50,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from post_office.models import STATUS, Email
 
-from accounts.models import User
+from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
 from chorus import reauth
@@ -265,6 +265,7 @@ def rib_root() -> Path:
 
 TRACKED = [
     User,
+    AddressChange,
     Structure,
     Membership,
     BankAccount,
@@ -799,12 +800,12 @@ def test_confirm_password_next_never_leaves_the_site(portal, method):
 PROFILE = reverse("accounts:profile")
 PASSWORD_CHANGE = reverse("accounts:password_change")
 DEACTIVATE = reverse("accounts:deactivate")
-PROFILE_BASE = {"first_name": "Marie", "last_name": "Gestion", "phone": "06 12 34 56 78", "contact_email": ""}
+CONTACT_CHANGE = reverse("accounts:contact_email_change")
+PROFILE_BASE = {"first_name": "Marie", "last_name": "Gestion", "phone": "06 12 34 56 78"}
 PROFILE_FIELDS = {
     "first_name": "text_required",
     "last_name": "text_required",
     "phone": "format",
-    "contact_email": "format",
     "survey_consent": "bool",
 }
 
@@ -824,7 +825,27 @@ def test_profile(portal, field):
             user = User.objects.get(pk=portal.manager.pk)
             assert (user.email, user.is_active, user.is_staff) == ("marie@exemple.fr", True, False)
 
-    each_case({**attacks_for(PROFILE_FIELDS[field]), **(BAD_EMAILS if field == "contact_email" else {})}, check)
+    each_case(attacks_for(PROFILE_FIELDS[field]), check)
+
+
+def test_contact_address_change(portal):
+    """« Changer l'e-mail du contact »: a refused address changes and mails nothing; an accepted one mails the
+    login address (the manager has no contact address) and the new one, nothing else."""
+    client = browser(portal.manager)
+
+    def check(name, value):
+        before = snapshot()
+        response = answer(client, "post", CONTACT_CHANGE, {"contact_email": value})
+        # Empty is refused too: the manager has no contact address to remove.
+        if response.status_code == 200 or name not in ODD_EMAILS:
+            assert_refused(response, before, "contact_email")
+        else:
+            assert response.status_code == 302
+            assert User.objects.get(pk=portal.manager.pk).contact_email == ""  # until the new address confirms
+            typed = AddressChange.objects.get(user=portal.manager).new_address
+            assert assert_clean_mail({"marie@exemple.fr", typed}) == 2
+
+    each_case({**attacks_for("format"), **BAD_EMAILS, **ODD_EMAILS}, check)
 
 
 def test_profile_ignores_fields_it_does_not_declare(portal):
@@ -1588,6 +1609,7 @@ FORM_ROUTES = {
     "set password (activation)": ("activation link", "/compte/activer/{awaiting_uid}/mot-de-passe/"),
     "set password (reset)": ("reset link", "/compte/mot-de-passe-oublie/{member_uid}/nouveau-mot-de-passe/"),
     "profile": ("manager", PROFILE),
+    "contact address": ("manager", CONTACT_CHANGE),
     "password change": ("manager", PASSWORD_CHANGE),
     "deactivation": ("manager", DEACTIVATE),
     "confirm password": ("manager", CONFIRM),
