@@ -93,14 +93,16 @@ class PersonalDataValidator:
         yield _fold(domain.split(".")[0])
         yield _fold(getattr(user, "first_name", "") or "")
         yield _fold(getattr(user, "last_name", "") or "")
+        # At activation, the SIRET typed at sign-up: its structure or request comes after the password.
+        sirets = [getattr(user, "signup_siret", "")]
         if user.pk:
-            sirets = [
+            sirets += [
                 *user.memberships.values_list("structure__siret", flat=True),
                 *user.approval_requests.values_list("structure__siret", flat=True),
             ]
-            for siret in sirets:
-                yield siret
-                yield siret[:9]
+        for siret in filter(None, sirets):
+            yield siret
+            yield siret[:9]
 
     def get_help_text(self):
         return "Ni votre adresse électronique, ni votre nom, ni votre SIRET."

@@ -17,9 +17,9 @@ from django.db.models.fields.files import FieldFile
 
 from audit.log import record
 from audit.models import Action
+from chorus.uploads import CleanFile
 from structures import emails
 from structures.models import BankAccount, Membership, Structure
-from structures.validators import RibFile
 
 
 class DefaultAccountInUse(Exception):
@@ -73,20 +73,20 @@ def _record_change(action: Action, before: dict, instance, *, by) -> list[str]:
 
 
 def register_structure(siret: str, *, main_manager) -> tuple[Structure, bool]:
-    """At sign-up: the structure of this SIRET, created with `main_manager` as its main manager if new.
+    """At activation: the structure of the sign-up's SIRET, created with `main_manager` as main manager if new.
 
     Returns it and whether it was created. A known SIRET is left as it is (the
-    caller files an attachment request instead). The author is whoever is
-    signed in, at sign-up nobody.
+    caller files an attachment request instead). The author is the account being
+    activated: nobody is signed in yet.
     """
     with transaction.atomic():
         structure, created = Structure.objects.get_or_create(siret=siret)
         if created:
-            _record(Action.STRUCTURE_CREATED, structure, by=None)
+            _record(Action.STRUCTURE_CREATED, structure, by=main_manager)
             membership = Membership.objects.create(
                 user=main_manager, structure=structure, role=Membership.Role.MAIN_MANAGER
             )
-            _record(Action.MEMBERSHIP_CREATED, membership, by=None)
+            _record(Action.MEMBERSHIP_CREATED, membership, by=main_manager)
     return structure, created
 
 
@@ -169,7 +169,7 @@ def _refuse_taken(structure, **values) -> None:
         raise BankAccountTaken(field, taken[field])
 
 
-def _store_rib(bank_account: BankAccount, rib: RibFile, filename: str) -> None:
+def _store_rib(bank_account: BankAccount, rib: CleanFile, filename: str) -> None:
     bank_account.rib_content_type = rib.content_type
     bank_account.rib_filename = filename
     # save=False: the caller saves the row, once, in its transaction.
@@ -177,7 +177,7 @@ def _store_rib(bank_account: BankAccount, rib: RibFile, filename: str) -> None:
 
 
 def create_bank_account(
-    *, structure: Structure, label: str, iban: str, bic: str, rib: RibFile, filename: str, by
+    *, structure: Structure, label: str, iban: str, bic: str, rib: CleanFile, filename: str, by
 ) -> BankAccount:
     with transaction.atomic():
         # Lock the structure: two accounts created at once must not both become the
@@ -199,7 +199,9 @@ def create_bank_account(
     return bank_account
 
 
-def update_bank_account(bank_account: BankAccount, *, label: str, rib: RibFile | None, filename: str, by) -> list[str]:
+def update_bank_account(
+    bank_account: BankAccount, *, label: str, rib: CleanFile | None, filename: str, by
+) -> list[str]:
     """Rename the account and/or replace its RIB; returns what changed ("renamed", "rib_replaced")."""
     with transaction.atomic():
         Structure.objects.select_for_update().get(pk=bank_account.structure_id)

@@ -4,12 +4,17 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import workflows
 from accounts.models import User
-from tests.factories import PendingUserFactory, UserFactory
+from accounts.tokens import activation_token
+from approvals.models import ApprovalRequest
+from audit.models import Action, AuditEvent
+from structures.models import Membership, Structure
+from tests.factories import MembershipFactory, PendingUserFactory, StructureFactory, UserFactory, make_siret
 
 STRONG = "Tracteur-Bleu-Colza-2031"
 
@@ -77,6 +82,91 @@ def test_the_link_lives_sixty_minutes(client, signup_data, outbox, elapsed, vali
     assert ("Veuillez saisir votre nouveau mot de passe" in response.content.decode()) is valid
 
 
+def activate(client, path, password=STRONG):
+    return client.post(open_link(client, path), {"new_password1": password, "new_password2": password})
+
+
+def test_activation_creates_the_structure_with_the_user_as_main_manager_and_mails_the_summary(
+    client, signed_up, outbox
+):
+    user, path = signed_up
+    before = len(outbox())
+
+    activate(client, path)
+
+    structure = Structure.objects.get(siret=user.signup_siret)
+    assert Membership.objects.get(structure=structure).user == user
+    assert Membership.objects.get(structure=structure).role == Membership.Role.MAIN_MANAGER
+    assert not ApprovalRequest.objects.exists()
+    [summary] = outbox()[before:]
+    assert summary.to == [user.email] and summary.subject == "Votre compte Chorus Pro TIC/TICGN est activé"
+    assert structure.siret in summary.body and "vous en êtes le gestionnaire principal" in summary.body
+    events = AuditEvent.objects.filter(action__in=[Action.STRUCTURE_CREATED, Action.MEMBERSHIP_CREATED])
+    assert {(event.action, event.actor_id) for event in events} == {
+        (Action.STRUCTURE_CREATED, user.pk),
+        (Action.MEMBERSHIP_CREATED, user.pk),
+    }
+
+
+def test_activation_with_a_known_siret_files_the_request_and_mails_the_managers_then(
+    client, signup_data, manager, second_manager, outbox
+):
+    structure = manager.memberships.get().structure
+    client.post(reverse("accounts:signup"), signup_data(identifier=structure.siret))
+    user = User.objects.get(email="jeanne.martin@exemple.fr")
+    path = activation_path(next(m for m in outbox() if "Activez" in m.subject))
+    assert [m.to for m in outbox()] == [[user.email]]
+
+    activate(client, path)
+
+    request = ApprovalRequest.objects.get()
+    assert (request.requester, request.structure, request.state) == (user, structure, "requested")
+    assert Structure.objects.count() == 1 and not Membership.objects.filter(user=user).exists()
+    mails = outbox()[1:]
+    assert sorted(m.to[0] for m in mails) == sorted([manager.email, second_manager.notification_email, user.email])
+    to_manager = next(m for m in mails if m.to == [manager.email])
+    assert "Jeanne Martin" in to_manager.body and structure.siret in to_manager.subject
+    summary = next(m for m in mails if m.to == [user.email])
+    assert "une demande de rattachement a été transmise à son gestionnaire principal" in summary.body
+
+
+def test_two_accounts_signed_up_with_one_new_siret_the_first_activated_manages_it(client, signup_data, outbox):
+    siret = make_siret()
+    for email in ["premiere@exemple.fr", "second@exemple.fr"]:
+        Client().post(reverse("accounts:signup"), signup_data(email=email, identifier=siret))
+    links = {m.to[0]: activation_path(m) for m in outbox() if "Activez" in m.subject}
+    assert not Structure.objects.exists()
+
+    activate(Client(), links["second@exemple.fr"])
+    activate(Client(), links["premiere@exemple.fr"])
+
+    structure = Structure.objects.get(siret=siret)
+    assert structure.memberships.get().user.email == "second@exemple.fr"
+    assert ApprovalRequest.objects.get(structure=structure).requester.email == "premiere@exemple.fr"
+
+
+def test_an_account_without_a_sign_up_siret_is_activated_alone(client, outbox):
+    pending = PendingUserFactory()  # signed up before the SIRET was kept, or added by staff
+
+    workflows.activate(pending.pk, activation_token.make_token(pending), STRONG)
+
+    pending.refresh_from_db()
+    assert pending.is_active
+    assert not Structure.objects.exists() and not ApprovalRequest.objects.exists() and outbox() == []
+
+
+def test_activation_by_a_user_staff_already_attached_does_not_fail(client, signed_up, outbox):
+    user, path = signed_up
+    structure = StructureFactory(siret=user.signup_siret)
+    MembershipFactory(structure=structure, role=Membership.Role.MAIN_MANAGER)
+    MembershipFactory(structure=structure, user=user)
+
+    response = activate(client, path)
+
+    assert response.url == reverse("home")
+    assert not ApprovalRequest.objects.exists()
+
+
 def test_a_newer_link_voids_the_older_ones(client, signed_up, outbox):
     user, old_path = signed_up
     with time_machine.travel(timezone.now() + timedelta(seconds=5)):
@@ -102,6 +192,27 @@ def test_a_reset_token_does_not_activate(client, signed_up):
     user, path = signed_up
     forged = path.rsplit("/", 2)[0] + f"/{default_token_generator.make_token(user)}/"
     assert "plus valable" in client.get(forged, follow=True).content.decode()
+
+
+def reset_path(mail) -> str:
+    return re.search(r"http://127\.0\.0\.1:8000(/compte/mot-de-passe-oublie/\S+/)", mail.body).group(1)
+
+
+def test_a_newer_reset_link_voids_the_older_ones(client, outbox):
+    user = UserFactory(email="login@exemple.fr")
+    client.post(reverse("accounts:password_reset"), {"email": user.email})
+    with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+        client.post(reverse("accounts:password_reset"), {"email": user.email})
+    old_path, new_path = (reset_path(m) for m in outbox())
+    assert old_path != new_path
+
+    assert "plus valable" in Client().get(old_path, follow=True).content.decode()
+    browser = Client()
+    form_url = browser.get(new_path).url
+    response = browser.post(form_url, {"new_password1": STRONG, "new_password2": STRONG})
+    assert response.url == reverse("accounts:login")
+    user.refresh_from_db()
+    assert user.check_password(STRONG)
 
 
 @pytest.mark.parametrize(
@@ -135,8 +246,7 @@ def test_weak_passwords_are_refused_with_a_reason(client, signed_up, password, m
 
 def test_a_password_containing_the_siret_is_refused(client, signed_up):
     user, path = signed_up
-    siret = user.memberships.get().structure.siret
-    password = f"Ferme-{siret}!"
+    password = f"Ferme-{user.signup_siret}!"
     response = client.post(open_link(client, path), {"new_password1": password, "new_password2": password})
     assert "votre SIRET" in " ".join(response.context["form"].errors["new_password1"])
 

@@ -38,20 +38,49 @@ def run_together(*tasks):
     return results
 
 
-def test_sign_ups_with_one_new_siret_make_one_structure_and_one_main_manager(signup_data):
+def activation_paths(mails) -> dict[str, str]:
+    """The path of each activation link mailed, by address."""
+    return {
+        m.to[0]: re.search(r"http://127\.0\.0\.1:8000(/compte/activer/\S+/)", m.body).group(1)
+        for m in mails
+        if "Activez" in m.subject
+    }
+
+
+def test_sign_ups_with_one_new_siret_make_accounts_and_nothing_else(signup_data):
     siret = make_siret()
     forms = [signup_data(email=f"associe{n}@exemple.fr", identifier=siret) for n in range(4)]
-    clients = [Client() for _ in forms]
+
+    responses = run_together(*[lambda f=f: Client().post(reverse("accounts:signup"), f) for f in forms])
+
+    assert [r.status_code for r in responses] == [302] * 4, responses
+    assert User.objects.filter(signup_siret=siret, is_active=False).count() == 4
+    assert not Structure.objects.exists() and not ApprovalRequest.objects.exists()
+
+
+def test_activations_with_one_new_siret_make_one_structure_and_one_main_manager(signup_data, outbox):
+    siret = make_siret()
+    for n in range(4):
+        Client().post(reverse("accounts:signup"), signup_data(email=f"associe{n}@exemple.fr", identifier=siret))
+    browsers = {email: Client() for email in activation_paths(outbox())}
+    form_urls = {email: browsers[email].get(path).url for email, path in activation_paths(outbox()).items()}
+    password = "Tracteur-Bleu-Colza-2031"
 
     responses = run_together(
-        *[lambda c=c, f=f: c.post(reverse("accounts:signup"), f) for c, f in zip(clients, forms, strict=True)]
+        *[
+            lambda b=browsers[email], u=url: b.post(u, {"new_password1": password, "new_password2": password})
+            for email, url in form_urls.items()
+        ]
     )
 
     assert [r.status_code for r in responses] == [302] * 4, responses
-    assert User.objects.count() == 4
+    assert {r.url for r in responses} == {reverse("home")}
     structure = Structure.objects.get(siret=siret)
-    assert Membership.objects.filter(structure=structure, role="main_manager").count() == 1
-    assert ApprovalRequest.objects.filter(structure=structure, state="requested").count() == 3
+    [main_manager] = Membership.objects.filter(structure=structure, role="main_manager")
+    requests = ApprovalRequest.objects.filter(structure=structure, state="requested")
+    assert requests.count() == 3 and main_manager.user_id not in requests.values_list("requester", flat=True)
+    to_main_manager = [m for m in outbox() if m.to == [main_manager.user.email] and "rattachement" in m.subject]
+    assert len(to_main_manager) == 3
 
 
 def test_sign_ups_with_one_address_make_one_account(signup_data):

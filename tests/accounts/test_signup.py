@@ -33,7 +33,7 @@ def test_the_form_shows_the_memento_labels(client, db):
     assert 'alt="Image de sécurité' in page
 
 
-def test_a_new_siret_creates_the_structure_with_the_user_as_future_main_manager(client, signup_data, outbox):
+def test_sign_up_records_the_account_and_its_siret_and_mails_the_activation_link(client, signup_data, outbox):
     data = signup_data(identifier="732 829 320 00074")
 
     response = client.post(SIGNUP, data)
@@ -41,42 +41,37 @@ def test_a_new_siret_creates_the_structure_with_the_user_as_future_main_manager(
     assert response.status_code == 302 and response.url == RECAP
     user = User.objects.get(email="jeanne.martin@exemple.fr")
     assert not user.is_active and not user.has_usable_password()
-    assert user.phone == "+33612345678"
+    assert user.phone == "+33612345678" and user.signup_siret == "73282932000074"
     assert user.terms_accepted_at is not None and user.terms_version
-    structure = Structure.objects.get(siret="73282932000074")
-    assert Membership.objects.get(structure=structure).user == user
-    assert Membership.objects.get(structure=structure).role == Membership.Role.MAIN_MANAGER
-    assert not ApprovalRequest.objects.exists()
+    # The structure waits for activation: before it, nobody can tell this account exists.
+    assert not Structure.objects.exists() and not Membership.objects.exists() and not ApprovalRequest.objects.exists()
 
-    recap = client.get(RECAP).content.decode()
-    assert "Votre structure est créée" in recap and "60 minutes" in recap and "73282932000074" in recap
+    recap = unescape(client.get(RECAP).content.decode())
+    assert "Votre structure sera créée à l'activation de votre compte" in recap
+    assert "60 minutes" in recap and "73282932000074" in recap
 
-    mails = outbox()
-    assert [m.to for m in mails] == [["jeanne.martin@exemple.fr"]] * 2
-    summary = next(m for m in mails if "est créé" in m.subject)
-    activation = next(m for m in mails if m is not summary)
-    assert "gestionnaire principal" in summary.body
+    [activation] = outbox()
+    assert activation.to == ["jeanne.martin@exemple.fr"]
     assert "Activez votre compte" in activation.subject
     assert "http://127.0.0.1:8000/compte/activer/" in activation.body
     assert "60 minutes" in activation.alternatives[0].content
 
 
-def test_a_known_siret_files_an_attachment_request_and_tells_the_manager(client, signup_data, manager, outbox):
+def test_a_known_siret_says_the_request_will_reach_its_manager_once_the_account_is_activated(
+    client, signup_data, manager, outbox
+):
     structure = manager.memberships.get().structure
 
     response = client.post(SIGNUP, signup_data(identifier=structure.siret))
 
     assert response.status_code == 302
     user = User.objects.get(email="jeanne.martin@exemple.fr")
-    request = ApprovalRequest.objects.get()
-    assert (request.requester, request.structure, request.state) == (user, structure, "requested")
-    assert Structure.objects.count() == 1
-    assert not Membership.objects.filter(user=user).exists()
-    assert "Une demande de rattachement attend" in client.get(RECAP).content.decode()
-    recipients = sorted(m.to[0] for m in outbox())
-    assert recipients == sorted([manager.email, user.email, user.email])
-    to_manager = next(m for m in outbox() if m.to == [manager.email])
-    assert "Jeanne Martin" in to_manager.body and structure.siret in to_manager.subject
+    assert user.signup_siret == structure.siret
+    assert not ApprovalRequest.objects.exists() and not Membership.objects.filter(user=user).exists()
+    recap = unescape(client.get(RECAP).content.decode())
+    assert "Une demande de rattachement sera transmise au gestionnaire de la structure" in recap
+    assert "Dès l'activation de votre compte" in recap
+    assert [m.to for m in outbox()] == [[user.email]], "the manager hears of it at activation"
 
 
 def test_a_taken_address_answers_the_same_and_warns_its_owner(client, signup_data, outbox):
@@ -90,8 +85,9 @@ def test_a_taken_address_answers_the_same_and_warns_its_owner(client, signup_dat
 
     assert (taken.status_code, taken.url) == (fresh.status_code, fresh.url)
     assert taken_recap.status_code == fresh_recap.status_code == 200
-    assert "Votre structure est créée" in taken_recap.content.decode()
+    assert "Votre structure sera créée" in unescape(taken_recap.content.decode())
     assert User.objects.filter(email="jeanne.martin@exemple.fr").count() == 1
+    assert not Structure.objects.exists()
     warning = [m for m in outbox() if m.to == [owner.email]]
     assert len(warning) == 1 and "Tentative d'inscription" in warning[0].subject
 
@@ -159,16 +155,29 @@ def test_posted_fields_outside_the_form_change_nothing(client, signup_data):
     assert not (user.is_staff or user.is_active or user.is_superuser)
 
 
-def test_a_failure_mid_step_leaves_no_half_saved_account(client, signup_data, monkeypatch):
+def test_a_failure_after_the_answer_leaves_no_half_saved_account_and_is_logged(
+    client, signup_data, monkeypatch, caplog, outbox
+):
     def broken_mail(*args, **kwargs):
         raise RuntimeError("mail template missing")
 
     monkeypatch.setattr("accounts.emails.activation_link", broken_mail)
 
-    with pytest.raises(RuntimeError):
-        client.post(SIGNUP, signup_data())
+    response = client.post(SIGNUP, signup_data())
 
+    assert (response.status_code, response.url) == (302, RECAP)  # the account is made once the answer has left
     assert not User.objects.exists() and not Structure.objects.exists() and not Membership.objects.exists()
+    assert outbox() == []
+    assert "_create_account, run after the response, failed" in caplog.text
+    assert "jeanne.martin" not in caplog.text, "no address in the log"
+
+
+def test_a_recap_stored_by_an_older_version_of_the_page_sends_back_to_the_form(client, db):
+    session = client.session
+    session["registration"] = {"email": "x@exemple.fr", "siret": "73282932000074", "structure_created": True}
+    session.save()
+
+    assert client.get(RECAP).url == SIGNUP
 
 
 def test_a_signed_in_user_is_sent_home(client, member):
