@@ -1,6 +1,7 @@
 """Page objects: what a user sees and does on each screen, in the screen's own French words."""
 
 import re
+import time
 from urllib.parse import urlsplit
 
 from captcha.models import CaptchaStore
@@ -9,12 +10,20 @@ from playwright.sync_api import Locator, Page, expect
 ACTIVATION_LINK = re.compile(r"https?://[^\s/]+/compte/activer/[^/\s]+/[^/\s]+/")
 
 
-def activation_link(mails, address: str, origin: str) -> str:
-    """The link of the last activation mail sent to `address`, on the server at `origin`."""
-    for message in reversed(mails):
-        if address in message.to and (match := ACTIVATION_LINK.search(message.body)):
-            return origin.rstrip("/") + urlsplit(match.group(0)).path
-    raise AssertionError(f"No activation link mailed to {address}; mails sent: {[m.subject for m in mails]}")
+def activation_link(mails, address: str, origin: str, timeout: float = 10) -> str:
+    """The link of the last activation mail sent to `address`, on the server at `origin`.
+
+    Sign-up mails once its answer has left (`chorus.mail.after_response`): the
+    page may show before the mail is stored, so it is awaited a little.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in reversed(mails):
+            if address in message.to and (match := ACTIVATION_LINK.search(message.body)):
+                return origin.rstrip("/") + urlsplit(match.group(0)).path
+        if time.monotonic() > deadline:
+            raise AssertionError(f"No activation link mailed to {address}; mails sent: {[m.subject for m in mails]}")
+        time.sleep(0.05)
 
 
 class PortalPage:

@@ -7,12 +7,22 @@ from playwright.sync_api import expect
 
 from approvals.models import ApprovalRequest
 from structures.models import Membership
-from tests.e2e.pages import ApprovalsPage, LoginPage, MyAttachmentsPage, MySpacePage, RecapPage, SignupPage
+from tests.e2e.pages import (
+    ActivationPage,
+    ApprovalsPage,
+    LoginPage,
+    MyAttachmentsPage,
+    MySpacePage,
+    RecapPage,
+    SignupPage,
+    activation_link,
+)
 from tests.factories import PASSWORD, MembershipFactory, StructureFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
 SIRET = "73282932000074"
+NEW_PASSWORD = "Tracteur-Bleu-Colza-2031"
 
 
 @pytest.fixture
@@ -23,20 +33,26 @@ def farmer(db):
     return user
 
 
-def sign_up(page, site, email: str, first_name: str, last_name: str) -> None:
+def join(page, site, mailoutbox, email: str, first_name: str, last_name: str) -> None:
+    """Signs up with the farm's SIRET and activates the account: the request reaches the manager then."""
     signup = SignupPage(page).open(site.url)
     signup.fill(email=email, first_name=first_name, last_name=last_name, siret=SIRET)
     signup.answer_captcha().submit()
     expect(
-        RecapPage(page).wait().callout("Une demande de rattachement attend le gestionnaire de la structure")
+        RecapPage(page).wait().callout("Une demande de rattachement sera transmise au gestionnaire de la structure")
     ).to_be_visible()
+    page.goto(activation_link(mailoutbox, email, origin=site.url))
+    ActivationPage(page).wait().submit(NEW_PASSWORD)
+    MySpacePage(page).wait(first_name)
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("status")).to_contain_text("Vous êtes déconnecté")
 
 
 def test_the_main_manager_approves_one_request_and_refuses_another_with_a_reason(
     page, site, farmer, mailoutbox, screenshots
 ):
-    sign_up(page, site, "paul.salarie@exemple.fr", "Paul", "Salarié")
-    sign_up(page, site, "inconnu@exemple.fr", "Igor", "Inconnu")
+    join(page, site, mailoutbox, "paul.salarie@exemple.fr", "Paul", "Salarié")
+    join(page, site, mailoutbox, "inconnu@exemple.fr", "Igor", "Inconnu")
     to_manager = [m for m in mailoutbox if m.to == [farmer.email]]
     assert len(to_manager) == 2 and all("Nouvelle demande de rattachement" in m.subject for m in to_manager)
 

@@ -39,14 +39,15 @@ def test_a_new_farmer_signs_up_creates_her_structure_and_activates_her_account(p
     recap = RecapPage(page).wait()
     expect(page).to_have_title(re.compile(r"^Récapitulatif de votre inscription"))
     expect(recap.content).to_contain_text("Vous disposez de 60 minutes pour activer votre compte.")
-    expect(recap.callout("Votre structure est créée")).to_be_visible()
+    expect(recap.callout("Votre structure sera créée à l'activation de votre compte")).to_be_visible()
     expect(recap.content).to_contain_text(siret)
     expect(recap.content).to_contain_text("06 12 34 56 78")
     recap.screenshot(screenshots / "recap.png")
 
-    # The recap mail and the activation link, both to the login address.
-    assert [message.to for message in mailoutbox] == [[EMAIL], [EMAIL]]
+    # The activation link to the login address; the structure waits for activation.
     link = activation_link(mailoutbox, EMAIL, origin=site.url)
+    assert [message.to for message in mailoutbox] == [[EMAIL]]
+    assert not Structure.objects.exists()
 
     # Step 2: the link's token leaves the address bar before anything is shown.
     page.goto(link)
@@ -95,19 +96,32 @@ def test_a_new_farmer_signs_up_creates_her_structure_and_activates_her_account(p
     assert user.check_password(STRONG_PASSWORD)
     structure = Structure.objects.get(siret=siret)
     assert Membership.objects.get(user=user, structure=structure).role == Membership.Role.MAIN_MANAGER
+    summary = mailoutbox[-1]
+    assert summary.to == [EMAIL] and "vous en êtes le gestionnaire principal" in summary.body
 
 
-def test_signing_up_with_a_known_siret_asks_the_structures_manager_for_an_attachment(page, site, mailoutbox):
+def test_signing_up_with_a_known_siret_asks_the_structures_manager_once_the_account_is_activated(
+    page, site, mailoutbox
+):
     structure = StructureFactory()
-    MembershipFactory(structure=structure, role=Membership.Role.MAIN_MANAGER)
+    manager = MembershipFactory(structure=structure, role=Membership.Role.MAIN_MANAGER).user
 
     signup = SignupPage(page).open(site.url)
     signup.fill(email=EMAIL, first_name="Jeanne", last_name="Martin", siret=structure.siret)
     signup.answer_captcha().submit()
 
     recap = RecapPage(page).wait()
-    expect(recap.callout("Une demande de rattachement attend le gestionnaire de la structure")).to_be_visible()
-    expect(recap.callout("Votre structure est créée")).to_have_count(0)
+    expect(recap.callout("Une demande de rattachement sera transmise au gestionnaire de la structure")).to_be_visible()
+    expect(recap.content).to_contain_text("Dès l'activation de votre compte")
+    expect(recap.callout("Votre structure sera créée à l'activation de votre compte")).to_have_count(0)
+    page.goto(activation_link(mailoutbox, EMAIL, origin=site.url))
+    assert not ApprovalRequest.objects.exists()
+    assert not any(message.to == [manager.email] for message in mailoutbox)
+
+    ActivationPage(page).wait().submit(STRONG_PASSWORD)
+    MySpacePage(page).wait("Jeanne")
+
     request = ApprovalRequest.objects.get(structure=structure)
     assert request.requester.email == EMAIL
     assert not Membership.objects.filter(user=request.requester).exists()
+    assert any(message.to == [manager.email] and structure.siret in message.subject for message in mailoutbox)
