@@ -10,6 +10,6 @@ urlpatterns = [
     path("organisation/structures/", include("structures.urls")),
     path("", include("approvals.urls")),
     path("compte/", include("accounts.urls")),
-    path("captcha/", include("captcha.urls")),
+    path("captcha/", include("accounts.captcha")),
     path("administration/", admin.site.urls),
 ]
