@@ -130,6 +130,24 @@ def test_activation_with_a_known_siret_files_the_request_and_mails_the_managers_
     assert "une demande de rattachement a été transmise à son gestionnaire principal" in summary.body
 
 
+def test_a_failure_mid_activation_leaves_the_account_waiting_and_nothing_else(client, signed_up, monkeypatch, outbox):
+    user, path = signed_up
+    before = len(outbox())
+
+    def broken_mail(*args, **kwargs):
+        raise RuntimeError("mail template missing")
+
+    monkeypatch.setattr("accounts.emails.account_summary", broken_mail)
+
+    with pytest.raises(RuntimeError):
+        activate(client, path)
+
+    user.refresh_from_db()
+    assert not user.is_active and not user.has_usable_password()
+    assert not Structure.objects.exists() and not Membership.objects.exists()
+    assert not AuditEvent.objects.exists() and len(outbox()) == before
+
+
 def test_two_accounts_signed_up_with_one_new_siret_the_first_activated_manages_it(client, signup_data, outbox):
     siret = make_siret()
     for email in ["premiere@exemple.fr", "second@exemple.fr"]:

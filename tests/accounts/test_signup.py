@@ -155,9 +155,9 @@ def test_posted_fields_outside_the_form_change_nothing(client, signup_data):
     assert not (user.is_staff or user.is_active or user.is_superuser)
 
 
-def test_a_failure_after_the_answer_leaves_no_half_saved_account_and_is_logged(
-    client, signup_data, monkeypatch, caplog, outbox
-):
+def test_a_failure_mid_step_leaves_no_half_saved_account(client, signup_data, monkeypatch, caplog, outbox):
+    """The account is made after the answer: a failure there is logged, and leaves nothing behind."""
+
     def broken_mail(*args, **kwargs):
         raise RuntimeError("mail template missing")
 
