@@ -1,8 +1,9 @@
 """The audit rows staff's steps in the admin leave, as support reads them in the « Journal d'audit ».
 
 A superuser posts each step to the real admin, as the browser posts the page it was shown; the
-admin's hooks call the structures' workflows, which write the rows. The purge of accounts never
-activated goes through the same workflows, with nobody signed in.
+admin's hooks call the structures' workflows, which write the rows. Memberships are read-only there
+(roles change through the site's workflows): their pages change nothing and write nothing. The purge
+of accounts never activated goes through the same workflows, with nobody signed in.
 """
 
 from datetime import timedelta
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from audit.models import Action, AuditEvent
 from structures.models import Membership, Structure
-from tests.factories import BankAccountFactory, MembershipFactory, PendingUserFactory
+from tests.factories import BankAccountFactory, MembershipFactory, PendingUserFactory, StructureFactory
 
 SIRET = "73282932000074"
 INLINE = "memberships"  # the memberships inline's prefix, on a structure's page and on a user's
@@ -122,93 +123,80 @@ def test_a_structure_saved_unchanged_in_the_admin_leaves_no_row(staff_browser, f
     assert trail() == []
 
 
-# 3. Memberships: from a structure's page, from a user's page, from the memberships' own pages
+# 3. Memberships: read-only in the admin, so its pages write no row (roles change through the workflows)
 
 
 @pytest.mark.parametrize("page", ["structure", "user", "membership"])
-def test_a_role_changed_in_the_admin_is_recorded(staff_browser, admin_user, farm, attached, page):
+def test_a_role_posted_in_the_admin_changes_nothing_and_writes_no_row(staff_browser, farm, attached, page):
     membership = attached.memberships.get()
     shown = {"structure": farm, "user": attached, "membership": membership}[page]
+    data = page_data(staff_browser.get(admin_url(shown, "change", shown.pk)))
+    if page == "membership":
+        data["role"] = "manager"
+    else:
+        data[f"{inline_row(data, membership)}-role"] = "manager"
 
-    def make_manager(data):
-        data["role" if page == "membership" else f"{inline_row(data, membership)}-role"] = "manager"
+    response = staff_browser.post(admin_url(shown, "change", shown.pk), data)
 
-    save(staff_browser, admin_url(shown, "change", shown.pk), make_manager)
-
-    assert trail() == [
-        (Action.ROLE_CHANGED, admin_user, farm.pk, f"{attached.email} : Gestionnaire", {"champs": ["role"]})
-    ]
+    assert response.status_code == (403 if page == "membership" else 302)
+    membership.refresh_from_db()
+    assert membership.role == Membership.Role.USER
+    assert trail() == []
 
 
 @pytest.mark.parametrize("page", ["structure", "user", "membership"])
-def test_a_membership_added_in_the_admin_is_recorded(staff_browser, admin_user, farm, member, page):
+def test_a_membership_cannot_be_added_in_the_admin(staff_browser, farm, member, page):
     row = {"user": member.pk, "structure": farm.pk, "role": "manager"}
     if page == "membership":
-        save(staff_browser, admin_url(Membership, "add"), lambda data: data.update(row))
+        assert staff_browser.post(admin_url(Membership, "add"), row).status_code == 403
     else:
         shown = farm if page == "structure" else member
         save(staff_browser, admin_url(shown, "change", shown.pk), lambda data: add_inline_row(data, **row))
 
-    assert trail() == [(Action.MEMBERSHIP_CREATED, admin_user, farm.pk, f"{member.email} : Gestionnaire", {})]
+    assert not Membership.objects.filter(user=member).exists()
+    assert trail() == []
 
 
-@pytest.mark.parametrize("page", ["structure", "user"])
-def test_a_membership_deleted_from_an_inline_is_recorded_as_ended(staff_browser, admin_user, farm, attached, page):
+@pytest.mark.parametrize("how", ["structure page", "user page", *HOW])
+def test_a_membership_cannot_be_deleted_in_the_admin(staff_browser, farm, attached, how):
+    """Ending one silently would bypass « Détacher », which tells the user."""
     membership = attached.memberships.get()
-    shown = farm if page == "structure" else attached
+    if how in HOW:
+        delete(staff_browser, [membership], how)
+    else:
+        shown = farm if how == "structure page" else attached
+        save(
+            staff_browser,
+            admin_url(shown, "change", shown.pk),
+            lambda data: data.update({f"{inline_row(data, membership)}-DELETE": "on"}),
+        )
 
-    save(
-        staff_browser,
-        admin_url(shown, "change", shown.pk),
-        lambda data: data.update({f"{inline_row(data, membership)}-DELETE": "on"}),
-    )
-
-    assert not Membership.objects.filter(pk=membership.pk).exists()
-    assert trail() == [(Action.MEMBERSHIP_ENDED, admin_user, farm.pk, f"{attached.email} : Utilisateur", {})]
-
-
-@pytest.mark.parametrize("how", HOW)
-def test_memberships_deleted_in_the_membership_admin_are_recorded_as_ended(
-    staff_browser, admin_user, farm, attached, second_manager, how
-):
-    """One from its « Supprimer » page, two at once with the list's action."""
-    chosen = [attached, second_manager] if how == "delete_selected" else [attached]
-
-    assert delete(staff_browser, [user.memberships.get() for user in chosen], how).status_code == 302
-
-    ended = [
-        (Action.MEMBERSHIP_ENDED, admin_user, farm.pk, f"{attached.email} : Utilisateur", {}),
-        (Action.MEMBERSHIP_ENDED, admin_user, farm.pk, f"{second_manager.email} : Gestionnaire", {}),
-    ]
-    assert trail() == ended[: len(chosen)]
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert trail() == []
 
 
 # 4. Structures deleted
 
 
 @pytest.mark.parametrize("how", HOW)
-def test_a_structure_deleted_in_the_admin_ends_its_memberships_then_is_recorded(
-    staff_browser, admin_user, manager, farm, attached, how
-):
-    assert delete(staff_browser, [farm], how).status_code == 302
+def test_a_structure_deleted_in_the_admin_is_recorded(staff_browser, admin_user, how):
+    empty = StructureFactory()
 
-    *ended, deleted = trail()
-    memberships_ended = [
-        (Action.MEMBERSHIP_ENDED, admin_user, farm.pk, f"{manager.email} : Gestionnaire principal", {}),
-        (Action.MEMBERSHIP_ENDED, admin_user, farm.pk, f"{attached.email} : Utilisateur", {}),
-    ]
-    assert sorted(ended, key=by_object) == sorted(memberships_ended, key=by_object)  # in no set order among them
-    assert deleted == (Action.STRUCTURE_DELETED, admin_user, farm.pk, farm.name_and_siret, {})
-    assert not Structure.objects.filter(pk=farm.pk).exists()
+    assert delete(staff_browser, [empty], how).status_code == 302
+
+    assert trail() == [(Action.STRUCTURE_DELETED, admin_user, empty.pk, empty.name_and_siret, {})]
+    assert not Structure.objects.filter(pk=empty.pk).exists()
 
 
 @pytest.mark.parametrize("how", HOW)
-def test_a_structure_with_bank_details_cannot_be_deleted_in_the_admin(staff_browser, farm, private_media, how):
-    """Refused even to a superuser, so the admin writes no BANK_DELETED row.
+def test_a_structure_with_members_or_bank_details_cannot_be_deleted_in_the_admin(
+    staff_browser, farm, attached, private_media, how
+):
+    """Refused even to a superuser, so the admin writes no row.
 
-    Bank details are read-only in the admin (BankAccountAdmin deletes nothing) and deleting the
-    structure would take them along: Django refuses, and nothing is written. The purge is where a
-    structure's bank details go with it (the last test).
+    Memberships and bank details are read-only in the admin (their admins delete nothing), and deleting the
+    structure would take them along, its members and managers told nothing: Django refuses. The purge is where a
+    structure's memberships and bank details go with it (the last tests).
     """
     BankAccountFactory(structure=farm)
 
@@ -222,17 +210,12 @@ def test_a_structure_with_bank_details_cannot_be_deleted_in_the_admin(staff_brow
 
 
 @pytest.mark.parametrize("how", HOW)
-def test_a_user_deleted_in_the_admin_has_their_memberships_recorded_as_ended(
-    staff_browser, admin_user, farm, attached, how
-):
-    elsewhere = MembershipFactory(user=attached, role=Membership.Role.MANAGER).structure
+def test_a_user_with_memberships_cannot_be_deleted_in_the_admin(staff_browser, farm, attached, how):
+    """Their memberships would end without « Détacher » and its mail; a leaving user is deactivated instead."""
+    assert delete(staff_browser, [attached], how).status_code == 403
 
-    assert delete(staff_browser, [attached], how).status_code == 302
-
-    assert trail() == [
-        (Action.MEMBERSHIP_ENDED, admin_user, farm.pk, f"{attached.email} : Utilisateur", {}),
-        (Action.MEMBERSHIP_ENDED, admin_user, elsewhere.pk, f"{attached.email} : Gestionnaire", {}),
-    ]
+    assert attached.memberships.exists()
+    assert trail() == []
 
 
 # 6. The purge of accounts never activated, by nobody

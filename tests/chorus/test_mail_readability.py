@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from accounts import emails as account_emails
+from accounts.models import AddressChange
 from approvals import emails as approval_emails
 from approvals.models import ApprovalRequest
 from structures import emails as structure_emails
-from structures.models import Membership
+from structures.models import FieldChange, Membership
 from tests.factories import (
     ApprovalRequestFactory,
     BankAccountFactory,
@@ -57,6 +58,9 @@ def send_every_mail():
     account_emails.signup_with_taken_address(manager)
     account_emails.password_reset(manager)
     account_emails.account_deactivated(manager)
+    change = AddressChange.objects.create(user=manager, kind=AddressChange.Kind.LOGIN, new_address="j@nouveau.fr")
+    account_emails.address_change_requested(change)
+    account_emails.address_change_link(change)
     request = ApprovalRequestFactory(requester=newcomer, structure=structure, comment="Salarié")
     approval_emails.attachment_requested(request)
     request.state, request.decided_by, request.decided_at = ApprovalRequest.State.REFUSED, manager, timezone.now()
@@ -64,6 +68,7 @@ def send_every_mail():
     approval_emails.decision_made(request)
     bank_account = BankAccountFactory(structure=structure, created_by=manager)
     structure_emails.bank_details_changed(bank_account, ["created"], by=manager)
+    structure_emails.structure_changed(structure, [FieldChange("Numéro PACAGE", "026123456", "974000001")], by=manager)
     structure_emails.membership_ended(member, by=manager)
     structure_emails.main_manager_changed(structure, new=member.user, previous=manager, by=manager)
 

@@ -344,17 +344,19 @@ def test_the_agent_deletes_nothing_and_changes_no_bank_details(agent, farm, mana
 
 
 def test_the_agent_changes_a_callers_details_but_not_rights_nor_password(agent):
-    caller = UserFactory(email="jeanne.martin@exemple.fr", first_name="Jeane")
+    """Nor the addresses: the login one changes through « Changer l'adresse de connexion », the contact one by
+    its owner, each once the new address confirms (tests/accounts/test_address_changes.py)."""
+    caller = UserFactory(email="jeanne.martin@exemple.fr", first_name="Jeane", contact_email="compta@earl.fr")
     password = caller.password
 
     response = agent.post(
         user_page(caller),
         {
-            "email": caller.email,
+            "email": "agent.perso@exemple.fr",
             "first_name": "Jeanne",
             "last_name": caller.last_name,
             "phone": "",
-            "contact_email": "",
+            "contact_email": "agent.perso@exemple.fr",
             "is_active": "on",
             "is_staff": "on",
             "is_superuser": "on",
@@ -370,6 +372,7 @@ def test_the_agent_changes_a_callers_details_but_not_rights_nor_password(agent):
     assert response.status_code == 302  # saved...
     caller.refresh_from_db()
     assert caller.first_name == "Jeanne"
+    assert (caller.email, caller.contact_email) == ("jeanne.martin@exemple.fr", "compta@earl.fr")
     assert not caller.is_staff and not caller.is_superuser  # ...without the rights
     assert agent.get(password_page).status_code == 403 and set_password.status_code == 403
     assert caller.password == password

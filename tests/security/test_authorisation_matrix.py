@@ -46,10 +46,11 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
+from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
 from structures.models import BankAccount
 from tests.factories import PASSWORD, make_siret
+from tests.structures.conftest import PDF
 
 NEW_PASSWORD = "Tracteur#Vert-2931q"
 
@@ -60,8 +61,6 @@ def _failed_sign_in_stays_recent(settings):
     to run it: its failed sign-in would then count as expired, and « cleanup » would find something."""
     settings.AXES_COOLOFF_TIME = 24  # hours
 
-
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 PERSONAS = [
     "anonymous",
@@ -120,6 +119,11 @@ def reauth(next_url: Callable | None = None) -> Outcome:
 
 
 REAUTH = reauth()
+
+
+def page_at(name: str, *args: str) -> Callable:
+    """The URL of `name` with these literal arguments."""
+    return lambda w, *_: reverse(name, args=args)
 
 
 def page(name: str, *attributes: str) -> Callable:
@@ -183,6 +187,7 @@ ACTIVATION_PASSWORD = _set_password_page("accounts:activate", "mot-de-passe", "n
 RESET_PASSWORD = _set_password_page(
     "accounts:password_reset_confirm", "nouveau-mot-de-passe", "attached_membership.user"
 )
+ADDRESS_CONFIRMATION = page_at("accounts:confirm_address_change", "nouvelle-adresse")
 
 PORTAL = {
     # chorus
@@ -195,9 +200,10 @@ PORTAL = {
     # Asked for farm A: its managers are sent to its form, anyone else sees the choice refused.
     ("structures:structure_manage", "get"): expect(OK, **managers(to(page("structures:structure_update", "farm")))),
     ("structures:structure_detail", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
-    ("structures:structure_update", "get"): expect(NOT_FOUND, **managers(OK)),
+    # What refund requests carry: the password is asked again, as for bank details.
+    ("structures:structure_update", "get"): expect(NOT_FOUND, **managers(OK, REAUTH)),
     ("structures:structure_update", "post"): expect(
-        NOT_FOUND, **managers(done(page("structures:structure_update", "farm")))
+        NOT_FOUND, **managers(done(page("structures:structure_update", "farm")), REAUTH)
     ),
     ("structures:structure_users", "get"): expect(NOT_FOUND, **managers(OK)),
     ("structures:membership_detach", "get"): expect(NOT_FOUND, **managers(OK)),
@@ -226,9 +232,10 @@ PORTAL = {
     ("structures:bank_account_delete", "post"): expect(
         NOT_FOUND, **managers(done(page("structures:structure_detail", "farm")), REAUTH)
     ),
-    # Staff allowed to see bank details (support, superuser) download any RIB, as the admin links it.
+    # Staff allowed to see bank details (support, superuser) download any RIB, as the admin links it. A simple
+    # user sees the account, IBAN masked, and is told that the RIB, which shows it whole, is for managers.
     ("structures:rib_download", "get"): expect(
-        NOT_FOUND, attached=OK, support=OK, support_group=OK, superuser=OK, **managers(OK)
+        NOT_FOUND, attached=FORBIDDEN, support=OK, support_group=OK, superuser=OK, **managers(OK)
     ),
     # approvals
     ("approvals:approval_list", "get"): expect(OK),
@@ -279,6 +286,12 @@ PORTAL = {
     ("accounts:confirm_password", "post"): expect(done(page("structures:structure_list"))),
     ("accounts:deactivate", "get"): expect(OK),
     ("accounts:deactivate", "post"): expect(done(HOME)),
+    # Where the portal's notices go: the password typed lately, then a link to the new address.
+    ("accounts:contact_email_change", "get"): expect(OK, manager_unconfirmed=REAUTH),
+    ("accounts:contact_email_change", "post"): expect(done(page("accounts:profile")), manager_unconfirmed=REAUTH),
+    # Whoever holds the link mailed to the new address (here, a new contact address of A's simple user).
+    ("accounts:confirm_address_change", "get"): everyone(to(ADDRESS_CONFIRMATION)),
+    ("accounts:confirm_address_change", "post"): everyone(done(page("accounts:profile"))),
 }
 
 # Not in the matrix, on purpose.
@@ -329,7 +342,22 @@ URL_ARGS = {
     "approvals:withdraw": ["pending"],
     "accounts:resend_member_activation": ["never_activated"],
 }
-SPECIAL_URLS = {"accounts:activate": _activation_link, "accounts:password_reset_confirm": _reset_link}
+
+
+def _address_change_link(w):
+    """A link to confirm a new contact address of A's simple user, as its mail carries it."""
+    user = _user(w, "attached_membership.user")
+    change = AddressChange.objects.create(
+        user=user, kind=AddressChange.Kind.CONTACT, new_address="bureau@exemple.fr", requested_by=user
+    )
+    return reverse("accounts:confirm_address_change", args=[change.make_token()])
+
+
+SPECIAL_URLS = {
+    "accounts:activate": _activation_link,
+    "accounts:password_reset_confirm": _reset_link,
+    "accounts:confirm_address_change": _address_change_link,
+}
 
 # What each request sends: the data the authorised persona needs to succeed, so a refusal is the guard's.
 DATA = {
@@ -382,9 +410,10 @@ DATA = {
         "next": reverse("structures:structure_list"),
     },
     ("accounts:deactivate", "post"): lambda w: {"password": PASSWORD, "confirm": "on"},
+    ("accounts:contact_email_change", "post"): lambda w: {"contact_email": "bureau@exemple.fr"},
 }
 # Two steps: the link first (the token moves into the session), then the POST to where it leads.
-FOLLOW_LINK_FIRST = {"accounts:activate", "accounts:password_reset_confirm"}
+FOLLOW_LINK_FIRST = {"accounts:activate", "accounts:password_reset_confirm", "accounts:confirm_address_change"}
 
 
 def _signup_data():
@@ -496,7 +525,8 @@ RIGHTS = {
     "post_office.emailtemplate": Rights(),
     "post_office.attachment": Rights(),
     "structures.structure": Rights(),
-    "structures.membership": Rights(),
+    # Who acts for a structure: read-only to everyone (« Nommer gestionnaire principal » is an action).
+    "structures.membership": Rights(add=False, change=False, delete=False),
     "structures.bankaccount": Rights(add=False, change=False, delete=False),  # bank details change on the site
     "approvals.approvalrequest": Rights(add=False, delete=False),  # decided through the actions
     "accounts.user": Rights(),
@@ -505,9 +535,10 @@ RIGHTS = {
 # An empty change form posted by a superuser comes back with its errors (200), except where every field
 # is read-only: « saved », back to the list, nothing changed.
 READ_ONLY_FORMS = {"approvals.approvalrequest", "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog"}
-# Deleting farm A would take its bank accounts along, which nobody deletes in the admin: the confirmation
-# page lists them as objects one may not delete, and the POST is refused.
-CASCADES_TO_READ_ONLY = {"structures.structure"}
+# Deleting farm A would take its memberships and bank accounts along, deleting A's simple user their
+# membership, which nobody deletes in the admin: the confirmation page lists them as objects one may not
+# delete, and the POST is refused.
+CASCADES_TO_READ_ONLY = {"structures.structure", "accounts.user"}
 # What the « Support » group may do with each model (accounts/migrations/0003): change (which runs the
 # actions), view, or nothing at all (models not listed). It adds and deletes nothing.
 GROUP_RIGHTS = {
@@ -537,6 +568,12 @@ ADMIN_ACTIONS = {
     ("accounts.user", "resend_activation_link"): (lambda w: w.never_activated.user, {}, None),
     # A's simple user has a failed sign-in on record (conftest): it is forgotten.
     ("accounts.user", "unlock_sign_in"): (lambda w: w.attached_membership.user, {}, None),
+    # The new address gets a link, the old one a notice; nothing changes until the link is opened.
+    ("accounts.user", "change_login_address"): (
+        lambda w: w.attached_membership.user,
+        {"new_email": "ulysse.nouveau@exemple.fr"},
+        None,
+    ),
     ("post_office.email", "requeue"): (lambda w: _object(w, "post_office.email"), {}, None),
     # nothing in the world has expired: nothing to clean
     ("axes.accessattempt", "cleanup_expired_attempts"): (
@@ -548,7 +585,9 @@ ADMIN_ACTIONS = {
 # « delete_selected » with its confirmation, for a superuser, when not `_done`:
 SUPERUSER_DELETE_SELECTED = {
     "structures.structure": FORBIDDEN,  # see CASCADES_TO_READ_ONLY
+    "accounts.user": FORBIDDEN,
     "structures.bankaccount": OK,  # no action at all
+    "structures.membership": _back("structures.membership"),  # its own action, not this one
     "audit.auditevent": OK,
     "approvals.approvalrequest": _back("approvals.approvalrequest"),  # its own actions, not this one
 }
@@ -611,6 +650,7 @@ CHANGE_FORM_ACTIONS = {
     ("structures.membership", "appoint_main_manager"),
     ("accounts.user", "resend_activation_link"),
     ("accounts.user", "unlock_sign_in"),
+    ("accounts.user", "change_login_address"),
 }
 
 
