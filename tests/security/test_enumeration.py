@@ -16,7 +16,8 @@ from unittest import mock
 import pytest
 from django.contrib.auth.hashers import get_hasher
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
@@ -190,14 +191,20 @@ def before_the_answer(path: str, data: dict) -> tuple[list[str], list[str]]:
     def rendered(sender, template, **kwargs):
         templates.append(template.name)
 
-    template_rendered.connect(rendered)
+    # As Django's test client does: the test's transaction keeps its connection open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
+        template_rendered.connect(rendered)
         with CaptureQueriesContext(connection) as queries:
             response = WSGIHandler()(environ, lambda status, headers: None)
+        template_rendered.disconnect(rendered)
+        assert response.status_code == 302, response.status_code
+        response.close()
     finally:
         template_rendered.disconnect(rendered)
-    assert response.status_code == 302, response.status_code
-    response.close()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return [_normalised(query["sql"]) for query in queries], templates
 
 
