@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page
 
+from accounts.models import AddressChange
 from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
 from structures.models import Membership
@@ -133,6 +134,14 @@ def bank_pk(farm: Farm) -> int:
     return farm.bank_account.pk
 
 
+def address_change_path(farm: Farm) -> str:
+    """The link mailed to confirm a new contact address of Luc's."""
+    change = AddressChange.objects.create(
+        user=farm.member, kind=AddressChange.Kind.CONTACT, new_address="luc@bureau.fr", requested_by=farm.member
+    )
+    return reverse("accounts:confirm_address_change", args=[change.make_token()])
+
+
 SCREENS = [
     # Anyone
     Screen("accueil", "anonymous", at("home")),
@@ -145,6 +154,12 @@ SCREENS = [
     Screen("mot de passe oublié", "anonymous", at("accounts:password_reset"), submit_blank),
     Screen("lien de réinitialisation envoyé", "anonymous", at("accounts:password_reset_done")),
     Screen("nouveau mot de passe", "anonymous", lambda farm: farm.reset_path, submit_blank),
+    Screen("confirmer une nouvelle adresse", "anonymous", address_change_path),
+    Screen(
+        "lien de confirmation d'adresse expiré",
+        "anonymous",
+        at("accounts:confirm_address_change", "nouvelle-adresse"),
+    ),
     Screen("conditions générales", "anonymous", at("terms")),
     Screen("accessibilité", "anonymous", at("accessibility")),
     Screen("page introuvable", "anonymous", lambda farm: "/pas-de-page-ici/", status=404),
@@ -155,6 +170,7 @@ SCREENS = [
     Screen("changer de mot de passe", "manager", at("accounts:password_change"), submit_blank),
     Screen("confirmer le mot de passe", "manager", at("accounts:confirm_password"), submit_wrong_password),
     Screen("désactiver le compte", "manager", at("accounts:deactivate"), submit_wrong_password),
+    Screen("changer l'e-mail du contact", "manager", at("accounts:contact_email_change"), submit_blank),
     Screen("organisation", "manager", at("organisation")),
     Screen("structures", "manager", at("structures:structure_list")),
     Screen("structure", "manager", at("structures:structure_detail", structure_pk)),
