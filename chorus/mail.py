@@ -13,9 +13,9 @@ answer that waited on it would show.
 
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import partial
 
 from django.conf import settings
@@ -99,7 +99,8 @@ def deliver_queued() -> tuple[int, int, int]:
 
 
 logger = logging.getLogger(__name__)
-_deferred = threading.local()
+# The steps left for after the response of the request being served (None: no request).
+_deferred: ContextVar[list | None] = ContextVar("deferred_steps", default=None)
 
 
 def after_response(step: Callable[..., object], *args, **kwargs) -> None:
@@ -111,7 +112,7 @@ def after_response(step: Callable[..., object], *args, **kwargs) -> None:
     same for every address. `step` opens its own transaction, so nothing is half-saved
     if it fails; call this where no transaction is open, as a rollback cannot take it back.
     """
-    steps = getattr(_deferred, "steps", None)
+    steps = _deferred.get()
     if steps is None:
         step(*args, **kwargs)
     else:
@@ -120,13 +121,14 @@ def after_response(step: Callable[..., object], *args, **kwargs) -> None:
 
 @receiver(request_started, dispatch_uid="chorus.mail.open_deferred_steps")
 def _open_deferred_steps(**kwargs) -> None:
-    _deferred.steps = []
+    _deferred.set([])
 
 
 @receiver(request_finished, dispatch_uid="chorus.mail.run_deferred_steps")
 def _run_deferred_steps(**kwargs) -> None:
     """The WSGI server has written the response and closes it (the test client does the same)."""
-    steps, _deferred.steps = getattr(_deferred, "steps", None) or [], None
+    steps = _deferred.get() or []
+    _deferred.set(None)
     for step in steps:
         try:
             step()
