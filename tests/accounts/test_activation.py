@@ -224,7 +224,8 @@ def test_a_newer_reset_link_voids_the_older_ones(client, outbox):
     old_path, new_path = (reset_path(m) for m in outbox())
     assert old_path != new_path
 
-    assert "plus valable" in Client().get(old_path, follow=True).content.decode()
+    assert "remplacé par un lien plus récent" in Client().get(old_path, follow=True).content.decode()
+    assert "seul le dernier lien demandé fonctionne" in outbox()[-1].body
     browser = Client()
     form_url = browser.get(new_path).url
     response = browser.post(form_url, {"new_password1": STRONG, "new_password2": STRONG})
