@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AddressChange, User
+from accounts.workflows import request_contact_change
 from audit.models import Action, AuditEvent
+from tests.accounts.test_races import run_together
 from tests.factories import PASSWORD, UserFactory
 
 USERS = reverse("admin:accounts_user_changelist")
@@ -371,3 +373,21 @@ def test_the_profile_no_longer_changes_the_contact_address(client, member, outbo
     member.refresh_from_db()
     assert member.first_name == "Paulo" and member.contact_email == ""
     assert outbox() == []
+
+
+@pytest.mark.postgres
+def test_one_link_confirmed_twice_at_once_changes_the_address_once(postgresql_only, caller):
+    path = reverse(
+        "accounts:confirm_address_change", args=[request_contact_change(caller, "bureau@exemple.fr").make_token()]
+    )
+    browsers = [Client() for _ in range(2)]
+    pages = [open_link(browser, path) for browser in browsers]
+
+    responses = run_together(*[lambda b=b, p=p: b.post(p) for b, p in zip(browsers, pages, strict=True)])
+
+    assert sorted(response.status_code for response in responses) == [200, 302], (
+        responses
+    )  # once, then « plus valable »
+    caller.refresh_from_db()
+    assert caller.contact_email == "bureau@exemple.fr"
+    assert AuditEvent.objects.filter(action=Action.ADDRESS_CHANGED).count() == 1
