@@ -14,7 +14,7 @@ The values come from libraries: python-stdnum computes the SIREN and SIRET keys 
 numbers, schwifty the IBANs (RIB key included) and their banks' BICs, and Faker's fr_FR locale
 the names, streets and communes, drawn once into pools that the rows pick from (a Faker call
 per row would cost minutes at a million users). Every bank account points at one real PDF,
-bench/data/rib-fictif.pdf, which the portal's own `clean_rib` checks before it is stored.
+bench/data/rib-fictif.pdf, which the portal's own `clean_upload` checks and rewrites before it is stored.
 
 Only the seed decides (`random.Random` for the plan and the rows, `Faker.seed_instance` for
 the pools): the same seed gives the same rows, with dates counted back from the moment of the run.
@@ -35,8 +35,9 @@ from schwifty import BIC, IBAN
 from stdnum import luhn
 
 from approvals.models import ApprovalRequest
+from chorus.uploads import clean_upload
 from structures.models import Membership, Structure
-from structures.validators import clean_rib, vat_number_for
+from structures.validators import vat_number_for
 
 DAY = 86_400
 YEAR = 365 * DAY
@@ -200,7 +201,7 @@ class StoredRib:
 def store_placeholder(storage) -> StoredRib:
     """Checks the placeholder RIB as an upload is checked, then saves it once; every seeded bank account names it."""
     with RIB_FIXTURE.open("rb") as handle:
-        rib = clean_rib(File(handle, name=RIB_FIXTURE.name))
+        rib = clean_upload(File(handle, name=RIB_FIXTURE.name))
         name = RIB_PLACEHOLDER if storage.exists(RIB_PLACEHOLDER) else storage.save(RIB_PLACEHOLDER, rib.content)
     return StoredRib(name, rib.content_type)
 

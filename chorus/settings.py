@@ -355,5 +355,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "post_office": {"level": "WARNING"}},
+    # pikepdf says at start-up that its C++ logging is bridged: worth nothing in the portal's log.
+    "loggers": {"axes": {"level": "WARNING"}, "post_office": {"level": "WARNING"}, "pikepdf": {"level": "WARNING"}},
 }

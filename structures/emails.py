@@ -36,6 +36,19 @@ def bank_details_changed(bank_account, changes: list[str], by, previous_label: s
         )
 
 
+def structure_changed(structure, changes: list, by) -> None:
+    """Tells every manager what changed in the structure's information, each field before → after."""
+    context = {
+        "structure": structure,
+        "changes": changes,
+        "by": by,
+        "at": timezone.localtime(),
+        "structure_link": mail.absolute_url(structure.get_absolute_url()),
+    }
+    for membership in structure.managers_to_notify():
+        mail.send("structure_changed", membership.user.notification_email, {**context, "manager": membership.user})
+
+
 def membership_ended(membership, by) -> None:
     """Tells a detached user that they no longer act for the structure."""
     mail.send(

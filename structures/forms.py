@@ -4,6 +4,7 @@ from django.urls import reverse
 from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
+from chorus.uploads import UploadField
 from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
 from structures import workflows
 from structures.models import BankAccount, Membership, Structure
@@ -12,7 +13,6 @@ from structures.validators import (
     clean_french_postal_code,
     clean_iban,
     clean_pacage,
-    clean_rib,
     clean_vat_number,
     vat_number_for,
 )
@@ -25,8 +25,8 @@ def structure_choice_label(structure: Structure) -> str:
     return f"{structure.siret} – {structure.name}" if structure.name else structure.siret
 
 
-class RibField(forms.FileField):
-    """The RIB file: PDF, PNG or JPEG, judged by its content (see `clean_rib`)."""
+class RibField(UploadField):
+    """The RIB file: PDF, PNG or JPEG, judged by its content and rewritten before it is stored (`chorus.uploads`)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "RIB")
@@ -34,10 +34,6 @@ class RibField(forms.FileField):
         widget = forms.FileInput(attrs={"accept": RIB_ACCEPT, "class": "fr-upload"})
         widget.group_class = "fr-upload-group"  # the DSFR upload component, through django-dsfr's snippet
         super().__init__(max_length=200, widget=widget, **kwargs)
-
-    def clean(self, data, initial=None):
-        uploaded = super().clean(data, initial)
-        return clean_rib(uploaded) if uploaded else None
 
 
 class ManageStructureForm(forms.Form):
@@ -230,12 +226,10 @@ class StructureForm(forms.ModelForm):
                 )
         return cleaned_data
 
-    def save(self, commit=True) -> Structure:
-        """Saves the structure with its audit row (the fields changed), in one transaction."""
-        structure = super().save(commit=False)
-        if commit:
-            workflows.update_structure(structure, by=self.by)
-        return structure
+    def save(self) -> list[str]:
+        """The names of the fields that changed (none is fine): saved with their audit row and mailed to
+        every manager, in one transaction (`workflows.update_structure`)."""
+        return workflows.update_structure(super().save(commit=False), by=self.by)
 
 
 class BankAccountForm(forms.ModelForm):

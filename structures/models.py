@@ -161,10 +161,7 @@ class Structure(models.Model):
             fields = []
             if previous is not None:
                 for delta in record.diff_against(previous).changes:
-                    field = Structure._meta.get_field(delta.field)
-                    fields.append(
-                        FieldChange(capfirst(field.verbose_name), _shown(field, delta.old), _shown(field, delta.new))
-                    )
+                    fields.append(FieldChange.of(Structure._meta.get_field(delta.field), delta.old, delta.new))
             changes.append(Change(record.history_date, record.history_user, record.history_type == "+", fields))
         return changes[:limit]
 
@@ -267,10 +264,11 @@ class BankAccountQuerySet(models.QuerySet):
         return self.filter(structure__in=Structure.objects.managed_by(user))
 
     def rib_downloadable_by(self, user):
-        """Whose RIB the user may download: their structures' accounts; every one for staff allowed to see them."""
+        """Whose RIB the user may download: the accounts of the structures they manage, since a RIB shows the
+        whole IBAN, which only managers see; every one for staff allowed to see bank details."""
         if user.is_staff and user.has_perm("structures.view_bankaccount"):
             return self.all()
-        return self.visible_to(user)
+        return self.managed_by(user)
 
     def taken(self, structure, *, iban: str = "", label: str = "", excluding: "BankAccount | None" = None) -> dict:
         """Which of `iban` and `label` another account of the structure already has: {field: message}.
@@ -363,9 +361,18 @@ class BankAccount(models.Model):
 
 @dataclass(frozen=True)
 class FieldChange:
+    """A field before and after a change, as people read them (« Numéro PACAGE : 026123456 → 974000001 »)."""
+
     label: str
     before: str
     after: str
+
+    @classmethod
+    def of(cls, field, before, after) -> "FieldChange":
+        return cls(capfirst(field.verbose_name), _shown(field, before), _shown(field, after))
+
+    def __str__(self) -> str:
+        return f"{self.label} : {self.before} → {self.after}"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,6 @@
-import io
 import re
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
-from PIL import Image, ImageOps
 from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
 from stdnum import exceptions as stdnum_errors
@@ -162,83 +155,3 @@ def clean_bic(value: str, iban: IBAN | None) -> str:
                 params={"expected": str(expected)},
             )
     return str(bic)
-
-
-@dataclass(frozen=True)
-class RibFile:
-    content: File
-    content_type: str
-
-
-RIB_SIGNATURES = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
-
-
-def clean_rib(uploaded: UploadedFile) -> RibFile:
-    """Decide the RIB's type by its content, never its name, and keep only what is safe to store.
-
-    The size is checked before anything is read. Images are decoded by
-    Pillow within a pixel budget (a "pixel flood" PNG of a few KB can expand
-    to gigabytes) and re-encoded, which drops whatever rode along in the
-    file (metadata, trailing HTML or archives of a polyglot).
-    """
-    if uploaded.size > settings.RIB_MAX_SIZE:
-        raise ValidationError(
-            "Le RIB ne doit pas dépasser 5 Mo (ce fichier fait %(size)s Mo).",
-            code="rib_too_large",
-            params={"size": f"{uploaded.size / 1024 / 1024:.1f}".replace(".", ",")},
-        )
-    uploaded.seek(0)
-    head = uploaded.read(16)
-    content_type = next((kind for magic, kind in RIB_SIGNATURES.items() if head.startswith(magic)), None)
-    if content_type is None:
-        raise ValidationError(
-            "Le fichier « %(name)s » n'est ni un PDF, ni une image PNG ou JPEG, quel que soit son nom : "
-            "enregistrez votre RIB dans l'un de ces formats.",
-            code="rib_type",
-            params={"name": uploaded.name},
-        )
-    if content_type == "application/pdf":
-        return RibFile(_checked_pdf(uploaded), content_type)
-    return RibFile(_reencoded_image(uploaded, content_type), content_type)
-
-
-def _checked_pdf(uploaded: UploadedFile) -> File:
-    # A PDF ends with %%EOF (give or take a few bytes of padding); an HTML
-    # page or a script that merely starts with "%PDF-" does not.
-    uploaded.seek(max(uploaded.size - 1024, 0))
-    if b"%%EOF" not in uploaded.read():
-        raise ValidationError(
-            "Ce fichier PDF est incomplet ou endommagé. Enregistrez de nouveau votre RIB en PDF puis réessayez.",
-            code="rib_damaged",
-        )
-    uploaded.seek(0)
-    return uploaded
-
-
-def _reencoded_image(uploaded: UploadedFile, content_type: str) -> File:
-    too_many_pixels = ValidationError(
-        "Cette image compte trop de pixels. Numérisez votre RIB en 300 dpi au plus, ou envoyez-le en PDF.",
-        code="rib_too_many_pixels",
-    )
-    uploaded.seek(0)
-    output = io.BytesIO()
-    try:
-        with Image.open(uploaded, formats=["PNG", "JPEG"]) as image:
-            if image.width * image.height > settings.RIB_MAX_PIXELS:
-                raise too_many_pixels
-            image.load()
-            # Phones record the orientation in EXIF, which re-encoding drops: apply it first.
-            image = ImageOps.exif_transpose(image)
-            image.save(output, format="PNG" if content_type == "image/png" else "JPEG", quality=90)
-    except Image.DecompressionBombError:
-        raise too_many_pixels
-    except (OSError, SyntaxError, ValueError):
-        raise ValidationError(
-            "Cette image est endommagée ou illisible. Enregistrez de nouveau votre RIB puis réessayez.",
-            code="rib_damaged",
-        )
-    return ContentFile(output.getvalue(), name=uploaded.name)

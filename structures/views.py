@@ -72,13 +72,20 @@ def structure_detail(request, pk):
 
 @login_required
 def structure_update(request, pk):
-    """« Modifier une structure », for its managers only."""
+    """« Modifier une structure », for its managers only; the password is asked again, as for bank details."""
     structure = get_object_or_404(Structure.objects.managed_by(request.user), pk=pk)
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
     had_refund_information = bool(structure.beneficiary_category or structure.pacage)
     form = StructureForm(request.POST if request.method == "POST" else None, instance=structure, by=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Les modifications de la structure sont enregistrées.")
+        if form.save():
+            messages.success(
+                request,
+                "Les modifications de la structure sont enregistrées. Ses gestionnaires en sont informés par courriel.",
+            )
+        else:
+            messages.info(request, "Aucune information de la structure n'a changé.")
         if had_refund_information and structure.is_agricultural_centre:
             messages.info(
                 request,
@@ -204,10 +211,17 @@ def bank_account_delete(request, pk):
 
 @login_required
 def rib_download(request, pk):
-    """The RIB, as an attachment, to members of its structure and to staff allowed to see bank details."""
-    bank_account = get_object_or_404(
-        BankAccount.objects.rib_downloadable_by(request.user).select_related("structure"), pk=pk
-    )
+    """The RIB, as an attachment, to managers of its structure and to staff allowed to see bank details.
+
+    A simple user of the structure sees the account, IBAN masked: they are told why the file is not theirs.
+    """
+    downloadable = BankAccount.objects.rib_downloadable_by(request.user).select_related("structure")
+    bank_account = downloadable.filter(pk=pk).first()
+    if bank_account is None:
+        get_object_or_404(BankAccount.objects.visible_to(request.user), pk=pk)
+        raise PermissionDenied(
+            "Seuls les gestionnaires de la structure téléchargent le RIB : il montre l'IBAN en entier."
+        )
     try:
         rib = bank_account.rib.open("rb")
     except FileNotFoundError:

@@ -19,7 +19,7 @@ from audit.log import record
 from audit.models import Action
 from chorus.uploads import CleanFile
 from structures import emails
-from structures.models import BankAccount, Membership, Structure
+from structures.models import BankAccount, FieldChange, Membership, Structure
 
 
 class DefaultAccountInUse(Exception):
@@ -49,6 +49,16 @@ def _tracked(instance) -> dict:
 def _changed(before: dict, instance) -> list[str]:
     """The names of the fields that differ from `before` (`_tracked` of the same row earlier), sorted."""
     return sorted(name for name, value in _tracked(instance).items() if before[name] != value)
+
+
+def _field_changes(before: dict, instance) -> list[FieldChange]:
+    """The fields that differ from `before`, in the model's order, as people read them (labels, choices)."""
+    after = _tracked(instance)
+    return [
+        FieldChange.of(instance._meta.get_field(name), value, after[name])
+        for name, value in before.items()
+        if after[name] != value
+    ]
 
 
 def _record(action: Action, instance, *, by, **details) -> None:
@@ -102,11 +112,16 @@ def update_structure(structure: Structure, *, by) -> list[str]:
 
     Compared with the row as it stands, under its lock; returns the names of the
     fields that changed. The row is saved even unchanged, as a form saves it.
+    Every manager is mailed what changed, before → after: the category, the PACAGE
+    and the centre flag are what refund requests will carry.
     """
     with transaction.atomic():
         before = _tracked(Structure.objects.select_for_update().get(pk=structure.pk))
         structure.save()
-        return _record_change(Action.STRUCTURE_CHANGED, before, structure, by=by)
+        changed = _record_change(Action.STRUCTURE_CHANGED, before, structure, by=by)
+        if changed:
+            emails.structure_changed(structure, _field_changes(before, structure), by)
+        return changed
 
 
 def delete_structures(structures, *, by) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
+import pikepdf
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -58,7 +59,7 @@ from chorus.mail import deliver_queued
 from structures.forms import StructureForm
 from structures.models import BankAccount, Membership, Structure
 from tests.factories import PASSWORD, STRUCTURE_FORM, BankAccountFactory, make_siret
-from tests.structures.conftest import PDF, image_bytes, png_chunk, png_claiming
+from tests.structures.conftest import PDF, arm_pdf, image_bytes, pdf_bytes, png_chunk, png_claiming, png_of
 
 FUZZ = hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 typed = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
@@ -952,18 +953,20 @@ def test_structure_edit_ignores_read_only_fields(portal):
 
 
 def test_a_structure_name_with_line_breaks_stays_on_the_subject_line(portal):
-    """The bank-detail mail puts the structure's name in its subject."""
+    """The structure-change and bank-detail mails put the structure's name in their subject."""
     client = browser(portal.manager)
     name = f"EARL\r\nBcc: {EVIL}\r\nX-Injected: 1\u2028\x85"
     url = reverse("structures:structure_update", args=[portal.farm.pk])
     assert answer(client, "post", url, {**STRUCTURE_FORM, "name": name}).status_code == 302
+    assert assert_clean_mail(portal.farm_managers) == len(portal.farm_managers)
+    structure_changed = list(mail.outbox)
     before = snapshot()
 
     response = answer(client, "post", CREATE, **multipart(bank_data(portal), [("rib_file", "rib.pdf", PDF)]))
 
     assert response.status_code == 302
     bank_account_created(client, before, portal)
-    for message in mail.outbox:
+    for message in [*structure_changed, *mail.outbox]:
         head = email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
         assert head.get_all("X-Injected") is None and head.get_all("Bcc") is None
         assert head["Subject"].endswith(f"EARL Bcc: {EVIL} X-Injected: 1")
@@ -1117,6 +1120,12 @@ FORGED_RIBS = {
     "name is empty": lambda: (PDF, ""),
     "name of 300 characters": lambda: (PDF, "a" * 296 + ".pdf"),
     "over 5 MiB": lambda: (PDF + b" " * (5 * 1024 * 1024), "rib.pdf"),
+    "png pixel flood, a real 40 Mpx image in 127 KB": lambda: (png_of(8000, 5000), "rib.png"),
+    "pdf with javascript and no catalog (unreadable)": lambda: (
+        b"%PDF-1.4\n1 0 obj<</S/JavaScript/JS(app.alert(5))>>endobj\n%%EOF\n",
+        "rib.pdf",
+    ),
+    "pdf without a page": lambda: (pdf_bytes(pages=0), "rib.pdf"),
 }
 # Names Django's parser drops (basename "" or ".."): on the optional « Nouveau RIB » that is no file at all.
 DROPPED_BY_DJANGO = {"name is ..", "name is empty"}
@@ -1134,11 +1143,12 @@ NEUTRALISED_RIBS = {
     "pdf named with an rtl override": lambda: (PDF, "rib\u202efdp.exe", "application/pdf"),
     "pdf named with nul": lambda: (PDF, "rib\x00.pdf", "application/pdf"),
     "pdf named with html": lambda: (PDF, "<img src=x onerror=alert(5)>.pdf", "application/pdf"),
-    "pdf with javascript": lambda: (
-        b"%PDF-1.4\n1 0 obj<</S/JavaScript/JS(app.alert(5))>>endobj\n%%EOF\n",
+    "pdf with javascript, an embedded program and launch actions": lambda: (
+        pdf_bytes(pages=2, arm=arm_pdf),
         "rib.pdf",
         "application/pdf",
     ),
+    "pdf with html appended (polyglot)": lambda: (PDF + HTML_PAGE, "rib.pdf", "application/pdf"),
 }
 
 
@@ -1205,9 +1215,14 @@ def test_odd_rib_files_are_stored_neutralised(portal, step):
         assert stored.is_relative_to(rib_root().resolve())
         assert not list(rib_root().parent.rglob("r5-traversal*")) and not list(rib_root().parent.parent.glob("r5-*"))
         assert not re.search(r"[/\\\x00-\x1f]", account.rib_filename), account.rib_filename
+        data = stored.read_bytes()
         if content_type != "application/pdf":
-            data = stored.read_bytes()
             assert PAYLOAD not in data and b"PK\x03\x04" not in data, "the polyglot's rider was kept"
+        else:  # rewritten: what runs or rides along is gone, the pages stay
+            for rider in [b"JavaScript", b"/Launch", b"/URI", b"MZ", b"<script>", b"/OpenAction", b"/AA"]:
+                assert rider not in data, rider
+            with pikepdf.open(stored) as pdf, pikepdf.open(io.BytesIO(content)) as original:
+                assert len(pdf.pages) == len(original.pages)
         download = answer(client, "get", reverse("structures:rib_download", args=[account.pk]))
         assert download.status_code == 200
         assert (download["Content-Type"], download["X-Content-Type-Options"]) == (content_type, "nosniff")

@@ -1,12 +1,13 @@
 """« Créer une coordonnée bancaire » and what managers do with bank details afterwards."""
 
+import pikepdf
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from structures.models import BankAccount
 from tests.factories import BankAccountFactory, StructureFactory, UserFactory
-from tests.structures.conftest import IBAN, OTHER_IBAN, PDF, image_bytes, png_claiming, upload
+from tests.structures.conftest import IBAN, OTHER_IBAN, PDF, arm_pdf, image_bytes, pdf_bytes, png_of, upload
 
 CREATE = reverse("structures:bank_account_create")
 
@@ -28,7 +29,8 @@ def test_manager_creates_the_first_bank_account_which_becomes_the_default(
     assert bank_account.is_default
     assert bank_account.created_by == manager
     assert bank_account.rib_content_type == "application/pdf"
-    assert bank_account.rib.read() == PDF
+    with pikepdf.open(bank_account.rib) as stored:
+        assert len(stored.pages) == 1
     assert bank_account.history.get().history_user == manager
     [mail] = outbox()
     assert mail.to == [manager.email]
@@ -118,7 +120,8 @@ def test_a_wrong_iban_with_no_bic_gets_one_error_only(sign_in, manager, bank_acc
         ({"rib_file": upload(b"MZ\x90\x00" + b"\x00" * 64, name="rib.pdf")}, "rib_file", "ni un PDF, ni une image"),
         ({"rib_file": upload(b"<html><body>RIB</body></html>", name="rib.pdf")}, "rib_file", "ni un PDF, ni une image"),
         ({"rib_file": upload(b"<svg xmlns='http://www.w3.org/2000/svg'/>", name="rib.svg")}, "rib_file", "ni un PDF"),
-        ({"rib_file": upload(png_claiming(8000, 6000), name="rib.png")}, "rib_file", "trop de pixels"),
+        ({"rib_file": upload(png_of(8000, 5000), name="rib.png")}, "rib_file", "40 millions de pixels"),
+        ({"rib_file": upload(b"%PDF-1.4\n<html>RIB</html>\n%%EOF", name="rib.pdf")}, "rib_file", "PDF est endommagé"),
     ],
 )
 def test_bad_input_is_refused_next_to_the_field_and_nothing_is_saved(
@@ -132,6 +135,41 @@ def test_bad_input_is_refused_next_to_the_field_and_nothing_is_saved(
     assert response.text.count("Erreur – ") == 1
     assert not BankAccount.objects.exists()
     assert outbox() == []
+
+
+def test_a_40_megapixel_png_is_refused_next_to_the_field_and_nothing_is_stored(
+    sign_in, manager, bank_account_data, settings, outbox
+):
+    """A « pixel flood »: 127 KB that decode to 160 MB of pixels, refused from its header."""
+    response = sign_in(manager).post(CREATE, bank_account_data(rib_file=upload(png_of(8000, 5000), name="rib.png")))
+
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["rib_file"]
+    assert message.startswith("Cette image compte trop de pixels (40 millions de pixels ; 12,5 millions au plus).")
+    assert message in response.text.replace("&#x27;", "'")
+    assert not BankAccount.objects.exists()
+    assert not any(path.is_file() for path in (settings.MEDIA_ROOT / "rib").rglob("*"))
+    assert outbox() == []
+
+
+def test_a_pdf_is_stored_without_its_active_content_and_keeps_its_pages(sign_in, manager, bank_account_data):
+    armed = pdf_bytes(pages=3, arm=arm_pdf)
+
+    response = sign_in(manager).post(CREATE, bank_account_data(rib_file=upload(armed)))
+
+    assert response.status_code == 302
+    bank_account = BankAccount.objects.get()
+    raw = bank_account.rib.read()
+    assert b"MZ" not in raw and b"JavaScript" not in raw and b"cmd.exe" not in raw
+    with pikepdf.open(bank_account.rib) as stored:
+        assert len(stored.pages) == 3
+        assert "/OpenAction" not in stored.Root and "/Names" not in stored.Root and "/AA" not in stored.Root
+        assert len(stored.attachments) == 0
+        assert all("/AA" not in page for page in stored.pages)
+        annotations = stored.pages[2].Annots
+        assert [str(annotation.Subtype) for annotation in annotations] == ["/Link", "/Link", "/Link"]
+        assert all("/A" not in annotation for annotation in annotations)  # no program, no web address
+        assert annotations[2].Dest[0].objgen == stored.pages[0].objgen  # the link to the first page stays
 
 
 def test_a_300_character_file_name_is_refused(sign_in, manager, bank_account_data):
@@ -390,7 +428,7 @@ class TestRibDownload:
         ("persona", "status"),
         [
             ("manager", 200),
-            ("attached", 200),
+            ("attached", 403),  # the RIB shows the whole IBAN, which only managers see
             ("support", 200),
             ("staff", 404),  # staff without the right to see bank details
             ("outsider", 404),
@@ -411,6 +449,8 @@ class TestRibDownload:
             )
             assert response["X-Content-Type-Options"] == "nosniff"
             assert "no-store" in response["Cache-Control"]
+        if status == 403:
+            assert "Seuls les gestionnaires de la structure téléchargent le RIB" in response.text
 
     def test_anonymous_visitors_are_sent_to_sign_in(self, client, bank_account):
         response = client.get(reverse("structures:rib_download", args=[bank_account.pk]))

@@ -5,8 +5,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from structures.models import Structure
-from tests.factories import STRUCTURE_FORM, StructureFactory, make_siret
+from audit.models import Action, AuditEvent
+from structures.models import Membership, Structure
+from tests.factories import STRUCTURE_FORM, MembershipFactory, StructureFactory, make_siret
 
 MANAGE = reverse("structures:structure_manage")
 
@@ -86,6 +87,79 @@ def test_submit_saves_every_field_and_confirms(sign_in, manager, farm, structure
     assert farm.vat_number.startswith("FR") and farm.vat_number.endswith(farm.siren)
     assert farm.postal_code == "26400"
     assert farm.refund_information_complete
+
+
+def test_a_stale_password_is_asked_again_and_nothing_is_saved(sign_in, manager, farm, structure_data, outbox):
+    before = Structure.objects.filter(pk=farm.pk).values().get()
+    history = farm.history.count()
+    client = sign_in(manager, fresh=False)
+
+    opened = client.get(update_url(farm))
+    response = client.post(update_url(farm), structure_data(pacage="974000001"), follow=True)
+
+    confirm = reverse("accounts:confirm_password")
+    assert opened["Location"].startswith(confirm)
+    assert response.redirect_chain[0][0].startswith(confirm)
+    assert "Confirmez votre mot de passe" in response.text
+    assert "rien n&#x27;a été enregistré" in response.text
+    assert Structure.objects.filter(pk=farm.pk).values().get() == before
+    assert farm.history.count() == history
+    assert not AuditEvent.objects.filter(action=Action.STRUCTURE_CHANGED).exists()
+    assert outbox() == []
+
+
+def test_every_manager_is_mailed_what_changed_before_and_after(
+    sign_in, manager, farm, second_manager, attached, structure_data, outbox
+):
+    farm.beneficiary_category, farm.pacage = "individual_farmer", "026123456"
+    farm.save()
+    gone = MembershipFactory(structure=farm, role=Membership.Role.MANAGER, user__is_active=False).user
+
+    response = sign_in(manager).post(update_url(farm), structure_data(name=farm.name, pacage="974000001"), follow=True)
+
+    assert "Ses gestionnaires en sont informés par courriel." in response.text
+    mails = outbox()
+    assert sorted(address for sent in mails for address in sent.to) == sorted([manager.email, "gaston@contact.fr"])
+    assert gone.email not in {address for sent in mails for address in sent.to}
+    for sent in mails:
+        assert farm.name in sent.subject and "ont changé" in sent.subject
+        html = sent.alternatives[0][0]
+        for line in [
+            "Numéro PACAGE : 026123456 → 974000001",
+            "Catégorie de bénéficiaire : Exploitant agricole à titre individuel → Société agricole (GAEC, EARL, SCEA…)",
+            "Ville : — → Aouste-sur-Sye",
+        ]:
+            assert line in sent.body and line in html
+        assert "Libellé de la structure" not in sent.body  # unchanged fields are not listed
+        assert "par Marie Gestion" in sent.body
+    [event] = AuditEvent.objects.filter(action=Action.STRUCTURE_CHANGED)
+    assert (event.actor, event.structure) == (manager, farm)
+    assert {"beneficiary_category", "pacage", "city"} <= set(event.details["champs"])
+
+
+def test_the_centre_flag_is_mailed_as_yes_and_no(sign_in, manager, farm, structure_data, outbox):
+    client = sign_in(manager)
+    client.post(update_url(farm), structure_data())
+    earlier = len(outbox())
+
+    client.post(update_url(farm), structure_data(is_agricultural_centre="on"))
+
+    [sent] = outbox()[earlier:]
+    assert "L'organisation est un centre de gestion agricole : Non → Oui" in sent.body
+    assert "Numéro PACAGE : 026123456 → —" in sent.body
+
+
+def test_an_edit_that_changes_nothing_mails_nobody(sign_in, manager, farm, structure_data, outbox):
+    client = sign_in(manager)
+    client.post(update_url(farm), structure_data())
+    earlier = len(outbox())
+    events = AuditEvent.objects.count()
+
+    response = client.post(update_url(farm), structure_data(), follow=True)
+
+    assert "Aucune information de la structure n&#x27;a changé." in response.text
+    assert len(outbox()) == earlier
+    assert AuditEvent.objects.count() == events
 
 
 def test_siret_and_status_cannot_be_changed_by_posting_them(sign_in, manager, farm, structure_data):
@@ -169,7 +243,9 @@ def test_a_farm_must_give_its_category_and_pacage(sign_in, manager, farm, struct
         ({"address": ""}, "address", "Ce champ est obligatoire."),
     ],
 )
-def test_bad_input_is_refused_and_nothing_changes(sign_in, manager, farm, structure_data, overrides, field, message):
+def test_bad_input_is_refused_and_nothing_changes(
+    sign_in, manager, farm, structure_data, outbox, overrides, field, message
+):
     before = Structure.objects.filter(pk=farm.pk).values().get()
     history = farm.history.count()
 
@@ -180,6 +256,7 @@ def test_bad_input_is_refused_and_nothing_changes(sign_in, manager, farm, struct
     assert message in response.text
     assert Structure.objects.filter(pk=farm.pk).values().get() == before
     assert farm.history.count() == history
+    assert outbox() == []
 
 
 def test_a_foreign_address_keeps_its_own_postal_code(sign_in, manager, farm, structure_data):
