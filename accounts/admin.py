@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -208,14 +206,13 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         if user.pk is None:
             return "—"
         waiting = set(user.address_changes.confirmable().values_list("pk", flat=True))
-        expired_before = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
         rows = (
             (
                 change.get_kind_display(),
                 change.new_address or "retirée",
                 localtime(change.requested_at).strftime("%d/%m/%Y %H:%M"),
                 change.requested_by or "—",
-                address_change_state(change, waiting, expired_before),
+                address_change_state(change, waiting),
             )
             for change in user.address_changes.select_related("requested_by")[:RECENT_MAIL_SHOWN]
         )
@@ -303,9 +300,10 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         )
 
 
-def address_change_state(change, waiting: set, expired_before) -> str:
+def address_change_state(change, waiting: set) -> str:
+    """Confirmed, waiting (`waiting`: the ids whose link still works), or lapsed."""
     if change.confirmed_at is not None:
         return f"confirmé le {localtime(change.confirmed_at).strftime('%d/%m/%Y %H:%M')}"
-    if change.pk in waiting and change.requested_at > expired_before:
+    if change.pk in waiting:
         return "en attente de confirmation"
     return "non confirmé (lien expiré ou remplacé)"

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core import signing
@@ -145,9 +147,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class AddressChangeQuerySet(models.QuerySet):
     def confirmable(self):
-        """Not confirmed yet, and the newest of its user and kind: a newer request voids the older links."""
+        """Not confirmed yet, younger than its link, and the newest of its user and kind (a newer request voids
+        the older links)."""
         newer = AddressChange.objects.filter(user=OuterRef("user"), kind=OuterRef("kind"), pk__gt=OuterRef("pk"))
-        return self.filter(confirmed_at__isnull=True).exclude(Exists(newer))
+        since = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+        return self.filter(confirmed_at__isnull=True, requested_at__gt=since).exclude(Exists(newer))
 
     def from_token(self, token: str) -> "AddressChange | None":
         """The change a mailed link names, if its signature holds and it is younger than the link's lifetime."""

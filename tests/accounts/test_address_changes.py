@@ -311,6 +311,15 @@ def test_without_a_contact_address_the_login_address_is_told(sign_in, member, ou
     assert notice.to == [member.email] and link.to == ["bureau@exemple.fr"]
 
 
+def test_the_profile_shows_a_pending_change_until_its_link_lapses(sign_in, member, outbox):
+    browser = sign_in(member)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        browser.post(CONTACT, {"contact_email": "bureau@exemple.fr"})
+        assert "En attente de confirmation : bureau@exemple.fr" in browser.get(PROFILE).text
+        clock.shift(timedelta(minutes=60, seconds=1))
+        assert "En attente de confirmation" not in browser.get(PROFILE).text
+
+
 def test_removing_the_contact_address_is_confirmed_by_the_login_address(sign_in, member, outbox):
     member.contact_email = "ancien@exemple.fr"
     member.save()
