@@ -1,4 +1,4 @@
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from django.conf import settings
 from django.contrib import messages
@@ -42,7 +42,7 @@ def signup(request):
 def signup_done(request):
     """The recap page (« écran récapitulatif »)."""
     data = request.session.get("registration")
-    if data is None or data.keys() != workflows.Registration.__dataclass_fields__.keys():
+    if data is None or data.keys() != {field.name for field in fields(workflows.Registration)}:
         return redirect("accounts:signup")  # none, or one stored by an older version of the page
     return render(request, "accounts/signup_done.html", {"registration": workflows.Registration(**data)})
 
