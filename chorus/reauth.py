@@ -1,9 +1,9 @@
 """« Confirmez votre mot de passe »: a recent password entry, kept in the session.
 
-Bank details and the main-manager role are what a fraudster with a stolen
-session would change, so those steps ask for the password again unless it was
-typed in the last few minutes (`REAUTHENTICATION_MAX_AGE`). Signing in and
-activating count as typing it.
+Bank details, a structure's information (what refund requests carry) and the
+main-manager role are what a fraudster with a stolen session would change, so
+those steps ask for the password again unless it was typed in the last few
+minutes (`REAUTHENTICATION_MAX_AGE`). Signing in and activating count as typing it.
 Like chorus/mail.py, this module imports no app of ours and serves them all.
 """
 

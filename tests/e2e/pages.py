@@ -298,13 +298,25 @@ class BankAccountPage(FormPage):
         return self.page.locator("[data-bic-status]")
 
 
+class ConfirmPasswordPage(PortalPage):
+    """« Confirmez votre mot de passe », before bank details, structure edits and the handover."""
+
+    def confirm(self, password: str) -> None:
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Confirmez votre mot de passe")
+        labelled(self.page, "Votre mot de passe").fill(password)
+        self.page.get_by_role("main").get_by_role("button", name="Confirmer").click()
+
+
 class StructurePage(FormPage):
     """« Gérer une structure » → « Modifier une structure » (memento, step 4)."""
 
-    def choose(self, request_type: str, identifier: str) -> None:
+    def choose(self, request_type: str, identifier: str, password: str | None = None) -> None:
+        """`password`: typed when the portal asks for it again (none typed in the last minutes)."""
         self.field("Type de demande").select_option(label=request_type)
         self.field("Identifiant").select_option(label=identifier)
         self.page.get_by_role("button", name="Afficher la structure").click()
+        if password is not None:
+            ConfirmPasswordPage(self.page).confirm(password)
         expect(self.page.get_by_role("heading", level=2, name=re.compile("^Modifier une structure"))).to_be_visible()
 
     @property

@@ -1,17 +1,28 @@
 """Memento steps 3 and 4 in a real browser, as a main manager who has just signed in."""
 
 import re
+import time
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
+from chorus import reauth
 from structures.models import BankAccount, Membership
 from tests.e2e.pages import BankAccountPage, LoginPage, MySpacePage, StructurePage, StructuresPage
 from tests.factories import PASSWORD, MembershipFactory, StructureFactory, UserFactory
+from tests.structures.conftest import PDF
 
 pytestmark = pytest.mark.browser
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+def let_the_password_confirmation_expire(page) -> None:
+    """As if the password had last been typed more than `REAUTHENTICATION_MAX_AGE` seconds ago."""
+    [cookie] = [cookie for cookie in page.context.cookies() if cookie["name"] == settings.SESSION_COOKIE_NAME]
+    session = SessionStore(session_key=cookie["value"])
+    session[reauth.SESSION_KEY] = int(time.time()) - settings.REAUTHENTICATION_MAX_AGE - 1
+    session.save()
 
 
 @pytest.fixture
@@ -50,13 +61,15 @@ def test_a_manager_registers_bank_details_then_edits_her_structure(page, site, f
     assert BankAccount.objects.get().rib_content_type == "application/pdf"
     assert any("Une coordonnée bancaire a été créée" in mail.subject for mail in mailoutbox)
 
-    # Step 4: « Gérer une structure », « Modifier une structure », then « Identifiant ».
+    # Step 4: « Gérer une structure », « Modifier une structure », then « Identifiant ». What refunds will
+    # carry is protected as bank details are: the password, typed at sign-in, is asked again once it is old.
+    let_the_password_confirmation_expire(page)
     page.get_by_role("navigation", name=re.compile("vous êtes ici", re.I)).get_by_role(
         "link", name="Structures"
     ).click()
     StructuresPage(page).application("Gérer une structure")
     structure = StructurePage(page)
-    structure.choose("Modifier une structure", "73282932000074 – EARL Martin")
+    structure.choose("Modifier une structure", "73282932000074 – EARL Martin", password=PASSWORD)
     expect(structure.field("SIRET")).to_have_value("73282932000074")
     expect(structure.field("SIREN")).to_have_value("732829320")
     structure.field("Adresse", exact=True).fill("12 route de Crest")
@@ -74,6 +87,7 @@ def test_a_manager_registers_bank_details_then_edits_her_structure(page, site, f
     structure.submit()
 
     expect(structure.confirmation).to_be_visible()
+    assert any("Les informations de la structure ont changé" in mail.subject for mail in mailoutbox)
     page.reload()
     expect(structure.field("Numéro PACAGE")).to_have_value("026123456")
     expect(structure.field("Catégorie de bénéficiaire")).to_have_value("individual_farmer")
