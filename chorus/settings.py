@@ -217,6 +217,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 REAUTHENTICATION_MAX_AGE = 60 * 10
 # Where `chorus.reauth` sends a user to type the password again, named as LOGIN_URL is.
 REAUTHENTICATION_URL = "accounts:confirm_password"
+# Where the admin's « Modifier le mot de passe » leads: the portal's own page, counted by the lockout.
+PASSWORD_CHANGE_URL = "accounts:password_change"
 CSRF_COOKIE_HTTPONLY = True
 
 # Mail ---------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.shortcuts import redirect
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,15 @@ class PortalAdminSite(admin.AdminSite):
             if hasattr(model_admin, "dashboard_panel") and model_admin.has_view_permission(request)
         ]
         return super().index(request, {"dashboard": panels, **(extra_context or {})})
+
+    def password_change(self, request, extra_context=None):
+        """Staff change their password on the portal's page (PASSWORD_CHANGE_URL), not the admin's.
+
+        The admin's form checks the current password with `check_password`, which
+        no lockout counts and no audit row records: a stolen staff session could
+        guess there forever. Nothing posted here is read.
+        """
+        return redirect(settings.PASSWORD_CHANGE_URL)
 
 
 class PortalAdminConfig(AdminConfig):

@@ -159,6 +159,29 @@ def test_the_agent_lifts_a_lockout_and_the_caller_signs_in_again(agent, agent_ac
     assert (lifted.actor, lifted.target) == (agent_account, member.email)
 
 
+def test_the_agents_own_password_changes_on_the_portals_page_where_guesses_lock_the_account(
+    agent, agent_account, settings
+):
+    """The admin's « Modifier le mot de passe » would check the current password uncounted."""
+    admin_page = reverse("admin:password_change")
+    portal_page = reverse("accounts:password_change")
+    guess = {
+        "old_password": "Mauvais-Mot-2031",
+        "new_password1": "Neuf-Mot-De-Passe-2031",
+        "new_password2": "Neuf-Mot-De-Passe-2031",
+    }
+
+    assert agent.get(admin_page).url == portal_page
+    assert agent.post(admin_page, guess).url == portal_page
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        agent.post(portal_page, guess)
+
+    response = agent.post(portal_page, {**guess, "old_password": PASSWORD})
+    assert response.status_code == 429
+    agent_account.refresh_from_db()
+    assert agent_account.check_password(PASSWORD)
+
+
 def test_lifting_from_the_list_says_which_accounts_were_not_locked(agent, member, outsider):
     Client().post(LOGIN, {"username": member.email, "password": "Mauvais-Mot-2031"})
 
