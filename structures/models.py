@@ -371,9 +371,6 @@ class FieldChange:
     def of(cls, field, before, after) -> "FieldChange":
         return cls(capfirst(field.verbose_name), _shown(field, before), _shown(field, after))
 
-    def __str__(self) -> str:
-        return f"{self.label} : {self.before} → {self.after}"
-
 
 @dataclass(frozen=True)
 class Change:
