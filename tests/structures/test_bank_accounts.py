@@ -267,6 +267,9 @@ class TestDetail:
         assert "masqué, commençant par FR76 et finissant par 189" in response.text  # not « puce puce puce »
         assert IBAN not in response.text and "3000 6000" not in response.text
         assert reverse("structures:bank_account_update", args=[bank_account.pk]) not in response.text
+        # Nor the RIB, which shows the IBAN whole: the page says why.
+        assert reverse("structures:rib_download", args=[bank_account.pk]) not in response.text
+        assert "Seuls les gestionnaires de la structure peuvent le télécharger" in response.text
 
     def test_lists_show_it_masked_even_to_managers(self, sign_in, manager, farm):
         BankAccountFactory(structure=farm)
