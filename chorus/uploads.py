@@ -6,13 +6,13 @@ Every upload goes through `clean_upload`, which `UploadField` calls on a form:
 - the size is checked before anything is read;
 - the type is decided by the first bytes, never by the name: PDF, PNG or JPEG;
 - an image is refused past `UPLOAD_MAX_PIXELS` from its header, before it is decoded (a « pixel flood »
-  PNG of 150 KB decodes to hundreds of megabytes), then decoded and re-encoded, which drops whatever rode
-  along (metadata, the trailing HTML of a polyglot);
-- a PDF is rewritten by pikepdf (qpdf): its pages alone are copied into a new document, which leaves out
-  the document's opening action, scripts, embedded files and form; every automatic action, script,
-  attachment and link out of the document is removed from what the pages carry. qpdf decodes no more
-  than `PDF_MAX_INFLATE` bytes of any stream it must read (a compressed bomb is refused as damaged) and
-  copies the others as they are, undecoded.
+  PNG of 127 KB and 40 megapixels took 1.4 s and 300 MB to re-encode), then decoded and re-encoded, which
+  drops whatever rode along (metadata, the trailing HTML of a polyglot);
+- a PDF is rewritten by pikepdf (qpdf): its pages, with their form fields, are copied into a new document,
+  which leaves out the document's opening action, scripts and embedded files; every automatic action,
+  script, attached file and link out of the document is then removed from what the pages carry. qpdf
+  decodes no more than `PDF_MAX_INFLATE` bytes of any stream it must read (a compressed bomb is refused
+  as damaged) and copies the others as they are, undecoded; pages and objects are counted first.
 """
 
 import io
