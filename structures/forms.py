@@ -5,7 +5,7 @@ from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
 from chorus.uploads import UploadField
-from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces
+from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces, validate_email_address
 from structures import workflows
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import (
@@ -187,6 +187,11 @@ class StructureForm(forms.ModelForm):
 
     def clean_phone(self):
         return clean_phone_number(self.cleaned_data["phone"])
+
+    def clean_email(self):
+        value = self.cleaned_data["email"]
+        validate_email_address(value)
+        return value
 
     def clean_pacage(self):
         value = self.cleaned_data["pacage"].strip()

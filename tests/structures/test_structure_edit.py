@@ -236,6 +236,7 @@ def test_a_farm_must_give_its_category_and_pacage(sign_in, manager, farm, struct
         ({"phone": "12"}, "phone", "numéro de téléphone valide"),
         ({"email": "pas-une-adresse"}, "email", "adresse électronique valide"),
         ({"email": "a@b.fr\r\nBcc: x@y.fr"}, "email", "adresse électronique valide"),
+        ({"email": "contact@\u0430.test"}, "email", "mélange plusieurs alphabets"),
         ({"country": "XX"}, "country", "Sélectionnez un choix valide"),
         ({"beneficiary_category": "ministre"}, "beneficiary_category", "Sélectionnez un choix valide"),
         ({"name": ""}, "name", "Ce champ est obligatoire."),
