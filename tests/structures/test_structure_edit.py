@@ -137,6 +137,16 @@ def test_every_manager_is_mailed_what_changed_before_and_after(
     assert {"beneficiary_category", "pacage", "city"} <= set(event.details["champs"])
 
 
+def test_what_a_co_manager_typed_reaches_the_others_as_inert_text(sign_in, manager, farm, structure_data, outbox):
+    """A name typed as an address must not become a link in an official mail."""
+    sign_in(manager).post(update_url(farm), structure_data(name="Paiement sur https://ferme-piege.fr"))
+
+    for sent in outbox():
+        html = sent.alternatives[0][0]
+        assert "https[:]//ferme-piege[.]fr" in sent.body and "https[:]//ferme-piege[.]fr" in html
+        assert "https://ferme-piege.fr" not in sent.body + html
+
+
 def test_the_centre_flag_is_mailed_as_yes_and_no(sign_in, manager, farm, structure_data, outbox):
     client = sign_in(manager)
     client.post(update_url(farm), structure_data())
