@@ -969,7 +969,8 @@ def test_a_structure_name_with_line_breaks_stays_on_the_subject_line(portal):
     for message in [*structure_changed, *mail.outbox]:
         head = email.message_from_bytes(message.message().as_bytes(), policy=email.policy.default)
         assert head.get_all("X-Injected") is None and head.get_all("Bcc") is None
-        assert head["Subject"].endswith(f"EARL Bcc: {EVIL} X-Injected: 1")
+        # On one line; the address typed in it made inert, as every typed text in a mail.
+        assert head["Subject"].endswith(f"EARL Bcc: {EVIL.replace('.', '[.]')} X-Injected: 1")
 
 
 nasty_or_typed = st.one_of(typed, st.sampled_from(list(NASTY.values())))
