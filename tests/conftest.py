@@ -2,6 +2,8 @@ import time
 
 import pytest
 from captcha.models import CaptchaStore
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage
@@ -11,13 +13,20 @@ from django.test import Client
 from chorus import reauth
 from chorus.mail import deliver_queued
 from structures.models import BankAccount, Membership
+from tests import factories
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttling counters and axes live in the cache: start each test clean."""
+    """Throttling counters and axes live in the cache: start each test clean.
+
+    So does Django's content-type cache: a live-server test empties the database when it
+    ends and the types come back under new ids, which a later test of the same
+    pytest-xdist worker must not read from the cache.
+    """
     cache.clear()
+    ContentType.objects.clear_cache()
     yield
     cache.clear()
 
@@ -90,6 +99,11 @@ def outsider(db):
 @pytest.fixture
 def staff(db):
     return UserFactory(first_name="Sam", last_name="Support", is_staff=True)
+
+
+@pytest.fixture
+def support_group(db) -> Group:
+    return factories.support_group()
 
 
 @pytest.fixture

@@ -1,6 +1,11 @@
+import importlib
 import random
+from types import SimpleNamespace
 
 import factory
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
 from django.utils import timezone
 from stdnum import luhn
 
@@ -119,3 +124,16 @@ def activated_accounts(count: int, **fields) -> list[User]:
     """Activated accounts, inserted at once (their password is unusable: no Argon2 hash per row)."""
     fields = {"is_active": True, "activated_at": timezone.now(), **fields}
     return User.objects.bulk_create(PendingUserFactory.build_batch(count, **fields))
+
+
+def support_group() -> Group:
+    """The « Support » group that accounts/migrations/0003 creates.
+
+    A live-server or threaded test empties the database when it ends, the data
+    migration's group with it; under pytest-xdist such a test may run earlier in
+    the same worker, so the group is made again, by the migration's own function.
+    """
+    if not Group.objects.filter(name="Support").exists():
+        migration = importlib.import_module("accounts.migrations.0003_support_group")
+        migration.create_group(apps, SimpleNamespace(connection=connection))
+    return Group.objects.get(name="Support")

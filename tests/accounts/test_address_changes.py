@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -30,9 +29,9 @@ LINK = re.compile(r"http://127\.0\.0\.1:8000(/compte/changement-d-adresse/\S+/)"
 
 
 @pytest.fixture
-def agent_account(db):
+def agent_account(support_group):
     agent = UserFactory(email="agent@exemple.fr", first_name="Denise", last_name="Support", is_staff=True)
-    agent.groups.add(Group.objects.get(name="Support"))
+    agent.groups.add(support_group)
     return agent
 
 

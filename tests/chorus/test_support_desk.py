@@ -62,9 +62,9 @@ def siret(siren: str, nic: str) -> str:
 
 
 @pytest.fixture
-def agent_account(db):
+def agent_account(support_group):
     agent = UserFactory(email="agent@exemple.fr", first_name="Denise", last_name="Support", is_staff=True)
-    agent.groups.add(Group.objects.get(name="Support"))
+    agent.groups.add(support_group)
     return agent
 
 
@@ -417,7 +417,7 @@ def test_the_agent_cannot_change_a_staff_account_nor_the_groups(agent, agent_acc
     assert agent.get(reverse("admin:accounts_user_add")).status_code == 403
 
 
-def test_the_support_group_is_created_again_identically_and_removed_on_reverse(db):
+def test_the_support_group_is_created_again_identically_and_removed_on_reverse(support_group):
     """accounts/migrations/0003: idempotent (run twice, the same group) and reversible."""
     target = ("accounts", "0003_support_group")
     migration = MigrationExecutor(connection).loader.get_migration(*target)

@@ -1,14 +1,9 @@
 """A support agent in the admin, in a real browser: the « À traiter » panel, then the caller's account."""
 
-import importlib
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -20,13 +15,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def agent(db):
-    # A live-server test empties the database after each test, the group of the data migration with it.
-    if not Group.objects.filter(name="Support").exists():
-        migration = importlib.import_module("accounts.migrations.0003_support_group")
-        migration.create_group(apps, SimpleNamespace(connection=connection))
+def agent(support_group):
     agent = UserFactory(email="denise.support@exemple.fr", first_name="Denise", is_staff=True)
-    agent.groups.add(Group.objects.get(name="Support"))
+    agent.groups.add(support_group)
     return agent
 
 

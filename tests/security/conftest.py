@@ -30,6 +30,7 @@ from approvals.models import ApprovalRequest
 from audit.models import Action, AuditEvent
 from chorus import reauth
 from structures.models import BankAccount, Membership, Structure
+from tests import factories
 from tests.factories import (
     ApprovalRequestFactory,
     BankAccountFactory,
@@ -107,7 +108,7 @@ def _build() -> World:
     registered = [ContentType.objects.get_for_model(model) for model in admin.site._registry]
     support.user_permissions.set(Permission.objects.filter(content_type__in=registered, codename__startswith="view_"))
     support_group = UserFactory(first_name="Denise", is_staff=True)
-    support_group.groups.add(Group.objects.get(name="Support"))  # the group accounts/migrations/0003 creates
+    support_group.groups.add(factories.support_group())  # the group accounts/migrations/0003 creates
 
     users = {
         "outsider": UserFactory(first_name="Olivier"),

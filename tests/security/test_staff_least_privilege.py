@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -23,6 +22,7 @@ from post_office.models import Email
 
 from accounts.models import AddressChange, User
 from structures.models import BankAccount, Membership
+from tests import factories
 from tests.audit.test_admin_audit import page_data
 from tests.factories import BankAccountFactory, MembershipFactory, StructureFactory, UserFactory
 from tests.structures.conftest import OTHER_IBAN, PDF
@@ -68,7 +68,7 @@ def w(db, private_media):
     ).user
     attached = MembershipFactory(structure=farm, role=Membership.Role.USER)
     support_group = UserFactory(first_name="Denise", is_staff=True)
-    support_group.groups.add(Group.objects.get(name="Support"))
+    support_group.groups.add(factories.support_group())
     return SimpleNamespace(
         farm=farm,
         other_farm=other_farm,
