@@ -206,6 +206,10 @@ def confirm_address_change(request, token):
                 return redirect("accounts:login")
             messages.success(request, f"Les notifications du portail vont désormais à {change.confirming_address}.")
             return redirect("accounts:profile")
+    if change is None:
+        # A link opened again after « Confirmer » must not read as if nothing had changed.
+        used = AddressChange.objects.filter(confirmed_at__isnull=False).from_token(token)
+        return render(request, "accounts/confirm_address_change.html", {"confirmed": used})
     return render(request, "accounts/confirm_address_change.html", {"change": change})
 
 
@@ -230,10 +234,13 @@ def confirm_password(request):
     if form.is_valid():
         reauth.mark(request)
         return redirect(next_url)
+    # « Annuler » goes back to the part of the portal that asked: the profile for its own steps, else the structures.
+    profile = reverse("accounts:profile")
+    cancel_url = profile if next_url.startswith(profile) else reverse("structures:structure_list")
     return render(
         request,
         "accounts/confirm_password.html",
-        {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATION_MAX_AGE // 60},
+        {"form": form, "next": next_url, "cancel_url": cancel_url, "minutes": settings.REAUTHENTICATION_MAX_AGE // 60},
     )
 
 

@@ -157,7 +157,9 @@ def test_the_link_works_once(agent, caller, outbox):
 
     second = confirm(path)
 
-    assert "Ce lien de confirmation n'est plus valable" in second.text
+    # Opened again, it says the change is in place, not that nothing changed, and changes nothing more.
+    assert "Cette adresse est déjà confirmée" in second.text
+    assert "n'est plus valable" not in second.text
     caller.refresh_from_db()
     assert caller.email == "jeanne@exemple.fr"
     assert len(events(Action.ADDRESS_CHANGED)) == 1
@@ -269,6 +271,9 @@ def test_changing_the_contact_address_asks_for_the_password_when_it_was_not_type
     assert response.status_code == 302
     assert response.url == f"{reverse('accounts:confirm_password')}?next=%2Fcompte%2Fprofil%2Fe-mail-du-contact%2F"
     assert outbox() == [] and not AddressChange.objects.exists()
+    page = browser.get(response.url).text
+    assert "le rôle de gestionnaire principal et l'e-mail du contact sont protégés" in " ".join(page.split())
+    assert f'href="{PROFILE}">Annuler</a>' in page  # back to « Mon profil », where the step began
 
 
 def test_the_contact_address_changes_once_the_new_one_confirms(sign_in, member, outbox):
