@@ -107,6 +107,22 @@ def support_group(db) -> Group:
 
 
 @pytest.fixture
+def agent_account(support_group):
+    """A support agent: staff, in the « Support » group."""
+    agent = UserFactory(email="agent@exemple.fr", first_name="Denise", last_name="Support", is_staff=True)
+    agent.groups.add(support_group)
+    return agent
+
+
+@pytest.fixture
+def agent(agent_account):
+    """The support agent's browser, signed in to the admin."""
+    client = Client()
+    client.force_login(agent_account)
+    return client
+
+
+@pytest.fixture
 def postgresql_only(transactional_db):
     """For the tests of what only PostgreSQL does: row locks (the races), COPY. CI runs the suite on it too."""
     if connection.vendor != "postgresql":

@@ -29,21 +29,6 @@ LINK = re.compile(r"http://127\.0\.0\.1:8000(/compte/changement-d-adresse/\S+/)"
 
 
 @pytest.fixture
-def agent_account(support_group):
-    agent = UserFactory(email="agent@exemple.fr", first_name="Denise", last_name="Support", is_staff=True)
-    agent.groups.add(support_group)
-    return agent
-
-
-@pytest.fixture
-def agent(agent_account):
-    """A member of the « Support » group, signed in to the admin."""
-    client = Client()
-    client.force_login(agent_account)
-    return client
-
-
-@pytest.fixture
 def caller(db):
     return UserFactory(email="jeanne@exemple.fr", contact_email="compta@earl-martin.fr", first_name="Jeanne")
 

@@ -61,21 +61,6 @@ def siret(siren: str, nic: str) -> str:
     return siren + nic + luhn.calc_check_digit(siren + nic)
 
 
-@pytest.fixture
-def agent_account(support_group):
-    agent = UserFactory(email="agent@exemple.fr", first_name="Denise", last_name="Support", is_staff=True)
-    agent.groups.add(support_group)
-    return agent
-
-
-@pytest.fixture
-def agent(agent_account):
-    """The support agent's browser, signed in to the admin."""
-    client = Client()
-    client.force_login(agent_account)
-    return client
-
-
 # 1. Find the caller
 
 
