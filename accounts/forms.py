@@ -7,12 +7,19 @@ from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.hashers import check_password
 from django.template.loader import render_to_string
 
 from accounts import workflows
 from accounts.models import User
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
-from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces, validate_email_address
+from chorus.validators import (
+    PHONE_HINT,
+    clean_phone_number,
+    phone_for_display,
+    squeeze_spaces,
+    validate_email_address,
+)
 from structures.models import Structure
 from structures.validators import clean_siret
 
@@ -85,9 +92,7 @@ class SignupForm(forms.Form):
     email_confirmation = EmailAddressField(label="Ressaisissez votre adresse électronique de connexion")
     first_name = forms.CharField(label="Prénom", max_length=150)
     last_name = forms.CharField(label="Nom", max_length=150)
-    phone = forms.CharField(
-        label="Téléphone", required=False, max_length=30, help_text="Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
-    )
+    phone = forms.CharField(label="Téléphone", required=False, max_length=30, help_text=PHONE_HINT)
     contact_email = EmailAddressField(
         label="E-mail du contact",
         required=False,
@@ -202,11 +207,22 @@ class SignupForm(forms.Form):
         )
 
 
+SAME_PASSWORD = "Ce mot de passe est celui que vous utilisez déjà : choisissez-en un nouveau."
+
+
 class RuleOnThePasswordField:
-    """The password rule's errors go under the password itself, where the meter is, not its confirmation."""
+    """The password rule's errors go under the password itself, where the meter is, not its confirmation.
+
+    The rule includes a new password: a reset or a change to the password already in use would
+    leave in force the very password someone may have seen or guessed.
+    """
 
     def validate_password_for_user(self, user, *args, **kwargs):
         super().validate_password_for_user(user, password_field_name="new_password1")
+        password = self.cleaned_data.get("new_password1")
+        # `check_password` of the hashers, not the user's: the user's would re-hash and save an old hash.
+        if password and user.has_usable_password() and check_password(password, user.password):
+            self.add_error("new_password1", forms.ValidationError(SAME_PASSWORD, code="password_unchanged"))
 
 
 class NewPasswordForm(RuleOnThePasswordField, auth_forms.SetPasswordForm):
@@ -319,9 +335,7 @@ class ProfileForm(forms.ModelForm):
     (`ContactEmailForm`), where the password is asked and the new address confirms."""
 
     # Typed with spaces or « (0) »; stored in the model's 20 characters once normalised.
-    phone = forms.CharField(
-        label="Téléphone", required=False, max_length=30, help_text="Exemple : 06 12 34 56 78 ou +33 6 12 34 56 78"
-    )
+    phone = forms.CharField(label="Téléphone", required=False, max_length=30, help_text=PHONE_HINT)
 
     class Meta:
         model = User

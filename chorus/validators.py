@@ -70,6 +70,11 @@ def validate_email_address(value: str) -> None:
             )
 
 
+# The one example of a telephone number: the fields' hint and the error both show it, so they never disagree.
+PHONE_EXAMPLE = "06 12 34 56 78 ou +33 6 12 34 56 78"
+PHONE_HINT = f"Exemple : {PHONE_EXAMPLE}"
+
+
 def clean_phone_number(value: str) -> str:
     """A French or international number, stored as E.164 (+33612345678)."""
     if not value:
@@ -80,7 +85,7 @@ def clean_phone_number(value: str) -> str:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +33 6 12 34 56 78.",
+            f"Saisissez un numéro de téléphone valide, par exemple {PHONE_EXAMPLE}.",
             code="invalid_phone",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

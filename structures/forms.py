@@ -5,7 +5,13 @@ from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
 from chorus.uploads import UploadField
-from chorus.validators import clean_phone_number, phone_for_display, squeeze_spaces, validate_email_address
+from chorus.validators import (
+    PHONE_HINT,
+    clean_phone_number,
+    phone_for_display,
+    squeeze_spaces,
+    validate_email_address,
+)
 from structures import workflows
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import (
@@ -139,7 +145,7 @@ class StructureForm(forms.ModelForm):
         if self.instance.phone and not self.is_bound:
             self.initial["phone"] = phone_for_display(self.instance.phone)
         self.fields["is_agricultural_centre"].widget.attrs["data-centre-flag"] = ""
-        self.fields["phone"].help_text = "Exemple : 04 75 12 34 56"
+        self.fields["phone"].help_text = PHONE_HINT
         self.fields["postal_code"].widget.attrs.update(inputmode="numeric", autocomplete="postal-code")
         self.fields["pacage"].widget.attrs.update(inputmode="numeric")
         self.fields["pacage"].help_text = (

@@ -7,6 +7,13 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret, tva
 
+# People often know their SIREN (the company's) better than the SIRET (one establishment of it).
+SIREN_INSTEAD_OF_SIRET = (
+    "Vous avez saisi 9 chiffres : c'est un SIREN, le numéro de l'entreprise. Le SIRET est celui de "
+    "l'établissement : ce SIREN suivi des 5 chiffres du NIC de l'établissement, soit 14 chiffres. Il figure "
+    "sur l'avis de situation au répertoire SIRENE ou sur l'extrait Kbis."
+)
+
 
 def clean_siret(value: str) -> str:
     """Return the SIRET as 14 digits, or raise a French message saying what is wrong.
@@ -16,6 +23,9 @@ def clean_siret(value: str) -> str:
     try:
         return siret.validate(value)
     except stdnum_errors.InvalidLength:  # before InvalidFormat, its parent class
+        digits = siret.compact(value)
+        if len(digits) == 9 and digits.isdigit():
+            raise ValidationError(SIREN_INSTEAD_OF_SIRET, code="siret_is_siren") from None
         raise ValidationError("Le SIRET compte exactement 14 chiffres.", code="siret_length")
     except stdnum_errors.InvalidFormat:
         raise ValidationError("Le SIRET ne doit contenir que des chiffres (14 chiffres).", code="siret_format")
