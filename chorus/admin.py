@@ -1,12 +1,31 @@
-"""Third-party admin pages held to the portal's rules: no mail re-sent, nothing deleted, without the permission."""
+"""Third-party admin pages held to the portal's rules: no mail re-sent, nothing deleted, without the permission.
+
+They speak French too: django-post-office ships no French catalogue, so locale/fr
+translates its labels, and the few fields it leaves unnamed are named here.
+"""
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from post_office.admin import EmailAdmin
-from post_office.models import STATUS, Email
+from post_office.admin import EmailAdmin, EmailTemplateAdmin, LogInline
+from post_office.models import STATUS, Attachment, Email, EmailTemplate
+
+# post_office gives these fields no verbose name, so there is nothing to translate: the label
+# Django makes from the field's name (« last updated ») is English. Only the label changes:
+# migrations read the name the model was declared with, so no migration follows from this.
+UNNAMED_FIELDS = {
+    (Email, "message_id"): "identifiant du message",
+    (Email, "created"): "créé le",
+    (Email, "last_updated"): "dernière modification",
+    (Email, "number_of_retries"): "nombre de tentatives",
+    (EmailTemplate, "created"): "créé le",
+    (EmailTemplate, "last_updated"): "dernière modification",
+    (Attachment, "mimetype"): "type de fichier",
+}
+for (model, name), label in UNNAMED_FIELDS.items():
+    model._meta.get_field(name).verbose_name = label
 
 
 class ReadOnlyAdminMixin:
@@ -32,12 +51,28 @@ class PortalEmailAdmin(EmailAdmin):
     """
 
     actions = ["requeue"]
+    # The portal's mails use no post_office template and carry no attachment (chorus.mail):
+    # those columns, filters and the attachments block would only ever be empty.
+    list_display = [
+        "truncated_message_id",
+        "to_display",
+        "shortened_subject",
+        "status",
+        "last_updated",
+        "scheduled_time",
+    ]
+    list_filter = ["status"]
+    inlines = [LogInline]
     shown = ["message_id", "from_email", "to", "cc", "bcc", "subject", "priority", "status", "scheduled_time"]
     readonly_fields = [*shown, "created", "last_updated"]
     fieldsets = [(None, {"fields": [*shown, "created", "last_updated"]})]
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets
+
+    @admin.display(description="identifiant du message")
+    def truncated_message_id(self, instance):
+        return super().truncated_message_id(instance)
 
     def get_urls(self):
         hidden = {"post_office_email_preview", "post_office_email_image"}
@@ -55,6 +90,16 @@ class PortalEmailAdmin(EmailAdmin):
         return super().resend(request, pk)
 
 
+class PortalEmailTemplateAdmin(EmailTemplateAdmin):
+    """post_office's templates, which the portal does not use: its mails are written in French only.
+
+    The per-language variants and their list of languages, named in English, are not offered.
+    """
+
+    inlines = ()
+    list_display = ("name", "description_shortened", "subject", "created")
+
+
 class PortalAccessAttemptAdmin(AccessAttemptAdmin):
     """django-axes' lockouts; its clean-up action failed outside a sign-in and needed no permission."""
 
@@ -65,7 +110,11 @@ class PortalAccessAttemptAdmin(AccessAttemptAdmin):
         return super().cleanup_expired_attempts(request, queryset)
 
 
-for model, model_admin in [(Email, PortalEmailAdmin), (AccessAttempt, PortalAccessAttemptAdmin)]:
+for model, model_admin in [
+    (Email, PortalEmailAdmin),
+    (EmailTemplate, PortalEmailTemplateAdmin),
+    (AccessAttempt, PortalAccessAttemptAdmin),
+]:
     if admin.site.is_registered(model):
         admin.site.unregister(model)
     admin.site.register(model, model_admin)

@@ -310,6 +310,8 @@ STORAGES = {
 LANGUAGE_CODE = "fr"
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
+# French for the admin labels of third-party apps that ship none (django-post-office).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["dsfr_crispy"]
