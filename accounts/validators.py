@@ -6,9 +6,13 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 STEMS_PATH = Path(__file__).resolve().parent / "data" / "common-password-stems.txt.gz"
+# The same lists for the strength meter, which says « trop courant » before the form is sent
+# (static/js/portal.js); written with the stems by `accounts/data/build_blocklist.py`.
+BROWSER_LIST_PATH = Path(__file__).resolve().parent.parent / "static" / "accounts" / "common-passwords.json"
 
 CHARACTER_CLASSES = {
     "upper": ("une majuscule", str.isupper),
@@ -58,6 +62,22 @@ class MaximumLengthValidator:
         return f"{self.max_length} caractères au plus."
 
 
+def said_by_another(validator_class, password, user=None) -> bool:
+    """Whether a configured validator of this class already refuses the password.
+
+    Django collects one message per validator: two validators checking the same rule
+    (Django's own and the portal's stricter one) would say it twice. The portal's
+    stays silent when Django's has spoken.
+    """
+    for validator in password_validation.get_default_password_validators():
+        if type(validator) is validator_class:
+            try:
+                validator.validate(password, user)
+            except ValidationError:
+                return True
+    return False
+
+
 def _fold(text: str) -> str:
     """Lower-case letters and digits only, accents removed: « Éric-2 » → « eric2 »."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -75,6 +95,8 @@ class PersonalDataValidator:
 
     def validate(self, password, user=None):
         if user is None:
+            return
+        if said_by_another(password_validation.UserAttributeSimilarityValidator, password, user):
             return
         folded = _fold(password)
         for piece in self._pieces(user):
@@ -127,17 +149,30 @@ def common_stems() -> frozenset[str]:
         return frozenset(line.strip() for line in lines if line.strip())
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """Django's 20,000 common passwords, compared whole, as its CommonPasswordValidator does."""
+    return frozenset(password_validation.CommonPasswordValidator().passwords)
+
+
+def is_common(password: str) -> bool:
+    """A common password, whole or padded (« Moissonneuse#2026 »): the rule the meter evaluates too."""
+    return password_stem(password) in common_stems() or password.lower().strip() in common_passwords()
+
+
 class PolicyBlocklistValidator:
     """Refuses common passwords that nevertheless satisfy the complexity rule.
 
     Django's list holds only a handful of passwords of 12+ characters and 3
     classes. This one refuses a common password or word dressed up to pass
-    the rule (« Azerty123456! », « Motdepasse2024 »); the list of stems is
-    built by `accounts/data/build_blocklist.py`.
+    the rule (« Azerty123456! », « Motdepasse2024 »), and Django's list too,
+    so that it alone decides what the meter calls « trop courant »; the list
+    of stems is built by `accounts/data/build_blocklist.py`. When Django's
+    validator is configured as well and refuses, it has said it: once is enough.
     """
 
     def validate(self, password, user=None):
-        if password_stem(password) in common_stems():
+        if is_common(password) and not said_by_another(password_validation.CommonPasswordValidator, password):
             raise ValidationError(
                 "Ce mot de passe est trop courant : un mot connu suivi de chiffres ou de "
                 "caractères spéciaux se devine vite. Choisissez-en un moins prévisible.",

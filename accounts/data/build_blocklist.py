@@ -8,10 +8,15 @@ holds the stems instead: Django's 20,000 common passwords and French words,
 lower-cased, leetspeak undone, padding stripped. The validator strips the same
 padding from a password and refuses it when what is left is a listed stem.
 
+The strength meter evaluates the same rule in the browser: this also writes
+static/accounts/common-passwords.json, the stems and the few common passwords
+they do not cover (« 123456 », whose stem is empty), compared whole.
+
 Run: python accounts/data/build_blocklist.py
 """
 
 import gzip
+import json
 import sys
 from pathlib import Path
 
@@ -20,7 +25,7 @@ import django.contrib.auth.password_validation as django_validation
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from accounts.validators import STEMS_PATH, password_stem  # noqa: E402
+from accounts.validators import BROWSER_LIST_PATH, STEMS_PATH, password_stem  # noqa: E402
 
 FRENCH_WORDS = [
     "azerty",
@@ -178,8 +183,18 @@ def build() -> set[str]:
     return {stem for stem in stems if len(stem) >= 4}
 
 
+def browser_list(stems: set[str]) -> dict[str, list[str]]:
+    """What the meter needs to agree with the server: the stems, and Django's passwords that no stem covers."""
+    uncovered = {password for password in django_common_passwords() if password_stem(password) not in stems}
+    return {"stems": sorted(stems), "whole": sorted(uncovered)}
+
+
 if __name__ == "__main__":
-    entries = sorted(build())
-    with gzip.open(STEMS_PATH, "wt", encoding="utf-8", compresslevel=9) as out:
-        out.write("\n".join(entries) + "\n")
-    print(f"{len(entries)} stems written to {STEMS_PATH.name}")
+    stems = build()
+    # No time stamp in the archive: an unchanged list rebuilds to the same bytes.
+    with gzip.GzipFile(STEMS_PATH, "wb", compresslevel=9, mtime=0) as out:
+        out.write(("\n".join(sorted(stems)) + "\n").encode())
+    print(f"{len(stems)} stems written to {STEMS_PATH.name}")
+    BROWSER_LIST_PATH.parent.mkdir(exist_ok=True)
+    BROWSER_LIST_PATH.write_text(json.dumps(browser_list(stems), separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"and the meter's copy to {BROWSER_LIST_PATH.name}")

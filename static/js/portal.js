@@ -11,6 +11,12 @@ for (const captcha of document.querySelectorAll("[data-captcha]")) {
   const button = captcha.querySelector("[data-captcha-refresh]");
   const form = captcha.closest("form");
   button.hidden = false;
+  // Without an audio version, the answer box says so, and what to do instead.
+  const noAudio = captcha.querySelector("[data-captcha-no-audio]");
+  const answerBox = form.querySelector("input[name$='captcha_1']");
+  if (noAudio && answerBox) {
+    answerBox.setAttribute("aria-describedby", `${answerBox.getAttribute("aria-describedby") || ""} ${noAudio.id}`.trim());
+  }
   button.addEventListener("click", async () => {
     const response = await fetch(captcha.dataset.refreshUrl, {
       headers: { "X-Requested-With": "XMLHttpRequest" },
@@ -27,30 +33,45 @@ for (const captcha of document.querySelectorAll("[data-captcha]")) {
   });
 }
 
-// Password meter: the memento's rule (12 characters, 3 of 4 kinds), live.
+// Password meter: the memento's rule (12 characters, 3 of 4 kinds), live, and « trop courant » as the
+// server says it: the same lists (static/accounts/common-passwords.json, written with the server's) and
+// the same comparison as accounts.validators.is_common. The password never leaves the browser for it.
 const LEVELS = ["très faible", "faible", "moyen", "bon", "très bon"];
+const LEET = { 0: "o", 1: "i", 3: "e", 4: "a", 5: "s", 7: "t", "@": "a", $: "s" };
+// accounts.validators.password_stem: the padding of digits and signs taken off, case and leetspeak undone.
+const passwordStem = (value) =>
+  value
+    .toLowerCase()
+    .replace(/^[0-9!?*.@#$%&_\-+=/\\ ]+|[0-9!?*.@#$%&_\-+=/\\ ]+$/g, "")
+    .replace(/[013457@$]/g, (character) => LEET[character]);
 const password = document.querySelector("[data-password-meter]");
 const meter = document.querySelector("[data-password-meter-output]");
 if (password && meter) {
   meter.hidden = false;
   // The level and the rules are read with the field; the level is also announced as it changes.
   password.setAttribute("aria-describedby", `${password.getAttribute("aria-describedby") || ""} password-meter`.trim());
+  // Until the lists arrive (or if they do not), the rule is not shown: the server still judges.
+  let common = null;
   const rules = {
     length: (value) => value.length >= 12,
     upper: (value) => /\p{Lu}/u.test(value),
     lower: (value) => /\p{Ll}/u.test(value),
     digit: (value) => /\p{Nd}/u.test(value),
     special: (value) => /[^\p{L}\p{Nd}]/u.test(value),
+    common: (value) => !common.stems.has(passwordStem(value)) && !common.whole.has(value.toLowerCase().trim()),
   };
   const level = meter.querySelector("[data-password-meter-level]");
   const bar = meter.querySelector("[data-password-meter-bar]");
   const hint = meter.querySelector("[data-password-meter-hint]");
+  const commonMessage = meter.querySelector("[data-password-meter-common]");
   const update = () => {
     const value = password.value;
     const met = {};
     for (const [name, test] of Object.entries(rules)) {
+      if (name === "common" && !common) continue;
       met[name] = test(value);
       const rule = meter.querySelector(`[data-rule="${name}"]`);
+      rule.hidden = false;
       rule.dataset.met = met[name];
       rule.querySelector("[data-rule-state]").textContent = met[name] ? " : respectée" : " : non respectée";
     }
@@ -64,13 +85,24 @@ if (password && meter) {
     // guessers try first; the server refuses the common ones.
     const padded = /^[\p{L}]+[\p{Nd}\p{P}\p{S}\s]+$/u.test(value) || /^[\p{Nd}\p{P}\p{S}\s]+[\p{L}]+$/u.test(value);
     if (padded && score > 2) score = 2;
-    hint.hidden = !(padded && met.length);
+    // A common password is refused whatever its length and kinds: the meter does not call it « bon ».
+    const tooCommon = value.length > 0 && met.common === false;
+    if (tooCommon) score = Math.min(score, 1);
+    commonMessage.hidden = !tooCommon;
+    hint.hidden = tooCommon || !(padded && met.length);
     level.textContent = LEVELS[score];
     bar.dataset.level = score;
     bar.style.width = `${(score / 4) * 100}%`;
   };
   password.addEventListener("input", update);
   update();
+  fetch(meter.dataset.commonPasswords)
+    .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+    .then((lists) => {
+      common = { stems: new Set(lists.stems), whole: new Set(lists.whole) };
+      update();
+    })
+    .catch(() => {});
 }
 
 // BIC: proposed from the IBAN when the bank is known (left empty, the server deduces it the same way).
