@@ -1,24 +1,51 @@
+from dataclasses import dataclass
+
+from django.db.models import Count, FilteredRelation, Q
 from django.utils.functional import SimpleLazyObject
 
 from approvals.models import ApprovalRequest
+from structures.models import Membership
 
 
-def pending_count(request) -> int:
-    """Requests waiting on the structures the signed-in user manages, counted once per request.
+@dataclass(frozen=True)
+class ManagerSummary:
+    """Whether the user manages a structure, and how many attachment requests wait on those they manage."""
 
-    The menu's badge and the home page's checklist both show it.
+    manages: bool
+    waiting: int
+
+
+def manager_summary(request) -> ManagerSummary:
+    """Read once per request, in one query: the menu shows « Approbations » and its badge from it.
+
+    The home page, which counts the requests of each structure anyway, may leave its sum here first.
     """
-    if not hasattr(request, "_pending_approvals"):
-        request._pending_approvals = ApprovalRequest.objects.pending().decidable_by(request.user).count()
-    return request._pending_approvals
+    if not hasattr(request, "_manager_summary"):
+        counts = (
+            Membership.objects.managers()
+            .filter(user=request.user)
+            # The state in the join itself: only pending requests are read, through their partial index.
+            .alias(
+                pending=FilteredRelation(
+                    "structure__approval_requests",
+                    condition=Q(structure__approval_requests__state=ApprovalRequest.State.REQUESTED),
+                )
+            )
+            .aggregate(managed=Count("pk", distinct=True), waiting=Count("pending"))
+        )
+        request._manager_summary = ManagerSummary(counts["managed"] > 0, counts["waiting"])
+    return request._manager_summary
 
 
 def pending_approvals(request) -> dict:
-    """The menu's « Approbations » badge: requests waiting on the structures the user manages.
+    """The menu's « Approbations » entry, for those who manage a structure, and its badge of waiting requests.
 
-    One COUNT query per request (the home page's checklist shares it), run only by pages that show the menu.
+    Both lazy and sharing one query, run only by pages that show the menu.
     """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"pending_approvals": SimpleLazyObject(lambda: pending_count(request))}
+    return {
+        "manages_structures": SimpleLazyObject(lambda: manager_summary(request).manages),
+        "pending_approvals": SimpleLazyObject(lambda: manager_summary(request).waiting),
+    }

@@ -2,20 +2,19 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from portal.checklist import steps_for
-from portal.context_processors import pending_count
+from portal.checklist import home_for
+from portal.context_processors import ManagerSummary
 
 
 def home(request):
-    """The landing page for visitors; the domains and the memento's checklist once signed in."""
+    """The landing page for visitors; the domains and the checklist of the reader's case once signed in."""
     if not request.user.is_authenticated:
         return render(request, "portal/welcome.html", {"nav": "home"})
-    steps = steps_for(request.user, waiting=pending_count(request))
-    return render(
-        request,
-        "portal/home.html",
-        {"nav": "home", "steps": steps, "steps_left": sum(not step.done for step in steps)},
-    )
+    home = home_for(request.user, portfolio_page=request.GET.get("page"))
+    if home.portfolio is None:
+        # Every structure the user manages is on the page, with its waiting requests: the menu needs no query.
+        request._manager_summary = ManagerSummary(bool(home.managed), home.waiting)
+    return render(request, "portal/home.html", {"nav": "home", "home": home})
 
 
 @login_required

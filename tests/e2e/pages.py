@@ -232,12 +232,11 @@ class MySpacePage(PortalPage):
 
     @property
     def checklist(self) -> Locator:
-        return self.page.get_by_role("heading", name="Votre inscription pas à pas").locator(
-            "xpath=following-sibling::ol[1]"
-        )
+        return self.page.get_by_role("region", name="Votre inscription pas à pas")
 
     def step(self, number: int) -> Locator:
-        return self.checklist.get_by_role("listitem").filter(has_text=re.compile(rf"^\s*{number}\. "))
+        """The step the browser numbers `number` (its list item's value; the text does not repeat it)."""
+        return self.checklist.locator(f"li[value='{number}']")
 
 
 def labelled(page: Page, label: str) -> Locator:
