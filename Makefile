@@ -45,7 +45,11 @@ var:
 migrate: $(VENV)/.installed-run | var
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 
+# The captcha's audio version needs espeak-ng; without it the portal runs and says the audio is unavailable.
 run: migrate
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "Note: espeak-ng is not installed, so the sign-up captcha has no audio version (the portal runs without it)."; \
+	  echo "      To offer it: sudo apt-get install espeak-ng, then make run again."; }
 	@echo "Serving on http://$(HOST):$(PORT) – mail is printed below."
 	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
 

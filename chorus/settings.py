@@ -5,6 +5,7 @@ environment (see `.env.example`). Development defaults are safe; production
 secrets are required as soon as DEBUG is off.
 """
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
     "chorus.sites.PortalAdminConfig",  # django.contrib.admin, on the portal's admin site
+    # accounts before django.contrib.auth: its createsuperuser (in French) is the one manage.py runs.
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,7 +55,6 @@ INSTALLED_APPS = [
     "chorus",
     "structures",
     "approvals",
-    "accounts",
     "audit",
     "portal",
 ]
@@ -277,9 +279,12 @@ CAPTCHA_LETTER_ROTATION = (-25, 25)
 # Letters that read alike (O/0, I/1) are left out of the challenge.
 CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha.challenge"
 # django-simple-captcha calls `CAPTCHA_FLITE_PATH -t TEXT -o FILE`; bin/speak-fr
-# answers that call with espeak-ng's French voice.
+# answers that call with espeak-ng's French voice. Without espeak-ng (looked for
+# once, at start-up) no audio version is offered and the captcha says so
+# (templates/captcha), rather than showing a player that answers nothing;
+# `make run` says how to install it.
 _speaker = BASE_DIR / "bin" / "speak-fr"
-CAPTCHA_FLITE_PATH = env.str("CAPTCHA_FLITE_PATH", default=str(_speaker))
+CAPTCHA_FLITE_PATH = env.str("CAPTCHA_FLITE_PATH", default=str(_speaker) if shutil.which("espeak-ng") else "") or None
 CAPTCHA_SOX_PATH = None
 
 # Files, static, i18n --------------------------------------------------------
