@@ -35,8 +35,6 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
     "chorus.sites.PortalAdminConfig",  # django.contrib.admin, on the portal's admin site
-    # accounts before django.contrib.auth: its createsuperuser (in French) is the one manage.py runs.
-    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,6 +53,7 @@ INSTALLED_APPS = [
     "chorus",
     "structures",
     "approvals",
+    "accounts",
     "audit",
     "portal",
 ]
