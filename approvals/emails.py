@@ -35,3 +35,12 @@ def decision_made(approval_request: ApprovalRequest) -> None:
             "link": mail.absolute_url(reverse("approvals:my_memberships")),
         },
     )
+
+
+def structure_registered(user, structure) -> None:
+    """Tells a signed-in user who created a structure that they are its main manager, and their next steps."""
+    mail.send(
+        "structure_registered",
+        user.notification_email,
+        {"user": user, "structure": structure, "link": mail.absolute_url(structure.get_absolute_url())},
+    )

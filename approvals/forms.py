@@ -90,6 +90,52 @@ class AttachmentRequestForm(forms.Form):
         return None
 
 
+class StructureCreateForm(forms.Form):
+    """« Créer une structure », signed in: the SIRET, checked as at sign-up, and a word for the manager in case
+    the structure is already registered (the request then carries it)."""
+
+    siret = forms.CharField(
+        label="SIRET de la structure",
+        max_length=40,
+        help_text="14 chiffres, espaces acceptés.",
+        error_messages={"required": "Saisissez le SIRET de la structure."},
+    )
+    comment = forms.CharField(
+        label="Commentaire pour le gestionnaire",
+        required=False,
+        max_length=COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Facultatif. Si la structure est déjà inscrite sur le portail, vous ne la créez pas : une demande "
+        "de rattachement est envoyée à son gestionnaire, avec ce commentaire (votre fonction, ou le centre de gestion "
+        "pour lequel vous travaillez).",
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["siret"].widget.attrs.update(inputmode="numeric", autocomplete="off")
+        self.helper = fields_only(REQUIRED_NOTICE, "siret", "comment")
+
+    def clean_siret(self):
+        return clean_siret(self.cleaned_data["siret"])
+
+    def clean_comment(self):
+        return self.cleaned_data["comment"].strip()
+
+    def save(self) -> workflows.Joined | None:
+        """Creates the structure or files the request; for a structure already joined or asked, says so under the
+        SIRET. Not in `clean_siret`: the caller counts look-ups (throttling) first."""
+        try:
+            return workflows.create_structure(
+                user=self.user, siret=self.cleaned_data["siret"], comment=self.cleaned_data["comment"]
+            )
+        except workflows.AlreadyAttached:
+            self.add_error("siret", ALREADY_ATTACHED)
+        except workflows.AlreadyRequested:
+            self.add_error("siret", ALREADY_REQUESTED)
+        return None
+
+
 class RefusalForm(forms.Form):
     reason = forms.CharField(
         label="Motif du refus",

@@ -13,5 +13,6 @@ urlpatterns = [
     path("approbations/selection/refuser/", views.refuse_selection, name="refuse_selection"),
     path("organisation/rattachements/", views.my_memberships, name="my_memberships"),
     path("organisation/rattachements/demander/", views.request_attachment, name="request_attachment"),
+    path("organisation/creer-une-structure/", views.structure_create, name="structure_create"),
     path("organisation/rattachements/<int:pk>/retirer/", views.withdraw, name="withdraw"),
 ]

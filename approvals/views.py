@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from approvals import workflows
-from approvals.forms import AttachmentRequestForm, RefusalForm, StateFilterForm
+from approvals.forms import AttachmentRequestForm, RefusalForm, StateFilterForm, StructureCreateForm
 from approvals.models import ApprovalRequest
 from chorus import throttling
 from chorus.forms import posted
@@ -196,11 +196,7 @@ def request_attachment(request):
     """« Demander un rattachement »: find the structure by its SIRET, say a word, submit."""
     form = AttachmentRequestForm(request.user, posted(request)[0])
     if form.is_valid():
-        # Counted per account and per address: several accounts do not multiply the look-ups.
-        if not (
-            throttling.allow(request, "attachment", who=f"user:{request.user.pk}")
-            and throttling.allow(request, "attachment_ip")
-        ):
+        if not _within_rates(request):
             form.add_error(None, THROTTLED)
         elif approval_request := form.save():
             messages.success(
@@ -210,6 +206,42 @@ def request_attachment(request):
             )
             return redirect("approvals:my_memberships")
     return render(request, "approvals/request_attachment.html", {"nav": "organisation", "form": form})
+
+
+def _within_rates(request) -> bool:
+    """One SIRET look-up more, counted per account and per address: several accounts do not multiply them.
+
+    « Demander un rattachement » and « Créer une structure » share the counts: both tell whether a SIRET is
+    registered.
+    """
+    return throttling.allow(request, "attachment", who=f"user:{request.user.pk}") and throttling.allow(
+        request, "attachment_ip"
+    )
+
+
+@login_required
+def structure_create(request):
+    """« Gérer une structure » → « Créer une structure »: as at sign-up, the SIRET's structure is created with the
+    user as main manager, or, if it exists, the user asks to join it."""
+    form = StructureCreateForm(request.user, posted(request)[0])
+    if form.is_valid():
+        if not _within_rates(request):
+            form.add_error(None, THROTTLED)
+        elif joined := form.save():
+            if joined.created:
+                messages.success(
+                    request,
+                    f"La structure {joined.structure.siret} est créée : vous en êtes le gestionnaire principal. "
+                    "Un courriel vous rappelle les étapes qui suivent.",
+                )
+                return redirect(joined.structure)
+            messages.success(
+                request,
+                f"La structure {joined.structure.siret} est déjà inscrite sur le portail : votre demande de "
+                "rattachement est envoyée à ses gestionnaires. Vous recevrez un courriel dès qu'elle sera traitée.",
+            )
+            return redirect("approvals:my_memberships")
+    return render(request, "approvals/structure_create.html", {"nav": "organisation", "form": form})
 
 
 @login_required

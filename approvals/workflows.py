@@ -5,6 +5,8 @@ the lock, so two managers (or two tabs) deciding at once run one after the
 other: the second finds it closed and is told so, and no second mail leaves.
 """
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 
 from approvals import emails
@@ -42,6 +44,42 @@ def request_attachment(*, user, structure: Structure, comment: str = "") -> Appr
         record(Action.REQUEST_FILED, actor=user, structure=structure, target=_target(approval_request))
         emails.attachment_requested(approval_request)
     return approval_request
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What a SIRET led to: the structure, and whether it was created (the user is its main manager)
+    or already there (`request` is then the attachment request filed to it)."""
+
+    structure: Structure
+    created: bool
+    request: ApprovalRequest | None = None
+
+
+def join_or_create(*, user, siret: str, comment: str = "") -> Joined:
+    """The rule of sign-up and of « Créer une structure »: the SIRET's structure is created with `user`
+    as its main manager, or, if it exists, `user` asks to join it with `comment` for its managers.
+
+    Of two users asking at once with one new SIRET, the first creates the structure and
+    the second files a request (`register_structure` settles it on the SIRET's unique
+    constraint). `AlreadyAttached` and `AlreadyRequested` as `request_attachment` raises them.
+    """
+    with transaction.atomic():
+        structure, created = structures.register_structure(siret, main_manager=user)
+        if created:
+            return Joined(structure, created=True)
+        approval_request = request_attachment(user=user, structure=structure, comment=comment)
+        return Joined(structure, created=False, request=approval_request)
+
+
+def create_structure(*, user, siret: str, comment: str = "") -> Joined:
+    """« Créer une structure », by a signed-in user: `join_or_create`, and the creator is mailed their next steps
+    (a request is mailed to the structure's managers, as any request is)."""
+    with transaction.atomic():
+        joined = join_or_create(user=user, siret=siret, comment=comment)
+        if joined.created:
+            emails.structure_registered(user, joined.structure)
+    return joined
 
 
 def decide(approval_request: ApprovalRequest, *, by, approve: bool, reason: str = "") -> ApprovalRequest:

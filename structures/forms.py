@@ -43,26 +43,70 @@ class RibField(UploadField):
 
 
 class ManageStructureForm(forms.Form):
-    """« Gérer une structure »: the request type, then the structure (« Identifiant »)."""
+    """« Gérer une structure »: the request type (the memento's two), then, to modify one, the structure
+    (« Identifiant »).
 
+    « Créer une structure » needs no structure: its page asks for the SIRET. A user managing
+    one structure finds it chosen already; one managing none, creation.
+    """
+
+    CREATE = "create"
     MODIFY = "modify"
+    NOTHING_TO_MODIFY = (
+        "Vous n'êtes gestionnaire d'aucune structure identifiée par un SIRET : seuls ses gestionnaires peuvent la "
+        "modifier. Choisissez « Créer une structure », ou demandez un rattachement à la structure depuis « Mes "
+        "rattachements »."
+    )
 
-    request_type = forms.ChoiceField(label="Type de demande", choices=[(MODIFY, "Modifier une structure")])
+    request_type = forms.ChoiceField(
+        label="Type de demande",
+        choices=[(CREATE, "Créer une structure"), (MODIFY, "Modifier une structure")],
+        error_messages={"required": "Choisissez le type de demande."},
+    )
     structure = forms.ModelChoiceField(
         label="Identifiant",
         queryset=Structure.objects.none(),
+        required=False,
         empty_label="Sélectionnez une structure",
-        help_text="Les structures identifiées par un SIRET dont vous êtes gestionnaire.",
+        help_text="Pour « Modifier une structure » : les structures identifiées par un SIRET dont vous êtes "
+        "gestionnaire.",
     )
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["structure"].queryset = Structure.objects.managed_by(user).filter(
-            identifier_type=Structure.IdentifierType.SIRET
-        )
+        managed = Structure.objects.managed_by(user).filter(identifier_type=Structure.IdentifierType.SIRET)
+        self.fields["structure"].queryset = managed
         self.fields["structure"].label_from_instance = structure_choice_label
+        self.manages_any = managed.exists()
+        if not self.manages_any:
+            # Nothing to pick: sent empty, so that the request still counts as sent (`is_sent`).
+            self.fields["structure"].widget = forms.HiddenInput()
+        self.initial.setdefault("request_type", self.MODIFY if self.manages_any else self.CREATE)
+        if "structure" not in self.initial and len(only := managed[:2]) == 1:
+            self.initial["structure"] = only[0].pk
         self.helper = fields_only()
         self.helper.disable_csrf = True  # a GET form: no token in the address bar
+
+    @staticmethod
+    def is_sent(query) -> bool:
+        """The form was sent (its « Identifiant » comes with it, even empty), rather than opened from a link
+        that preselects a request type (`?request_type=create`)."""
+        return "structure" in query
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("request_type") == self.CREATE:
+            # The structure is chosen on the creation page, by its SIRET: whatever was picked here is not used.
+            self._errors.pop("structure", None)
+            cleaned_data["structure"] = None
+        elif cleaned_data.get("request_type") == self.MODIFY and "structure" not in self.errors:
+            if not self.manages_any:
+                self.add_error("request_type", forms.ValidationError(self.NOTHING_TO_MODIFY, code="nothing"))
+            elif cleaned_data.get("structure") is None:
+                self.add_error(
+                    "structure", forms.ValidationError("Choisissez la structure à modifier.", code="required")
+                )
+        return cleaned_data
 
 
 # The memento's four blocks of « Modifier une structure », in its order; the admin shows them alike.

@@ -45,9 +45,17 @@ def structure_list(request):
 
 @login_required
 def structure_manage(request):
-    """« Gérer une structure »: choose the request type and the structure, then its form opens."""
-    form = ManageStructureForm(request.user, request.GET or None)
-    if form.is_valid():
+    """« Gérer une structure »: the request type, then « Créer une structure » (the approvals app's page: it may
+    file a request) or the chosen structure's form. A link may preselect the type (`?request_type=create`)."""
+    if ManageStructureForm.is_sent(request.GET):
+        form = ManageStructureForm(request.user, request.GET)
+    else:
+        preselected = request.GET.get("request_type")
+        types = {ManageStructureForm.CREATE, ManageStructureForm.MODIFY}
+        form = ManageStructureForm(request.user, initial={"request_type": preselected} if preselected in types else {})
+    if form.is_bound and form.is_valid():
+        if form.cleaned_data["request_type"] == ManageStructureForm.CREATE:
+            return redirect("approvals:structure_create")
         return redirect("structures:structure_update", pk=form.cleaned_data["structure"].pk)
     return render(request, "structures/structure_manage.html", {"nav": "organisation", "form": form})
 

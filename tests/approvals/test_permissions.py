@@ -53,6 +53,7 @@ def target(world, name):
         "approvals:refuse_selection": {"requests": [pending.pk], "reason": "Non."},
         "structures:main_manager_hand_over": {"membership": attached.pk},
         "approvals:request_attachment": {"siret": pending.structure.siret, "comment": "Bonjour"},
+        "approvals:structure_create": {"siret": pending.structure.siret, "comment": "Bonjour"},
     }.get(name, {})
     return reverse(name, args=args), data
 
@@ -82,6 +83,9 @@ EXPECTED = {
         302,
         302,
     ],  # 200: already attached or pending
+    # The farm's SIRET: a request, as « Demander un rattachement » files it (200: already attached or pending).
+    ("approvals:structure_create", "get"): ANY_SIGNED_IN,
+    ("approvals:structure_create", "post"): [302, 302, 200, 200, 200, 200, 302, 302],
     ("approvals:withdraw", "post"): [302, 404, 302, 404, 404, 404, 404, 404],
     ("structures:structure_users", "get"): MANAGERS_ONLY,
     ("structures:membership_detach", "get"): MANAGERS_ONLY,

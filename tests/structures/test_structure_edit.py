@@ -329,11 +329,11 @@ def test_structure_page_queries_stay_few(sign_in, manager, farm, structure_data,
         client.get(update_url(farm))
 
 
-def test_the_structures_page_shows_the_applications_to_managers_only(sign_in, manager, attached):
+def test_the_structures_page_shows_bank_details_to_managers_and_structure_creation_to_all(sign_in, manager, attached):
     assert "Créer une coordonnée bancaire" in sign_in(manager).get(reverse("structures:structure_list")).text
     response = sign_in(attached).get(reverse("structures:structure_list"))
     assert "Créer une coordonnée bancaire" not in response.text
-    assert "Gérer une structure" not in response.text
+    assert "Gérer une structure" in response.text and "Créer une structure à partir de son SIRET" in response.text
 
 
 def test_a_structure_without_a_name_still_has_a_usable_page(sign_in, manager):
