@@ -66,17 +66,20 @@ def test_a_new_farmer_signs_up_creates_her_structure_and_activates_her_account(p
     expect(activation.rule("lower")).to_have_attribute("data-met", "true")
     expect(activation.rule("digit")).to_have_attribute("data-met", "false")
     activation.type_password("12")
-    expect(activation.level).to_have_text("moyen")
+    # Long enough and of two kinds, but « azerty » padded: too common, so still « faible ».
+    expect(activation.level).to_have_text("faible")
+    expect(activation.rule("common")).to_have_attribute("data-met", "false")
     expect(activation.rule("digit")).to_have_attribute("data-met", "true")
     expect(activation.rule("upper")).to_have_attribute("data-met", "false")
     expect(activation.rule("length")).to_have_attribute("data-met", "false")
     activation.screenshot(screenshots / "activation.png")
 
-    # One word padded to pass the rule: the meter holds back, the server refuses it.
+    # One common word padded to pass the rule: the meter says « trop courant », as the server does.
     activation.password.fill("")
     activation.type_password(COMMON_PASSWORD)
-    expect(activation.level).to_have_text("moyen")
-    expect(page.get_by_text("Un mot suivi de chiffres ou de signes se devine vite")).to_be_visible()
+    expect(activation.level).to_have_text("faible")
+    expect(activation.rule("common")).to_have_attribute("data-met", "false")
+    expect(page.get_by_text("Trop courant : un mot connu suivi de chiffres")).to_be_visible()
     activation.submit(COMMON_PASSWORD)
     activation.expect_error()
     expect(activation.error_summary).to_contain_text("trop courant")
