@@ -328,6 +328,18 @@ UPLOAD_MAX_SIZE = 5 * 1024 * 1024
 # phone photo (4032 × 3024) and an A4 page scanned at 350 dpi pass.
 UPLOAD_MAX_PIXELS = 12_500_000
 COUNTRIES_FIRST = ["FR"]
+# django-countries' French names, corrected: Guyana (GY) read « Guyane », the name of the French
+# département, listed again as « Guyane française » (GF). The five overseas départements are France:
+# an address there is French (postal code 97x), so they are not offered as countries.
+COUNTRIES_OVERRIDE = {
+    "GY": "Guyana",
+    "MH": "Îles Marshall",
+    "GF": None,
+    "GP": None,
+    "MQ": None,
+    "RE": None,
+    "YT": None,
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Security headers ---------------------------------------------------------
