@@ -47,6 +47,11 @@ class Step:
     def to_do(self) -> bool:
         return self.state == TO_DO
 
+    @property
+    def done(self) -> bool:
+        """Nothing left to do on it: done, or without object for this structure."""
+        return not self.to_do
+
 
 @dataclass(frozen=True)
 class ManagedStructure:
@@ -67,7 +72,7 @@ class Fact:
     subject: str
     done: bool
     text: str
-    by: object = None  # the user who did it, when known
+    by: str = ""  # who did it, when known
     at: datetime | None = None
 
 
@@ -130,14 +135,12 @@ class Home:
 
 def home_for(user, portfolio_page: str | int | None = None) -> Home:
     memberships = list(_own_memberships(user))
-    managed = [m for m in memberships if m.is_manager]
-    attached = [m for m in memberships if not m.is_manager]
     requests = list(_open_requests(user))
     pending = [r for r in requests if r.is_pending]
     return Home(
         account_steps=_account_steps(user),
-        managed=[ManagedStructure(m, _manager_steps(m)) for m in managed],
-        attached=_attached_structures(attached),
+        managed=[ManagedStructure(m, _manager_steps(m)) for m in memberships if m.is_manager],
+        attached=_attached_structures(user, [m for m in memberships if not m.is_manager]),
         pending=pending,
         refused=[r for r in requests if not r.is_pending],
         join_steps=[] if memberships or pending else [_join_step()],
@@ -151,7 +154,6 @@ def _in_a_centre(memberships) -> bool:
 
 def _with_progress(memberships):
     """Annotates what the steps read: a default bank account with its RIB, the requests waiting."""
-    default_rib = BankAccount.objects.filter(structure=OuterRef("structure"), is_default=True).exclude(rib="")
     waiting = (
         ApprovalRequest.objects.pending()
         .filter(structure=OuterRef("structure"))
@@ -161,17 +163,34 @@ def _with_progress(memberships):
         .values("count")
     )
     return memberships.select_related("structure").annotate(
-        has_rib=Exists(default_rib), waiting=Coalesce(Subquery(waiting, output_field=IntegerField()), 0)
+        has_rib=Exists(_default_rib()), waiting=Coalesce(Subquery(waiting, output_field=IntegerField()), 0)
     )
+
+
+def _default_rib():
+    return BankAccount.objects.filter(structure=OuterRef("structure"), is_default=True).exclude(rib="").order_by()
 
 
 def _own_memberships(user):
-    """The reader's structures, but the client farms of a centre they belong to: those are the portfolio's."""
-    in_a_centre = Membership.objects.filter(user=user, structure__is_agricultural_centre=True)
-    memberships = Membership.objects.filter(user=user).exclude(
-        Q(structure__is_agricultural_centre=False) & Exists(in_a_centre)
+    """The reader's structures, but the client farms of a centre they belong to: those are the portfolio's.
+
+    With, for the structures of which they are a simple user, who registered the default bank details and when.
+    """
+    default_rib = _default_rib()
+    return (
+        _with_progress(_not_in_portfolio(Membership.objects.filter(user=user), user))
+        .annotate(
+            rib_at=Subquery(default_rib.values("created_at")[:1]),
+            rib_by_first_name=Subquery(default_rib.values("created_by__first_name")[:1]),
+            rib_by_last_name=Subquery(default_rib.values("created_by__last_name")[:1]),
+        )
+        .order_by(Membership.ROLE_ORDER, "structure__name", "structure__siret")
     )
-    return _with_progress(memberships).order_by(Membership.ROLE_ORDER, "structure__name", "structure__siret")
+
+
+def _not_in_portfolio(memberships, user):
+    in_a_centre = Membership.objects.filter(user=user, structure__is_agricultural_centre=True)
+    return memberships.exclude(Q(structure__is_agricultural_centre=False) & Exists(in_a_centre))
 
 
 def _open_requests(user):
@@ -303,42 +322,37 @@ def _join_step() -> Step:
     )
 
 
-def _attached_structures(memberships) -> list[AttachedStructure]:
-    """The structures the reader is a simple user of, with who did what for them: two queries for them all."""
-    if not memberships:
-        return []
-    ids = [m.structure_id for m in memberships]
-    bank_accounts = {
-        account.structure_id: account
-        for account in BankAccount.objects.filter(structure__in=ids, is_default=True)
-        .exclude(rib="")
-        .select_related("created_by")
-    }
+def _attached_structures(user, memberships) -> list[AttachedStructure]:
+    """The structures the reader is a simple user of, with who did what for them.
+
+    Their histories come in one query, run whether or not there are any (a page costs the same whatever its rows).
+    """
+    simple_user_of = _not_in_portfolio(Membership.objects.filter(user=user, role=Membership.Role.USER), user)
     history = {}
     for record in (
-        Structure.history.filter(id__in=ids).select_related("history_user").order_by("id", "history_date", "pk")
+        Structure.history.filter(id__in=simple_user_of.values("structure"))
+        .select_related("history_user")
+        .order_by("id", "history_date", "pk")
     ):
         history.setdefault(record.id, []).append(record)
     return [
         AttachedStructure(
             m,
-            [
-                _bank_details_fact(m.structure, bank_accounts.get(m.structure_id)),
-                _refund_information_fact(m.structure, history.get(m.structure_id, [])),
-            ],
+            [_bank_details_fact(m), _refund_information_fact(m.structure, history.get(m.structure_id, []))],
             *_user_next_step(m.structure),
         )
         for m in memberships
     ]
 
 
-def _bank_details_fact(structure, bank_account) -> Fact:
+def _bank_details_fact(membership) -> Fact:
     subject = "Coordonnées bancaires et RIB"
-    if structure.is_agricultural_centre:
+    if membership.structure.is_agricultural_centre:
         return Fact(subject, True, "sans objet : un centre de gestion agricole dépose les demandes de ses clients")
-    if bank_account is None:
+    if not membership.has_rib:
         return Fact(subject, False, "pas encore enregistrés ; un gestionnaire de la structure s'en charge")
-    return Fact(subject, True, "enregistrés", bank_account.created_by, bank_account.created_at)
+    by = f"{membership.rib_by_first_name or ''} {membership.rib_by_last_name or ''}".strip()
+    return Fact(subject, True, "enregistrés", by, membership.rib_at)
 
 
 def _refund_information_fact(structure, records) -> Fact:
@@ -350,7 +364,8 @@ def _refund_information_fact(structure, records) -> Fact:
     record = _refund_information_set_by(structure, records)
     if record is None:  # a structure imported without its history
         return Fact(subject, True, "renseignés")
-    return Fact(subject, True, "renseignés", record.history_user, record.history_date)
+    by = record.history_user.get_full_name() if record.history_user else ""
+    return Fact(subject, True, "renseignés", by, record.history_date)
 
 
 def _refund_information_set_by(structure, records):

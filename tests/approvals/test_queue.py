@@ -41,7 +41,7 @@ def test_no_badge_without_pending_requests_nor_for_simple_users(client, attached
 
     html = client.get(reverse("home")).text
 
-    assert "Approbations" in html
+    assert "Approbations" not in html, "the menu offers it to managers only"
     assert "data-pending-approvals" not in html
 
 

@@ -103,7 +103,8 @@ def worlds(django_db_setup, django_db_blocker):
 
 PAGES = {
     # page: (its address in the world, its queries)
-    "home": (lambda w: reverse("home"), 5),  # memberships, bank accounts, the pending count (badge and step 5)
+    # My memberships (with bank details and waiting requests: step 5 and the badge), my requests, the history.
+    "home": (lambda w: reverse("home"), 5),
     "organisation": (lambda w: reverse("organisation"), 3),
     "structure_list": (lambda w: reverse("structures:structure_list"), 6),  # memberships, accounts, my pending requests
     "structure_detail": (lambda w: reverse("structures:structure_detail", args=[w.farm.pk]), 7),  # + role, history
@@ -149,4 +150,4 @@ def test_the_world_fills_every_list(db, sign_in, worlds):
     assert shown(reverse("approvals:approval_detail", args=[world.request.pk]), "(SIRET ") >= 200
     mine = client.get(reverse("approvals:my_memberships")).text
     assert mine.count("Personne inconnue") == 100 and mine.count(">Retirer<") == 100
-    assert "200 demandes de rattachement attendent votre décision" in client.get(reverse("home")).text
+    assert "200 demandes de rattachement à la structure attendent votre décision" in client.get(reverse("home")).text

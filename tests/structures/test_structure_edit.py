@@ -352,7 +352,7 @@ def test_ticking_the_centre_flag_says_what_was_erased(sign_in, manager, farm, st
     response = sign_in(manager).post(update_url(farm), structure_data(is_agricultural_centre="on"), follow=True)
 
     assert "sa catégorie de bénéficiaire et son numéro PACAGE ont été effacés" in response.text
-    home = sign_in(manager).get(reverse("home")).context["steps"]
+    home = sign_in(manager).get(reverse("home")).context["home"].steps
     assert "centre de gestion agricole" in home[3].detail and home[3].done
 
 
