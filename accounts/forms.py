@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 
 from accounts import workflows
 from accounts.models import User
+from approvals.forms import COMMENT_MAX
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
 from chorus.validators import (
     PHONE_HINT,
@@ -112,6 +113,15 @@ class SignupForm(forms.Form):
         max_length=40,
         help_text="Veuillez renseigner le siret de la structure. 14 chiffres, espaces acceptés.",
     )
+    comment = forms.CharField(
+        label="Commentaire pour le gestionnaire",
+        required=False,
+        max_length=COMMENT_MAX,  # the request's comment, which it becomes
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Facultatif. Lu par le gestionnaire de la structure seulement si elle est déjà inscrite sur le "
+        "portail : votre inscription lui demande alors de vous y rattacher. Indiquez par exemple votre fonction, ou "
+        "le centre de gestion pour lequel vous travaillez.",
+    )
     captcha = CaptchaField(
         widget=CaptchaInput,
         label="Reproduisez la suite de caractères",
@@ -164,6 +174,7 @@ class SignupForm(forms.Form):
                 Snippet("accounts/_signup_identifier_hint.html"),
                 "identifier_type",
                 "identifier",
+                "comment",
             ),
             Fieldset("Vérification", "captcha"),
             Submit("submit", "Créer mon compte"),
@@ -180,6 +191,9 @@ class SignupForm(forms.Form):
 
     def clean_identifier(self):
         return clean_siret(self.cleaned_data["identifier"])
+
+    def clean_comment(self):
+        return self.cleaned_data["comment"].strip()
 
     def clean(self):
         cleaned = super().clean()
@@ -204,6 +218,7 @@ class SignupForm(forms.Form):
             phone=data["phone"],
             contact_email=data["contact_email"],
             survey_consent=data["survey_consent"],
+            comment=data["comment"],
         )
 
 
@@ -220,9 +235,13 @@ class RuleOnThePasswordField:
     def validate_password_for_user(self, user, *args, **kwargs):
         super().validate_password_for_user(user, password_field_name="new_password1")
         password = self.cleaned_data.get("new_password1")
-        # `check_password` of the hashers, not the user's: the user's would re-hash and save an old hash.
-        if password and user.has_usable_password() and check_password(password, user.password):
+        if password and self.is_current_password(user, password):
             self.add_error("new_password1", forms.ValidationError(SAME_PASSWORD, code="password_unchanged"))
+
+    def is_current_password(self, user, password: str) -> bool:
+        """From a mailed link (the link proves the mailbox), against the stored hash: the hashers'
+        `check_password`, not the user's, which would re-hash and save an outdated hash."""
+        return user.has_usable_password() and check_password(password, user.password)
 
 
 class NewPasswordForm(RuleOnThePasswordField, auth_forms.SetPasswordForm):
@@ -302,6 +321,11 @@ class ChangePasswordForm(RuleOnThePasswordField, auth_forms.PasswordChangeForm):
     def clean_old_password(self):
         incorrect = self.error_messages["password_incorrect"]
         return check_current_password(self.request, self.cleaned_data["old_password"], incorrect=incorrect)
+
+    def is_current_password(self, user, password: str) -> bool:
+        """Compared with the current password once it was verified, never with the stored hash: this field must
+        not become a way round the lockout to test guesses of the current password from a stolen session."""
+        return password == self.cleaned_data.get("old_password")
 
     def save(self) -> User:
         return workflows.change_password(self.user, self.cleaned_data["new_password1"])

@@ -68,6 +68,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # requested, at activation, so that nothing before it depends on whether
     # the login address was already taken.
     signup_siret = models.CharField("SIRET saisi à l'inscription", max_length=14, blank=True, editable=False)
+    # The word for the manager typed at sign-up, should the SIRET's structure exist by activation:
+    # the attachment request carries it, then it is cleared.
+    signup_comment = models.TextField("commentaire saisi à l'inscription", blank=True, editable=False)
     # Sessions carry a hash of the password and of this counter: raising it
     # ends every session of the user, on every device (sign-out, deactivation).
     session_generation = models.PositiveIntegerField("génération de sessions", default=0, editable=False)

@@ -1,6 +1,5 @@
 """Account steps that span several models and send mail, each in one transaction."""
 
-from contextlib import suppress
 from dataclasses import dataclass
 
 from axes.utils import reset as forget_failed_sign_ins
@@ -16,7 +15,6 @@ from approvals import workflows as approvals
 from audit.log import record
 from audit.models import Action
 from chorus.mail import after_response
-from structures import workflows as structures
 from structures.models import Structure
 
 # Who signs in, and where bank and role warnings go: changed only by a confirmed link.
@@ -38,6 +36,7 @@ class Registration:
     contact_email: str
     siret: str
     structure_exists: bool
+    comment: str = ""
 
 
 def register(
@@ -49,6 +48,7 @@ def register(
     phone: str = "",
     contact_email: str = "",
     survey_consent: bool = False,
+    comment: str = "",
 ) -> Registration:
     """« Créer mon compte »: the recap at once, the account once the answer has left.
 
@@ -66,6 +66,7 @@ def register(
         phone=phone,
         contact_email=contact_email,
         survey_consent=survey_consent,
+        comment=comment,
     )
     return Registration(
         email=email,
@@ -75,11 +76,12 @@ def register(
         contact_email=contact_email,
         siret=siret,
         structure_exists=Structure.objects.filter(siret=siret).exists(),
+        comment=comment,
     )
 
 
-def _create_account(*, email: str, siret: str, **fields) -> None:
-    """The account awaiting activation, with the SIRET asked for, and its activation link.
+def _create_account(*, email: str, siret: str, comment: str, **fields) -> None:
+    """The account awaiting activation, with the SIRET asked for and the comment, and its activation link.
 
     A taken login address creates nothing: its owner is told by mail instead.
     """
@@ -91,6 +93,7 @@ def _create_account(*, email: str, siret: str, **fields) -> None:
                     email,
                     **fields,
                     signup_siret=siret,
+                    signup_comment=comment,
                     terms_accepted_at=now,
                     terms_version=settings.TERMS_VERSION,
                     activation_sent_at=now,
@@ -127,18 +130,21 @@ def activate(user_id: int, token: str, password: str) -> User:
 
 
 def _join_structure(user: User) -> None:
-    """The structure of the SIRET typed at sign-up: created with the user as main manager, or asked to join.
+    """The structure of the SIRET typed at sign-up: created with the user as main manager, or asked to join
+    with the comment typed at sign-up (`approvals.join_or_create`, the rule « Créer une structure » follows too).
 
-    Of two accounts activated at once with one new SIRET, the first creates the
-    structure and the second files a request (`register_structure` settles it on
-    the SIRET's unique constraint). The structure's managers are mailed now, and
-    the user gets the summary of the account.
+    The structure's managers are mailed now, and the user gets the summary of the
+    account. The comment has served: it is cleared.
     """
-    structure, created = structures.register_structure(user.signup_siret, main_manager=user)
-    if not created:
+    try:
+        joined = approvals.join_or_create(user=user, siret=user.signup_siret, comment=user.signup_comment)
+        structure, created = joined.structure, joined.created
+    except (approvals.AlreadyAttached, approvals.AlreadyRequested):
         # Staff may have attached the account, or filed its request, before it was activated.
-        with suppress(approvals.AlreadyAttached, approvals.AlreadyRequested):
-            approvals.request_attachment(user=user, structure=structure)
+        structure, created = Structure.objects.get(siret=user.signup_siret), False
+    if user.signup_comment:
+        user.signup_comment = ""
+        user.save(update_fields=["signup_comment"])
     emails.account_summary(user, structure, structure_created=created)
 
 

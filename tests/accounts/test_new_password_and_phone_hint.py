@@ -63,3 +63,16 @@ def test_the_profile_phone_hint_and_error_give_one_example(client, member):
 
     assert f"Exemple : {PHONE_EXAMPLE}" in response.text
     assert f"par exemple {PHONE_EXAMPLE}." in response.text
+
+
+def test_the_change_form_never_tells_a_wrong_current_password_s_guess_apart(client, member):
+    """A stolen session typing guesses as the new password learns nothing while the current one is wrong."""
+    client.force_login(member)
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "Pas-le-bon-2031", "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+
+    assert "Le mot de passe actuel est incorrect." in response.text
+    assert SAME_PASSWORD_HTML not in response.text
