@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.data.build_blocklist import browser_list, build
 from accounts.models import User
 from accounts.validators import common_passwords, common_stems, is_common, password_stem
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 
 def refusals(password, user=None) -> list[str]:
@@ -100,3 +100,16 @@ def test_the_password_pages_show_the_rule_and_where_the_meter_finds_the_list(sig
     assert 'data-rule="common"' in page and "Pas un mot de passe trop courant" in page
     assert 'data-common-passwords="/static/accounts/common-passwords.json"' in page
     assert "ni contenir votre adresse électronique, votre nom, votre prénom ou votre SIRET" in page
+
+
+def test_the_password_change_form_says_too_common_once_for_motdepasse(sign_in):
+    client = sign_in(UserFactory())
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "motdepasse", "new_password2": "motdepasse"},
+    )
+
+    errors = response.context["form"].errors["new_password1"]
+    assert sum("trop courant" in error for error in errors) == 1
+    assert response.content.decode().count("Ce mot de passe est trop courant") == 2  # the summary, then the field

@@ -44,6 +44,7 @@ def test_a_padded_common_word_is_called_too_common_before_it_is_sent(page, site)
     expect(meter.get_by_text("Trop courant : un mot connu suivi de chiffres")).to_be_visible()
     expect(meter.locator("[data-password-meter-level]")).to_have_text("faible")
     assert server_says_common("Moissonneuse#2026")
+    assert_accessible(page)
 
     field.fill("")
     field.press_sequentially("Tracteur-Bleu-Colza-2031")
