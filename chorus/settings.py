@@ -35,6 +35,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
     "chorus.sites.PortalAdminConfig",  # django.contrib.admin, on the portal's admin site
+    # accounts before django.contrib.auth: its createsuperuser (in French) is the one manage.py runs.
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,7 +55,6 @@ INSTALLED_APPS = [
     "chorus",
     "structures",
     "approvals",
-    "accounts",
     "audit",
     "portal",
 ]
