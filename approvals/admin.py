@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from approvals import workflows
 from approvals.forms import RefusalForm
@@ -36,7 +38,9 @@ class WaitingFilter(admin.SimpleListFilter):
 class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
     """Support reads requests and decides them with the site's own workflow, as the approver."""
 
-    list_display = ["created_at", "waiting", "kind", "state", "requester", "structure", "from_centre", "approver"]
+    # Few, narrow columns: the list fits a 1280-pixel screen beside the admin's navigation and
+    # filters (static/css/admin.css lets the requester's address and the structure's name wrap).
+    list_display = ["submitted", "kind", "requester", "structure", "from_centre", "decision"]
     list_filter = [WaitingFilter, "state", "kind"]
     search_fields = [
         "requester__email",
@@ -65,6 +69,12 @@ class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_delegation()
 
+    def get_list_display(self, request):
+        """The kind says something only once there are several: with one, it would fill a column with the same words."""
+        if len(ApprovalRequest.Kind.choices) > 1:
+            return self.list_display
+        return [name for name in self.list_display if name != "kind"]
+
     def dashboard_panel(self, request) -> DashboardPanel:
         """The admin index: how many requests wait for too long, and the oldest ones."""
         requests = ApprovalRequest.objects.waiting_longer_than(STALE_AFTER_DAYS)
@@ -88,15 +98,26 @@ class ApprovalRequestAdmin(SiretSearchMixin, admin.ModelAdmin):
     def waiting(self, approval_request):
         return approval_request.waiting_for if approval_request.is_pending else "—"
 
-    @admin.display(description="centre de gestion", boolean=True)
-    def from_centre(self, approval_request):
-        return approval_request.from_centre
+    @admin.display(description="déposée", ordering="created_at")
+    def submitted(self, approval_request):
+        """The day; and while it waits, for how long (the detail page has the time)."""
+        day = date_format(timezone.localtime(approval_request.created_at), "SHORT_DATE_FORMAT")
+        return f"{day} ({approval_request.waiting_for})" if approval_request.is_pending else day
 
-    @admin.display(description="approbateur")
-    def approver(self, approval_request):
+    @admin.display(description="centre de gestion")
+    def from_centre(self, approval_request):
+        # In words: the admin's boolean icon reads « False » to a screen reader.
+        return "oui" if approval_request.from_centre else "non"
+
+    @admin.display(description="état", ordering="state")
+    def decision(self, approval_request):
+        """The state, and who decided, by name (it wraps; the address is on the request's page)."""
+        state = approval_request.get_state_display()
         if approval_request.is_withdrawn:
-            return "retirée par le demandeur"
-        return approval_request.decided_by or "—"
+            return f"{state} par le demandeur"
+        if decider := approval_request.decided_by:
+            return f"{state} par {decider.get_full_name() or decider}"
+        return state
 
     def has_add_permission(self, request):
         return False  # requests come from sign-up and « Demander un rattachement »

@@ -1,0 +1,69 @@
+"""The admin's lists fit a 1280-pixel screen, as support uses them, even with long names."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from approvals.models import ApprovalRequest
+from tests.e2e.pages import assert_accessible
+from tests.factories import PASSWORD, ApprovalRequestFactory, PendingUserFactory, StructureFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+LONG_NAME = (
+    "Groupement agricole d'exploitation en commun des Coteaux de la Vallée de la Drôme, du Diois et des Baronnies"
+)
+
+
+@pytest.fixture
+def agent(support_group):
+    agent = UserFactory(email="denise.support@exemple.fr", first_name="Denise", is_staff=True)
+    agent.groups.add(support_group)
+    return agent
+
+
+def sign_in_to_the_admin(page, site, agent):
+    page.goto(site.url + "/administration/")
+    page.get_by_label("Adresse électronique").fill(agent.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Connexion", re.I)).click()
+
+
+def overflow(page, selector: str) -> int:
+    """How many pixels the element's content is wider than its box (0: no horizontal scrollbar)."""
+    return page.locator(selector).evaluate("box => box.scrollWidth - box.clientWidth")
+
+
+def test_the_approvals_list_fits_1280_pixels_with_a_long_structure_name(page, site, agent):
+    structure = StructureFactory(name=LONG_NAME)
+    newcomer = PendingUserFactory(
+        email="marie-christine.de-la-fontaine-agricole@exploitation-des-coteaux.fr",
+        first_name="Marie-Christine",
+        last_name="de La Fontaine-Rochebrune",
+    )
+    waiting = ApprovalRequestFactory(requester=newcomer, structure=structure, comment="Salariée de l'exploitation")
+    ApprovalRequest.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(days=12))
+    ApprovalRequestFactory(structure=StructureFactory(name="EARL du Moulin"))
+    decided = ApprovalRequestFactory(structure=StructureFactory(name=LONG_NAME.replace("Drôme", "Drôme provençale")))
+    approver = UserFactory(
+        email="jean-baptiste.gestionnaire@exploitation-des-coteaux.fr",
+        first_name="Jean-Baptiste",
+        last_name="de La Fontaine",
+    )
+    decided.refuse(approver, reason="Inconnu de l'exploitation.")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    sign_in_to_the_admin(page, site, agent)
+    page.goto(site.url + "/administration/approvals/approvalrequest/")
+
+    expect(page.get_by_role("row").filter(has_text=newcomer.email)).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=newcomer.email)).to_contain_text("il y a 12 jours")
+    expect(page.get_by_role("row").filter(has_text="Drôme provençale")).to_contain_text(
+        "Refusé par Jean-Baptiste de La Fontaine"
+    )
+    assert overflow(page, "#changelist .results") == 0  # the results scrolled sideways in their box
+    assert overflow(page, "html") == 0
+    assert_accessible(page)
