@@ -295,13 +295,13 @@ def _attachment_step(membership) -> Step:
     title = "Valider le rattachement d'autres utilisateurs"
     waiting = membership.waiting
     if not waiting:
-        return Step(5, title, DONE, "Aucune demande de rattachement à la structure n'attend votre décision.")
+        return Step(5, title, DONE, "Aucune demande de rattachement n'attend votre décision.")
     plural = waiting > 1
     return Step(
         5,
         title,
         TO_DO,
-        f"{waiting} demande{'s' if plural else ''} de rattachement à la structure attend{'ent' if plural else ''} "
+        f"{waiting} demande{'s' if plural else ''} de rattachement attend{'ent' if plural else ''} "
         "votre décision.",
         (Link("Approbations", reverse("approvals:approval_list")),),
     )

@@ -202,7 +202,7 @@ def test_the_checklist_leads_each_user_to_their_step_five(client, requester, man
     pending.withdraw()
     after_withdrawal = client.get(reverse("home")).text
 
-    assert "1 demande de rattachement à la structure attend votre décision." in managers_home
+    assert "1 demande de rattachement attend votre décision." in managers_home
     assert f'href="{reverse("approvals:approval_list")}"' in managers_home
     assert "Les gestionnaires de la structure décident de votre demande" in requesters_home
     assert "Vous n&#x27;êtes rattaché(e) à aucune structure." in after_withdrawal

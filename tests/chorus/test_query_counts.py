@@ -150,4 +150,4 @@ def test_the_world_fills_every_list(db, sign_in, worlds):
     assert shown(reverse("approvals:approval_detail", args=[world.request.pk]), "(SIRET ") >= 200
     mine = client.get(reverse("approvals:my_memberships")).text
     assert mine.count("Personne inconnue") == 100 and mine.count(">Retirer<") == 100
-    assert "200 demandes de rattachement à la structure attendent votre décision" in client.get(reverse("home")).text
+    assert "200 demandes de rattachement attendent votre décision" in client.get(reverse("home")).text

@@ -62,7 +62,7 @@ def test_a_manager_reads_the_requests_waiting_on_their_structure(client, second_
     page = home(client, second_manager)
 
     assert f"{farm.name} (SIRET {farm.siret}) Gestionnaire " in page
-    assert "1 demande de rattachement à la structure attend votre décision." in page
+    assert "1 demande de rattachement attend votre décision." in page
     assert "Approbations" in page
 
 

@@ -74,5 +74,5 @@ def test_the_home_page_counts_pending_requests_once(client, manager, farm):
         if "approvals_approvalrequest" in q["sql"] and "COUNT(" in q["sql"].upper()
     ]
     assert len(counts) == 1
-    assert "3 demandes de rattachement à la structure attendent votre décision" in html
+    assert "3 demandes de rattachement attendent votre décision" in html
     assert "data-pending-approvals>3<" in html
