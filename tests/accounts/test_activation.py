@@ -127,7 +127,7 @@ def test_activation_with_a_known_siret_files_the_request_and_mails_the_managers_
     to_manager = next(m for m in mails if m.to == [manager.email])
     assert "Jeanne Martin" in to_manager.body and structure.siret in to_manager.subject
     summary = next(m for m in mails if m.to == [user.email])
-    assert "une demande de rattachement a été transmise à son gestionnaire principal" in summary.body
+    assert "votre demande de rattachement a été transmise à ses gestionnaires" in summary.body
 
 
 def test_a_failure_mid_activation_leaves_the_account_waiting_and_nothing_else(client, signed_up, monkeypatch, outbox):

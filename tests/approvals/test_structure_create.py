@@ -105,7 +105,7 @@ def test_a_new_siret_creates_the_structure_with_the_user_as_main_manager(sign_in
     assert "vous en êtes le gestionnaire principal" in mail.body
     assert "Les étapes qui vous restent, en tant que gestionnaire principal de la structure" in mail.body
     assert structure.get_absolute_url() in mail.body
-    assert "<ol>" in mail.alternatives[0].content
+    assert '<ol start="3">' in mail.alternatives[0].content
     actions = set(AuditEvent.objects.filter(structure_id=structure.pk).values_list("action", "actor"))
     assert actions == {(Action.STRUCTURE_CREATED, attached.pk), (Action.MEMBERSHIP_CREATED, attached.pk)}
 
