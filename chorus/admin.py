@@ -6,6 +6,7 @@ translates its labels, and the few fields it leaves unnamed are named here.
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -101,13 +102,20 @@ class PortalEmailTemplateAdmin(EmailTemplateAdmin):
 
 
 class PortalAccessAttemptAdmin(AccessAttemptAdmin):
-    """django-axes' lockouts; its clean-up action failed outside a sign-in and needed no permission."""
+    """django-axes' lockouts, in French; its clean-up action failed outside a sign-in and needed no permission."""
 
     @admin.action(description="Supprimer les tentatives expirées", permissions=["delete"])
     def cleanup_expired_attempts(self, request, queryset):
         # django-axes reads the time of the attempt being made, which only a sign-in sets.
         request.axes_attempt_time = None
-        return super().cleanup_expired_attempts(request, queryset)
+        count = self.handler.clean_expired_user_attempts(request=request)
+        self.message_user(request, f"{count} tentative(s) expirée(s) supprimée(s).")
+
+    @admin.display(description="état")
+    def status(self, attempt):
+        """How many tries are left before the lockout, or that it is on (django-axes says it in English)."""
+        left = settings.AXES_FAILURE_LIMIT - attempt.failures_since_start
+        return f"{left} essai(s) restant(s)" if left > 0 else "bloqué"
 
 
 for model, model_admin in [

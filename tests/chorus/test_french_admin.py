@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
@@ -130,6 +131,34 @@ def test_a_template_offers_no_language_variants(admin_client):
 
     assert "Nom :" in page and "Par exemple : « bienvenue »." in page
     assert "Langue" not in page and english_in(page) == []
+
+
+@pytest.fixture
+def failed_sign_in(db):
+    """One wrong password typed at the admin's sign-in: what django-axes keeps of it."""
+    attempt = {"username": "x@exemple.fr", "ip_address": "192.0.2.1", "user_agent": "Firefox", "path_info": "/"}
+    AccessFailureLog.objects.create(**attempt, http_accept="*/*")
+    return AccessAttempt.objects.create(**attempt, http_accept="*/*", get_data="", post_data="", failures_since_start=1)
+
+
+def test_support_reads_the_lockouts_in_french(agent, failed_sign_in):
+    """django-axes' own French catalogue leaves the browser, the lockout and the tries left in English."""
+    attempts = visible_text(agent.get(reverse("admin:axes_accessattempt_changelist")))
+    failures = visible_text(agent.get(reverse("admin:axes_accessfailurelog_changelist")))
+    attempt = visible_text(agent.get(reverse("admin:axes_accessattempt_change", args=[failed_sign_in.pk])))
+
+    assert "Navigateur" in attempts and "Par accès bloqué" in attempts and "4 essai(s) restant(s)" in attempts
+    assert "Navigateur" in failures
+    assert "Fin du blocage :" in attempt and "En-tête HTTP Accept :" in attempt
+    for page in [attempts, failures, attempt]:
+        for english in ["User Agent", "Locked Out", "Attempt Remaining", "Status", "Not set", "expiration"]:
+            assert english not in page
+
+
+def test_a_structure_history_names_its_columns_in_french(agent, farm):
+    page = visible_text(agent.get(reverse("admin:structures_structure_history", args=[farm.pk])))
+
+    assert "Modifications" in page and "Changes" not in page
 
 
 def test_the_compiled_catalogue_is_the_one_written():
