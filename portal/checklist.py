@@ -301,8 +301,7 @@ def _attachment_step(membership) -> Step:
         5,
         title,
         TO_DO,
-        f"{waiting} demande{'s' if plural else ''} de rattachement attend{'ent' if plural else ''} "
-        "votre décision.",
+        f"{waiting} demande{'s' if plural else ''} de rattachement attend{'ent' if plural else ''} votre décision.",
         (Link("Approbations", reverse("approvals:approval_list")),),
     )
 
