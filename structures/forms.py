@@ -99,10 +99,11 @@ class ManageStructureForm(forms.Form):
             # The structure is chosen on the creation page, by its SIRET: whatever was picked here is not used.
             self._errors.pop("structure", None)
             cleaned_data["structure"] = None
-        elif cleaned_data.get("request_type") == self.MODIFY and "structure" not in self.errors:
+        elif cleaned_data.get("request_type") == self.MODIFY:
             if not self.manages_any:
+                self._errors.pop("structure", None)  # a hidden field: the reason goes where it is read
                 self.add_error("request_type", forms.ValidationError(self.NOTHING_TO_MODIFY, code="nothing"))
-            elif cleaned_data.get("structure") is None:
+            elif cleaned_data.get("structure") is None and "structure" not in self.errors:
                 self.add_error(
                     "structure", forms.ValidationError("Choisissez la structure à modifier.", code="required")
                 )

@@ -206,3 +206,10 @@ def test_a_structure_created_here_is_unrelated_to_another_user_s(sign_in, outsid
     sign_in(outsider).post(CREATE, {"siret": make_siret()})
 
     assert list(theirs.memberships.values_list("user", flat=True)) == [other_manager.pk]
+
+
+def test_a_user_managing_nothing_reads_why_even_with_a_forged_structure(sign_in, attached, farm):
+    response = sign_in(attached).get(MANAGE, {"request_type": "modify", "structure": farm.pk})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"request_type": [ManageStructureForm.NOTHING_TO_MODIFY]}
