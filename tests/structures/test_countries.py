@@ -2,8 +2,10 @@
 
 import html
 import re
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 
 from structures.models import Structure
@@ -64,3 +66,13 @@ def test_french_guiana_as_a_country_is_refused_next_to_the_field(sign_in, manage
     assert "country" in response.context["form"].errors
     assert "Sélectionnez un choix valide" in response.text
     assert Structure.objects.filter(pk=farm.pk).values().get() == before
+
+
+@pytest.mark.django_db
+def test_a_structure_saved_in_an_overseas_departement_becomes_french(farm):
+    """The data migration: the form could no longer show or keep « Guyane » as a country."""
+    Structure.objects.filter(pk=farm.pk).update(country="GF", postal_code="97300")
+    import_module("structures.migrations.0003_overseas_departments_are_france").to_france(apps, None)
+
+    farm.refresh_from_db()
+    assert (farm.country, farm.postal_code) == ("FR", "97300")
