@@ -218,6 +218,18 @@ def test_a_long_portfolio_is_paged(client, accountant):
 
     assert "Exploitations clientes (33)" in first and "1 / 2" in first and "Page suivante" in first
     assert "2 / 2" in second and "Page précédente" in second
+    for wrong in ["abc", "999", "-1"]:
+        response = client.get(reverse("home"), {"page": wrong})
+        assert response.status_code == 200 and "Exploitations clientes (33)" in text(response), wrong
+
+
+def test_a_centre_portfolio_shows_only_the_farms_the_reader_is_attached_to(client, accountant, centre):
+    colleague = MembershipFactory(structure=centre).user
+    MembershipFactory(user=colleague, structure=StructureFactory(name="GAEC Secret"))
+
+    page = home(client, accountant)
+
+    assert "Exploitations clientes (3)" in page and "GAEC Secret" not in page
 
 
 def test_a_centre_manager_is_not_asked_for_its_own_rib_nor_pacage(client, centre):
