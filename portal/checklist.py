@@ -134,6 +134,7 @@ class Home:
 
 
 def home_for(user, portfolio_page: str | int | None = None) -> Home:
+    """What the home page tells `user`; `portfolio_page`, from the address, pages a centre's client farms."""
     memberships = list(_own_memberships(user))
     requests = list(_open_requests(user))
     pending = [r for r in requests if r.is_pending]
