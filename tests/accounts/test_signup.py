@@ -69,7 +69,7 @@ def test_a_known_siret_says_the_request_will_reach_its_manager_once_the_account_
     assert user.signup_siret == structure.siret
     assert not ApprovalRequest.objects.exists() and not Membership.objects.filter(user=user).exists()
     recap = unescape(client.get(RECAP).content.decode())
-    assert "Une demande de rattachement sera transmise au gestionnaire de la structure" in recap
+    assert "Une demande de rattachement sera transmise aux gestionnaires de la structure" in recap
     assert "Dès l'activation de votre compte" in recap
     assert [m.to for m in outbox()] == [[user.email]], "the manager hears of it at activation"
 

@@ -102,6 +102,12 @@ def choose_nothing(page: Page) -> None:
     page.locator("main form[method=get] button[type=submit]").last.click()
 
 
+def choose_no_structure(page: Page) -> None:
+    """« Gérer une structure »: « Modifier une structure », the preselected structure taken off."""
+    page.locator("main select[name=structure]").select_option("")
+    page.locator("main form[method=get] button[type=submit]").last.click()
+
+
 def refuse_selection_without_reason(page: Page) -> None:
     """« Approbations »: a row ticked, « Refuser la sélection », then « Refuser » with no reason."""
     page.locator("main input[name=requests]").first.focus()
@@ -174,7 +180,8 @@ SCREENS = [
     Screen("organisation", "manager", at("organisation")),
     Screen("structures", "manager", at("structures:structure_list")),
     Screen("structure", "manager", at("structures:structure_detail", structure_pk)),
-    Screen("gérer une structure", "manager", at("structures:structure_manage"), choose_nothing),
+    Screen("gérer une structure", "manager", at("structures:structure_manage"), choose_no_structure),
+    Screen("créer une structure", "member", at("approvals:structure_create"), submit_blank),
     Screen("modifier une structure", "manager", at("structures:structure_update", structure_pk), submit_blank),
     Screen("utilisateurs de la structure", "manager", at("structures:structure_users", structure_pk)),
     Screen(

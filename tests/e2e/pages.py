@@ -313,7 +313,7 @@ class StructurePage(FormPage):
         """`password`: typed when the portal asks for it again (none typed in the last minutes)."""
         self.field("Type de demande").select_option(label=request_type)
         self.field("Identifiant").select_option(label=identifier)
-        self.page.get_by_role("button", name="Afficher la structure").click()
+        self.page.get_by_role("button", name="Continuer").click()
         if password is not None:
             ConfirmPasswordPage(self.page).confirm(password)
         expect(self.page.get_by_role("heading", level=2, name=re.compile("^Modifier une structure"))).to_be_visible()

@@ -39,7 +39,7 @@ def join(page, site, mailoutbox, email: str, first_name: str, last_name: str) ->
     signup.fill(email=email, first_name=first_name, last_name=last_name, siret=SIRET)
     signup.answer_captcha().submit()
     expect(
-        RecapPage(page).wait().callout("Une demande de rattachement sera transmise au gestionnaire de la structure")
+        RecapPage(page).wait().callout("Une demande de rattachement sera transmise aux gestionnaires de la structure")
     ).to_be_visible()
     page.goto(activation_link(mailoutbox, email, origin=site.url))
     ActivationPage(page).wait().submit(NEW_PASSWORD)

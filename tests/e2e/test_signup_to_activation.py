@@ -114,7 +114,8 @@ def test_signing_up_with_a_known_siret_asks_the_structures_manager_once_the_acco
     signup.answer_captcha().submit()
 
     recap = RecapPage(page).wait()
-    expect(recap.callout("Une demande de rattachement sera transmise au gestionnaire de la structure")).to_be_visible()
+    sent_on = recap.callout("Une demande de rattachement sera transmise aux gestionnaires de la structure")
+    expect(sent_on).to_be_visible()
     expect(recap.content).to_contain_text("Dès l'activation de votre compte")
     expect(recap.callout("Votre structure sera créée à l'activation de votre compte")).to_have_count(0)
     page.goto(activation_link(mailoutbox, EMAIL, origin=site.url))

@@ -254,6 +254,11 @@ PORTAL = {
     ("approvals:request_attachment", "post"): expect(
         done(page("approvals:my_memberships")), requester=OK, attached=OK, **managers(OK)
     ),
+    ("approvals:structure_create", "get"): expect(OK),
+    # « Créer une structure » with A's SIRET: a request, as above.
+    ("approvals:structure_create", "post"): expect(
+        done(page("approvals:my_memberships")), requester=OK, attached=OK, **managers(OK)
+    ),
     ("approvals:withdraw", "get"): expect(NOT_FOUND, requester=to(page("approvals:my_memberships"))),
     ("approvals:withdraw", "post"): expect(NOT_FOUND, requester=done(page("approvals:my_memberships"))),
     # accounts
@@ -389,6 +394,7 @@ DATA = {
     ("approvals:approve_selection", "post"): lambda w: {"requests": [w.pending.pk]},
     ("approvals:refuse_selection", "post"): lambda w: {"requests": [w.pending.pk], "reason": "Inconnu."},
     ("approvals:request_attachment", "post"): lambda w: {"siret": w.farm.siret, "comment": "Bonjour"},
+    ("approvals:structure_create", "post"): lambda w: {"siret": w.farm.siret, "comment": "Bonjour"},
     ("accounts:signup", "post"): lambda w: _signup_data(),
     ("accounts:activate", "post"): lambda w: {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     ("accounts:resend_activation", "post"): lambda w: {"email": _user(w, "never_activated.user").email},
