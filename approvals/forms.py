@@ -39,29 +39,28 @@ class StateFilterForm(forms.Form):
         return requests if state == self.ALL else requests.filter(state=state)
 
 
-class AttachmentRequestForm(forms.Form):
-    """« Demander un rattachement »: the structure's SIRET and a word for its manager."""
+class SiretForm(forms.Form):
+    """A structure's SIRET and a word for its managers: what « Demander un rattachement » and « Créer une
+    structure » both ask. A subclass says what the comment is for and what `save` does."""
+
+    SIRET_HINT = "14 chiffres, espaces acceptés."
+    COMMENT_LABEL = "Commentaire"
+    COMMENT_HINT = ""
 
     siret = forms.CharField(
         label="SIRET de la structure",
         max_length=40,
-        help_text="14 chiffres, espaces acceptés. Le SIRET de la structure qui vous emploie ou qui vous a délégué "
-        "ses demandes de remboursement.",
         error_messages={"required": "Saisissez le SIRET de la structure."},
     )
-    comment = forms.CharField(
-        label="Commentaire",
-        required=False,
-        max_length=COMMENT_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Facultatif, lu par le gestionnaire principal : votre fonction, ou le centre de gestion pour "
-        "lequel vous travaillez.",
-    )
+    comment = forms.CharField(required=False, max_length=COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        self.fields["siret"].help_text = self.SIRET_HINT
         self.fields["siret"].widget.attrs.update(inputmode="numeric", autocomplete="off")
+        self.fields["comment"].label = self.COMMENT_LABEL
+        self.fields["comment"].help_text = self.COMMENT_HINT
         self.helper = fields_only(REQUIRED_NOTICE, "siret", "comment")
 
     def clean_siret(self):
@@ -69,6 +68,29 @@ class AttachmentRequestForm(forms.Form):
 
     def clean_comment(self):
         return self.cleaned_data["comment"].strip()
+
+    def _filed(self, step, **kwargs):
+        """Runs the step; a structure already joined or asked is said under the SIRET (None returned)."""
+        try:
+            return step(user=self.user, comment=self.cleaned_data["comment"], **kwargs)
+        except workflows.AlreadyAttached:
+            self.add_error("siret", ALREADY_ATTACHED)
+        except workflows.AlreadyRequested:
+            self.add_error("siret", ALREADY_REQUESTED)
+        return None
+
+
+class AttachmentRequestForm(SiretForm):
+    """« Demander un rattachement »: the structure's SIRET and a word for its manager."""
+
+    SIRET_HINT = (
+        "14 chiffres, espaces acceptés. Le SIRET de la structure qui vous emploie ou qui vous a délégué ses demandes "
+        "de remboursement."
+    )
+    COMMENT_HINT = (
+        "Facultatif, lu par le gestionnaire principal : votre fonction, ou le centre de gestion pour lequel vous "
+        "travaillez."
+    )
 
     def save(self) -> ApprovalRequest | None:
         """Files the request; or, for an unknown SIRET or a structure already joined or asked, says why under it.
@@ -79,61 +101,24 @@ class AttachmentRequestForm(forms.Form):
         if structure is None:
             self.add_error("siret", UNKNOWN_SIRET)
             return None
-        try:
-            return workflows.request_attachment(
-                user=self.user, structure=structure, comment=self.cleaned_data["comment"]
-            )
-        except workflows.AlreadyAttached:
-            self.add_error("siret", ALREADY_ATTACHED)
-        except workflows.AlreadyRequested:
-            self.add_error("siret", ALREADY_REQUESTED)
-        return None
+        return self._filed(workflows.request_attachment, structure=structure)
 
 
-class StructureCreateForm(forms.Form):
+class StructureCreateForm(SiretForm):
     """« Créer une structure », signed in: the SIRET, checked as at sign-up, and a word for the manager in case
     the structure is already registered (the request then carries it)."""
 
-    siret = forms.CharField(
-        label="SIRET de la structure",
-        max_length=40,
-        help_text="14 chiffres, espaces acceptés.",
-        error_messages={"required": "Saisissez le SIRET de la structure."},
+    COMMENT_LABEL = "Commentaire pour le gestionnaire"
+    COMMENT_HINT = (
+        "Facultatif. Si la structure est déjà inscrite sur le portail, vous ne la créez pas : une demande de "
+        "rattachement est envoyée à son gestionnaire, avec ce commentaire (votre fonction, ou le centre de gestion "
+        "pour lequel vous travaillez)."
     )
-    comment = forms.CharField(
-        label="Commentaire pour le gestionnaire",
-        required=False,
-        max_length=COMMENT_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Facultatif. Si la structure est déjà inscrite sur le portail, vous ne la créez pas : une demande "
-        "de rattachement est envoyée à son gestionnaire, avec ce commentaire (votre fonction, ou le centre de gestion "
-        "pour lequel vous travaillez).",
-    )
-
-    def __init__(self, user, *args, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-        self.fields["siret"].widget.attrs.update(inputmode="numeric", autocomplete="off")
-        self.helper = fields_only(REQUIRED_NOTICE, "siret", "comment")
-
-    def clean_siret(self):
-        return clean_siret(self.cleaned_data["siret"])
-
-    def clean_comment(self):
-        return self.cleaned_data["comment"].strip()
 
     def save(self) -> workflows.Joined | None:
-        """Creates the structure or files the request; for a structure already joined or asked, says so under the
-        SIRET. Not in `clean_siret`: the caller counts look-ups (throttling) first."""
-        try:
-            return workflows.create_structure(
-                user=self.user, siret=self.cleaned_data["siret"], comment=self.cleaned_data["comment"]
-            )
-        except workflows.AlreadyAttached:
-            self.add_error("siret", ALREADY_ATTACHED)
-        except workflows.AlreadyRequested:
-            self.add_error("siret", ALREADY_REQUESTED)
-        return None
+        """Creates the structure or files the request. Not in `clean_siret`: the caller counts look-ups
+        (throttling) first."""
+        return self._filed(workflows.create_structure, siret=self.cleaned_data["siret"])
 
 
 class RefusalForm(forms.Form):
