@@ -1,0 +1,81 @@
+"""Which devices a user has, which one is asked first, and which ones open the admin."""
+
+from django_otp import devices_for_user
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
+
+from twofactor.models import RecoveryCodeDevice, SecondFactor
+
+EMAIL_DEVICE_NAME = "Code par courriel"
+# What staff must use for the admin (PRODUCT §8): something they hold, not a code sent to a mailbox.
+# A recovery code stands in for the application or key it came with.
+STRONG_DEVICES = (TOTPDevice, WebAuthnCredential, RecoveryCodeDevice)
+
+
+def email_device(user) -> EmailDevice:
+    """The code by e-mail, to the login address: every account has it, created when first needed."""
+    device = EmailDevice.objects.filter(user=user).order_by("pk").first()
+    if device is None:
+        device = EmailDevice.objects.create(user=user, name=EMAIL_DEVICE_NAME, confirmed=True)
+    return device
+
+
+def settings_of(user) -> SecondFactor:
+    return SecondFactor.objects.get_or_create(user=user)[0]
+
+
+def devices_of(user) -> list:
+    """The confirmed devices a user may choose from at sign-in, the e-mail code first; recovery codes aside."""
+    email_device(user)
+    devices = [d for d in devices_for_user(user, confirmed=True) if not isinstance(d, RecoveryCodeDevice)]
+    return sorted(devices, key=lambda d: (not isinstance(d, EmailDevice), d.persistent_id))
+
+
+def recovery_device(user) -> RecoveryCodeDevice | None:
+    return RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def default_device(user):
+    """The device asked first: the one the user chose, else their strongest, else the e-mail code."""
+    devices = devices_of(user)
+    chosen = SecondFactor.objects.filter(user=user).values_list("default_device", flat=True).first()
+    for device in devices:
+        if device.persistent_id == chosen:
+            return device
+    strong = [d for d in devices if is_strong(d)]
+    return strong[0] if strong else devices[0]
+
+
+def find(user, persistent_id: str):
+    """One of the user's devices by its persistent id, recovery codes included; None for anyone else's."""
+    for device in devices_for_user(user, confirmed=True):
+        if device.persistent_id == persistent_id:
+            return device
+    return None
+
+
+def is_strong(device) -> bool:
+    return isinstance(device, STRONG_DEVICES)
+
+
+def has_strong_device(user) -> bool:
+    return any(is_strong(d) for d in devices_for_user(user, confirmed=True) if not isinstance(d, RecoveryCodeDevice))
+
+
+def describe(device) -> str:
+    """« Application d'authentification « Téléphone » »: the kind and the user's name for it."""
+    kinds = {
+        EmailDevice: "Code par courriel",
+        TOTPDevice: "Application d'authentification",
+        WebAuthnCredential: "Clé de sécurité",
+        RecoveryCodeDevice: "Code de secours",
+    }
+    kind = next((label for cls, label in kinds.items() if isinstance(device, cls)), "Appareil")
+    name = (device.name or "").strip()
+    return f"{kind} « {name} »" if name and name != kind else kind
+
+
+def opens_admin(user) -> bool:
+    """The admin asks for the session's device to be an application, a key or a recovery code."""
+    return user.is_verified() and is_strong(user.otp_device)

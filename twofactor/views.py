@@ -1,0 +1,109 @@
+"""« Double authentification » at sign-in: the code of a device, after a right password."""
+
+from urllib.parse import urlencode
+
+from axes.helpers import get_lockout_response
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_email.models import EmailDevice
+
+from chorus import reauth, throttling
+from chorus.forms import posted
+from twofactor import workflows
+from twofactor.devices import default_device, describe, devices_of, find, recovery_device
+from twofactor.forms import WRONG_CODE, CodeForm
+from twofactor.models import RecoveryCodeDevice
+
+TOO_MANY_CODES = "Vous avez demandé beaucoup de codes cette heure-ci. Utilisez le dernier reçu, ou réessayez plus tard."
+
+
+def verify_url(next_url: str, device=None) -> str:
+    query = {"next": next_url}
+    if device is not None:
+        query["appareil"] = device.persistent_id
+    return f"{reverse('twofactor:verify')}?{urlencode(query)}"
+
+
+def start(request, next_url: str):
+    """Right after a right password: the default device's code is asked (and mailed, for the e-mail code)."""
+    device = default_device(request.user)
+    if isinstance(device, EmailDevice):
+        workflows.send_code(request, device)
+    return redirect(verify_url(next_url))
+
+
+def _next_url(request) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        return next_url
+    return reverse("home")
+
+
+def _chosen_device(request):
+    """The device named in the form or the address, if it is the user's; else the default one."""
+    chosen = request.POST.get("device") or request.GET.get("appareil", "")
+    return (find(request.user, chosen) if chosen else None) or default_device(request.user)
+
+
+@never_cache
+def verify(request):
+    """« Double authentification »: the code of the default device, or of another the user picks."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    next_url = _next_url(request)
+    # Verified already: only a change of device (the admin asks for a stronger one) shows the page again.
+    if user.is_verified() and "appareil" not in request.GET and request.method != "POST":
+        return redirect(next_url)
+    device = _chosen_device(request)
+    form = CodeForm(posted(request)[0], recovery=isinstance(device, RecoveryCodeDevice))
+    if form.is_valid():
+        try:
+            passed = workflows.verify(request, device, form.cleaned_data["code"])
+        except workflows.Locked:
+            credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
+            request.session.flush()  # this browser's half-open session only: the account's others stay
+            return get_lockout_response(request, None, credentials)
+        if passed:
+            reauth.mark(request)
+            return redirect(next_url)
+        form.add_error("code", WRONG_CODE)
+    others = [d for d in devices_of(user) if d.persistent_id != device.persistent_id]
+    recovery = recovery_device(user)
+    if recovery is not None and recovery.persistent_id != device.persistent_id:
+        others.append(recovery)
+    return render(
+        request,
+        "twofactor/verify.html",
+        {
+            "form": form,
+            "device": device,
+            "device_label": describe(device),
+            "by_email": isinstance(device, EmailDevice),
+            "recovery": isinstance(device, RecoveryCodeDevice),
+            "others": [(d, describe(d), verify_url(next_url, d)) for d in others],
+            "next": next_url,
+        },
+    )
+
+
+@require_POST
+def send_code(request):
+    """« Recevoir un nouveau code »: to the login address, at most one a minute and a few an hour."""
+    user = request.user
+    next_url = _next_url(request)
+    if not user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    device = next((d for d in devices_of(user) if isinstance(d, EmailDevice)), None)
+    if not throttling.allow(request, "second_factor_code", who=f"user:{user.pk}"):
+        messages.error(request, TOO_MANY_CODES)
+    elif workflows.send_code(request, device):
+        messages.success(request, f"Un nouveau code est envoyé à {user.email}. Il remplace le précédent.")
+    else:
+        messages.info(request, "Un code vient de vous être envoyé : attendez une minute avant d'en demander un autre.")
+    return redirect(verify_url(next_url, device))
