@@ -21,6 +21,7 @@ THROTTLE_RATES = {
     "attachment_ip": 1000,
     "captcha_audio": 1000,
     "address_change": 1000,
+    "second_factor_code": 1000,
 }
 
 # The files a local `collectstatic` or `make serve` left in var/static are not the suite's: it

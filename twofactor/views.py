@@ -14,11 +14,12 @@ from django_otp.plugins.otp_email.models import EmailDevice
 
 from chorus import reauth, throttling
 from chorus.forms import posted
-from twofactor import workflows
+from twofactor import trust, workflows
 from twofactor.devices import default_device, describe, devices_of, find, recovery_device
 from twofactor.forms import WRONG_CODE, CodeForm
 from twofactor.models import RecoveryCodeDevice
 
+TOO_SOON = "Après un code erroné, patientez quelques secondes avant de réessayer : ce code n'a pas été vérifié."
 TOO_MANY_CODES = "Vous avez demandé beaucoup de codes cette heure-ci. Utilisez le dernier reçu, ou réessayez plus tard."
 
 
@@ -30,11 +31,19 @@ def verify_url(next_url: str, device=None) -> str:
 
 
 def start(request, next_url: str):
-    """Right after a right password: the default device's code is asked (and mailed, for the e-mail code)."""
+    """Right after a right password: a browser the user trusted goes on (`twofactor.trust`); elsewhere the default
+    device's code is asked (and mailed, for the e-mail code). A cookie that does not open this account is deleted."""
+    cookie = request.COOKIES.get(trust.COOKIE_NAME)
+    if (trusted := trust.trusted_device(request.user, cookie)) is not None:
+        workflows.trusted_sign_in(request, trusted)
+        return redirect(next_url)
     device = default_device(request.user)
     if isinstance(device, EmailDevice):
         workflows.send_code(request, device)
-    return redirect(verify_url(next_url))
+    response = redirect(verify_url(next_url))
+    if cookie is not None:
+        trust.forget(response)
+    return response
 
 
 def _next_url(request) -> str:
@@ -69,10 +78,17 @@ def verify(request):
             credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
             request.session.flush()  # this browser's half-open session only: the account's others stay
             return get_lockout_response(request, None, credentials)
+        except workflows.TooSoon:
+            form.add_error("code", TOO_SOON)
+            passed = None
         if passed:
             reauth.mark(request)
-            return redirect(next_url)
-        form.add_error("code", WRONG_CODE)
+            response = redirect(next_url)
+            if form.cleaned_data["trust"]:
+                trust.remember(request, response, user, device)
+            return response
+        elif passed is False:
+            form.add_error("code", WRONG_CODE)
     others = [d for d in devices_of(user) if d.persistent_id != device.persistent_id]
     recovery = recovery_device(user)
     if recovery is not None and recovery.persistent_id != device.persistent_id:
@@ -107,3 +123,22 @@ def send_code(request):
     else:
         messages.info(request, "Un code vient de vous être envoyé : attendez une minute avant d'en demander un autre.")
     return redirect(verify_url(next_url, device))
+
+
+@require_POST
+def forget_trusted(request):
+    """« Oublier tous les appareils »: every trusted browser, this one included, asks for the second factor again."""
+    if not request.user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    workflows.forget_trusted_devices(request.user)
+    messages.success(
+        request,
+        "Aucun appareil n'est plus de confiance : la double authentification sera demandée à la prochaine connexion, "
+        "sur chacun d'eux.",
+    )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = reverse("accounts:profile")
+    response = redirect(next_url)
+    trust.forget(response)
+    return response

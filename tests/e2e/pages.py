@@ -5,9 +5,16 @@ import time
 from urllib.parse import urlsplit
 
 from captcha.models import CaptchaStore
+from django.core import mail
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Locator, Page, expect
 
+from accounts.models import User
+from twofactor.devices import default_device
+
 ACTIVATION_LINK = re.compile(r"https?://[^\s/]+/compte/activer/[^/\s]+/[^/\s]+/")
+SIGN_IN_CODE = re.compile(r"Votre code de connexion : (\d{6})")
 
 
 def activation_link(mails, address: str, origin: str, timeout: float = 10) -> str:
@@ -24,6 +31,26 @@ def activation_link(mails, address: str, origin: str, timeout: float = 10) -> st
         if time.monotonic() > deadline:
             raise AssertionError(f"No activation link mailed to {address}; mails sent: {[m.subject for m in mails]}")
         time.sleep(0.05)
+
+
+def sign_in_code(address: str, timeout: float = 10) -> str:
+    """The code of the newest « Votre code de connexion » mail sent to `address` (a newer code voids the older)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in reversed(mail.outbox):
+            if address in message.to and (match := SIGN_IN_CODE.search(message.body)):
+                return match.group(1)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"No sign-in code mailed to {address}")
+        time.sleep(0.05)
+
+
+def application_code(device: TOTPDevice) -> str:
+    """What the user's authenticator application shows now (or next, if this step's code was just used)."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = max(time.time(), (device.last_t + 1) * device.step + device.t0)
+    return f"{totp.token():0{device.digits}d}"
 
 
 class PortalPage:
@@ -247,11 +274,32 @@ def labelled(page: Page, label: str) -> Locator:
 class LoginPage(PortalPage):
     path = "/compte/connexion/"
 
-    def sign_in(self, base_url: str, email: str, password: str) -> None:
-        self.page.goto(base_url + self.path)
+    def sign_in(self, base_url: str, email: str, password: str, next_path: str = "") -> None:
+        """Both steps: the password, then the code of the account's default device (mailed, or its application's)."""
+        self.page.goto(base_url + self.path + (f"?next={next_path}" if next_path else ""))
         labelled(self.page, "Adresse électronique de connexion").fill(email)
         labelled(self.page, "Mot de passe").fill(password)
         self.page.get_by_role("main").get_by_role("button", name="Se connecter").click()
+        SecondFactorPage(self.page).pass_with_default_device(email)
+
+
+class SecondFactorPage(PortalPage):
+    """« Double authentification »: the code of a device, after a right password."""
+
+    def wait(self) -> "SecondFactorPage":
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Double authentification")
+        return self
+
+    def enter(self, code: str, trust: bool = False) -> None:
+        labelled(self.page, "Code de vérification").fill(code)
+        if trust:
+            self.page.get_by_label("Faire confiance à cet appareil pendant 30 jours").check()
+        self.page.get_by_role("main").get_by_role("button", name="Valider").click()
+
+    def pass_with_default_device(self, email: str) -> None:
+        self.wait()
+        device = default_device(User.objects.get(email=email))
+        self.enter(application_code(device) if isinstance(device, TOTPDevice) else sign_in_code(email))
 
 
 class StructuresPage(PortalPage):

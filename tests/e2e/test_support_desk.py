@@ -1,14 +1,15 @@
 """A support agent in the admin, in a real browser: the « À traiter » panel, then the caller's account."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from approvals.models import ApprovalRequest
 from tests.e2e.catalogue import build_farm
+from tests.e2e.pages import LoginPage
 from tests.factories import PASSWORD, ApprovalRequestFactory, StructureFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.browser
 def agent(support_group):
     agent = UserFactory(email="denise.support@exemple.fr", first_name="Denise", is_staff=True)
     agent.groups.add(support_group)
+    TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)  # the admin asks for an application
     return agent
 
 
@@ -27,10 +29,7 @@ def test_the_agent_sees_what_waits_and_opens_the_callers_account(page, site, age
     StructureFactory(name="GAEC sans gestionnaire")
     ApprovalRequestFactory(structure=StructureFactory(name="SCEA du Moulin"))
 
-    page.goto(site.url + "/administration/")
-    page.get_by_label("Adresse électronique").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Connexion", re.I)).click()
+    LoginPage(page).sign_in(site.url, agent.email, PASSWORD, next_path="/administration/")
 
     waiting = page.get_by_role("table", name="À traiter")
     expect(waiting.get_by_role("row").filter(has_text="plus de 7 jours")).to_contain_text("1")
