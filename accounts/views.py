@@ -1,5 +1,8 @@
+import time
 from dataclasses import asdict, fields
+from urllib.parse import urlencode
 
+from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -12,6 +15,8 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import forms, workflows
 from accounts.models import AddressChange
@@ -20,6 +25,11 @@ from accounts.tokens import activation_token, reset_token
 from chorus import reauth, throttling
 from chorus.forms import posted
 from structures.models import Membership
+from twofactor import devices as second_factor_devices
+from twofactor import views as second_factor
+from twofactor import workflows as second_factor_workflows
+from twofactor.forms import WRONG_CODE
+from twofactor.models import RecoveryCodeDevice
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
 
@@ -61,6 +71,8 @@ class ActivateView(auth_views.PasswordResetConfirmView):
         except workflows.LinkExpired:
             return redirect("accounts:activation_invalid")
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # The link came to the login address, as the e-mail code would have: it is the second factor.
+        second_factor_workflows.verified_by_mailed_link(self.request, user)
         reauth.mark(self.request)
         messages.success(self.request, "Votre compte est activé. Bienvenue sur le portail !")
         return redirect("home")
@@ -97,9 +109,10 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        reauth.mark(self.request)
-        return response
+        """A right password signs in halfway: the second factor comes next (`twofactor`), and the password
+        counts as typed again (`chorus.reauth`) only once it has passed."""
+        super().form_valid(form)
+        return second_factor.start(self.request, self.get_success_url())
 
 
 def locked_out(request, original_response=None, credentials=None):
@@ -224,23 +237,128 @@ def deactivate(request):
     return render(request, "accounts/deactivate.html", {"form": form})
 
 
+# When the password was typed on « Confirmez votre identité »: the second factor must follow within the window.
+PASSWORD_TYPED_KEY = "identity_password_typed_at"
+
+
 @login_required
+@never_cache
 def confirm_password(request):
-    """« Confirmez votre mot de passe », then back to the step that asked for it."""
+    """« Confirmez votre identité »: the password, then the second factor, then back to the step that asked.
+
+    Two steps, as at sign-in: the code by e-mail is mailed once the password is right, never on opening the page,
+    so that a stolen session cannot fill the user's mailbox with codes, nor learn which devices they have. Both
+    steps fall within one window (`REAUTHENTICATION_MAX_AGE`), and both count in the account's lockout.
+    """
     next_url = request.POST.get("next") or request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
         next_url = reverse("home")
+    if "password" not in request.POST and _password_typed_recently(request):
+        return _confirm_second_factor(request, next_url)
+    if request.method == "POST" and "password" not in request.POST:
+        minutes = settings.REAUTHENTICATION_MAX_AGE // 60
+        messages.warning(
+            request,
+            f"Saisissez de nouveau votre mot de passe : la double authentification doit suivre dans les {minutes} minutes.",
+        )
+        return redirect(_confirm_url(next_url))
     form = forms.ConfirmPasswordForm(request, posted(request)[0])
     if form.is_valid():
-        reauth.mark(request)
-        return redirect(next_url)
+        request.session[PASSWORD_TYPED_KEY] = int(time.time())
+        device = _identity_device(request)
+        if isinstance(device, EmailDevice):
+            second_factor_workflows.send_code(request, device)
+        return redirect(_confirm_url(next_url))
+    return _render_confirm(request, next_url, {"form": form, "step": "password"})
+
+
+def _password_typed_recently(request) -> bool:
+    typed_at = request.session.get(PASSWORD_TYPED_KEY)
+    return isinstance(typed_at, int) and time.time() - typed_at < settings.REAUTHENTICATION_MAX_AGE
+
+
+def _confirm_url(next_url: str, device=None) -> str:
+    query = {"next": next_url, **({"appareil": device.persistent_id} if device is not None else {})}
+    return f"{reverse('accounts:confirm_password')}?{urlencode(query)}"
+
+
+def _identity_device(request):
+    """The device asked: the one chosen on the page, else the one the session signed in with, else the default.
+
+    A recovery code is asked only when chosen: it serves once, and the session's device is at hand.
+    """
+    user = request.user
+    chosen = request.POST.get("device") or request.GET.get("appareil", "")
+    if chosen and (device := second_factor_devices.find(user, chosen)) is not None:
+        return device
+    device = getattr(user, "otp_device", None)
+    if device is not None and not isinstance(device, RecoveryCodeDevice):
+        return device
+    return second_factor_devices.default_device(user)
+
+
+def _confirm_second_factor(request, next_url: str):
+    user = request.user
+    device = _identity_device(request)
+    if "resend" in request.POST:
+        return _send_identity_code(request, next_url)
+    form = forms.ConfirmCodeForm(posted(request)[0], recovery=isinstance(device, RecoveryCodeDevice))
+    if form.is_valid():
+        try:
+            passed = second_factor_workflows.confirm_identity(request, device, form.cleaned_data["code"])
+        except second_factor_workflows.Locked:
+            credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
+            return get_lockout_response(request, None, credentials)
+        except second_factor_workflows.TooSoon:
+            form.add_error("code", second_factor.TOO_SOON)
+            passed = None
+        if passed:
+            request.session.pop(PASSWORD_TYPED_KEY, None)
+            reauth.mark(request)
+            return redirect(next_url)
+        if passed is False:
+            form.add_error("code", WRONG_CODE)
+    others = [d for d in second_factor_devices.devices_of(user) if d.persistent_id != device.persistent_id]
+    recovery = second_factor_devices.recovery_device(user)
+    if recovery is not None and recovery.persistent_id != device.persistent_id:
+        others.append(recovery)
+    context = {
+        "form": form,
+        "step": "second_factor",
+        "device": device,
+        "device_label": second_factor_devices.describe(device),
+        "by_email": isinstance(device, EmailDevice),
+        "recovery": isinstance(device, RecoveryCodeDevice),
+        "security_key": isinstance(device, WebAuthnCredential),
+        # The e-mail code is offered as a button that mails it; the other devices as links.
+        "others": [
+            (second_factor_devices.describe(d), _confirm_url(next_url, d), isinstance(d, EmailDevice)) for d in others
+        ],
+    }
+    return _render_confirm(request, next_url, context)
+
+
+def _send_identity_code(request, next_url: str):
+    """« Recevoir un code »: to the login address, at most one a minute and a few an hour, as at sign-in."""
+    user = request.user
+    device = second_factor_devices.email_device(user)
+    if not throttling.allow(request, "second_factor_code", who=f"user:{user.pk}"):
+        messages.error(request, second_factor.TOO_MANY_CODES)
+    elif second_factor_workflows.send_code(request, device):
+        messages.success(request, f"Un code est envoyé à {user.email}. Il remplace le précédent.")
+    else:
+        messages.info(request, "Un code vient de vous être envoyé : attendez une minute avant d'en demander un autre.")
+    return redirect(_confirm_url(next_url, device))
+
+
+def _render_confirm(request, next_url: str, context: dict):
     # « Annuler » goes back to the part of the portal that asked: the profile for its own steps, else the structures.
     profile = reverse("accounts:profile")
     cancel_url = profile if next_url.startswith(profile) else reverse("structures:structure_list")
     return render(
         request,
         "accounts/confirm_password.html",
-        {"form": form, "next": next_url, "cancel_url": cancel_url, "minutes": settings.REAUTHENTICATION_MAX_AGE // 60},
+        {**context, "next": next_url, "cancel_url": cancel_url, "minutes": settings.REAUTHENTICATION_MAX_AGE // 60},
     )
 
 

@@ -33,6 +33,14 @@ class Action(models.TextChoices):
     BANK_CREATED = "bank_created", "Coordonnée bancaire créée"
     BANK_CHANGED = "bank_changed", "Coordonnée bancaire modifiée"
     BANK_DELETED = "bank_deleted", "Coordonnée bancaire supprimée"
+    SECOND_FACTOR_PASSED = "second_factor_passed", "Double authentification réussie"
+    SECOND_FACTOR_FAILED = "second_factor_failed", "Échec de la double authentification"
+    SECOND_FACTOR_RESET = "second_factor_reset", "Double authentification réinitialisée par l'équipe"
+    DEVICE_ADDED = "device_added", "Appareil de double authentification ajouté"
+    DEVICE_CHANGED = "device_changed", "Appareil de double authentification modifié"
+    DEVICE_REMOVED = "device_removed", "Appareil de double authentification supprimé"
+    RECOVERY_CODES_ISSUED = "recovery_codes_issued", "Codes de secours générés"
+    TRUSTED_DEVICES_FORGOTTEN = "trusted_forgotten", "Appareils de confiance oubliés"
 
 
 class ImmutableEvent(Exception):

@@ -25,9 +25,11 @@ def signed_out(sender, request, user, **kwargs):
 
 
 @receiver(user_login_failed)
-def sign_in_failed(sender, credentials, request=None, **kwargs):
-    # Django has already masked the password in `credentials`; only the typed address is kept.
-    record(Action.SIGN_IN_FAILED, actor_label=str(credentials.get("username", "")))
+def sign_in_failed(sender, credentials, request=None, second_factor=False, **kwargs):
+    """A wrong password, or a wrong second-factor code (sent with `second_factor=True`, so that the lockout
+    counts it too). Django has already masked the password in `credentials`; only the typed address is kept."""
+    action = Action.SECOND_FACTOR_FAILED if second_factor else Action.SIGN_IN_FAILED
+    record(action, actor_label=str(credentials.get("username", "")))
 
 
 @receiver(user_locked_out)

@@ -8,6 +8,7 @@ secrets are required as soon as DEBUG is off.
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -52,10 +53,15 @@ INSTALLED_APPS = [
     "post_office",
     "simple_history",
     "django_countries",
+    "django_otp",
+    "django_otp.plugins.otp_email",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "chorus",
     "structures",
     "approvals",
     "audit",
+    "twofactor",
     "portal",
 ]
 
@@ -67,6 +73,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session passed a second factor (`user.is_verified()`); until it has, every page but the
+    # second step sends there.
+    "django_otp.middleware.OTPMiddleware",
+    "twofactor.middleware.SecondFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -183,7 +193,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_identity"
 AXES_CLIENT_IP_CALLABLE = "chorus.throttling.client_ip"
-AXES_RESET_ON_SUCCESS = True
+# A right password is half a sign-in: the failures are cleared once the second factor passes too
+# (twofactor.workflows.verify), so that wrong codes and wrong passwords count together.
+AXES_RESET_ON_SUCCESS = False
 # A password typed while locked is not checked: it is not counted either, nor does it prolong the lockout.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The lockout page says what is locked, until when, and offers the reset link.
@@ -209,6 +221,7 @@ THROTTLE_RATES = {
     "captcha_audio": env.int("THROTTLE_CAPTCHA_AUDIO_PER_HOUR", default=30),
     # « Changer l'e-mail du contact », per account: each request mails a link to an address of the user's choice.
     "address_change": env.int("THROTTLE_ADDRESS_CHANGE_PER_HOUR", default=5),
+    "second_factor_code": env.int("THROTTLE_SECOND_FACTOR_CODE_PER_HOUR", default=10),
 }
 
 SESSION_COOKIE_AGE = 60 * 60 * 8
@@ -221,6 +234,26 @@ REAUTHENTICATION_MAX_AGE = 60 * 10
 REAUTHENTICATION_URL = "accounts:confirm_password"
 # Where the admin's « Modifier le mot de passe » leads: the portal's own page, counted by the lockout.
 PASSWORD_CHANGE_URL = "accounts:password_change"
+
+# Second factor (PRODUCT §8; django-otp, django-otp-webauthn). The code by e-mail: 6 digits, 10 minutes,
+# once, a newer one voids it, at most one a minute (THROTTLE_SECOND_FACTOR_CODE_PER_HOUR beyond).
+OTP_EMAIL_TOKEN_VALIDITY = 600
+OTP_EMAIL_COOLDOWN_DURATION = 60
+OTP_EMAIL_THROTTLE_FACTOR = 1
+OTP_TOTP_ISSUER = "Chorus Pro TIC/TICGN"
+# The admin opens to staff verified by one of these (an application, a key, a recovery code), never the
+# e-mail code; named here so that the admin site (chorus) needs no import of the app above it.
+ADMIN_SECOND_FACTOR_CHECK = "twofactor.devices.opens_admin"
+# Security keys and passkeys (twofactor/webauthn.py), bound to the portal's own address; a key is a second
+# factor, never a sign-in alone. Their scope (RP ID) is a domain name, never an IP address: with `make run`'s
+# http://127.0.0.1:8000, keys work at http://localhost:8000, and the page says so at the other address.
+_site = urlsplit(SITE_URL)
+OTP_WEBAUTHN_RP_ID = "localhost" if _site.hostname in ("127.0.0.1", "::1") else _site.hostname
+OTP_WEBAUTHN_RP_NAME = "Chorus Pro TIC/TICGN"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_site.scheme}://{OTP_WEBAUTHN_RP_ID}" + (f":{_site.port}" if _site.port else "")]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+if not SITE_URL.startswith("https://"):
+    SILENCED_SYSTEM_CHECKS.append("otp_webauthn.E031")  # development on http://localhost: browsers allow it
 CSRF_COOKIE_HTTPONLY = True
 
 # Mail ---------------------------------------------------------------------

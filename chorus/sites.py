@@ -1,11 +1,14 @@
 """The admin site: its index opens on what needs support's attention. Imports no app of ours."""
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,30 @@ class DashboardPanel:
 
 
 class PortalAdminSite(admin.AdminSite):
+    def has_permission(self, request):
+        """Active staff, verified by a device that opens the admin (ADMIN_SECOND_FACTOR_CHECK): never the
+        e-mail code, which whoever holds the mailbox receives."""
+        return super().has_permission(request) and import_string(settings.ADMIN_SECOND_FACTOR_CHECK)(request.user)
+
+    def login(self, request, extra_context=None):
+        """One sign-in for everyone, the portal's (password, then second factor); staff verified by the e-mail
+        code are told what the admin asks for instead."""
+        next_url = request.GET.get("next") or reverse("admin:index")
+        user = request.user
+        if not user.is_authenticated:
+            return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+        if self.has_permission(request):
+            return redirect(next_url)
+        if not (user.is_active and user.is_staff):
+            return render(request, "admin/staff_only.html", status=403)
+        query = urlencode({"next": next_url})
+        return render(
+            request,
+            "admin/second_factor_required.html",
+            {"verify_url": f"{reverse('twofactor:verify')}?{query}", "next": next_url},
+            status=403,
+        )
+
     def index(self, request, extra_context=None):
         """Each ModelAdmin with a `dashboard_panel(request)` adds its panel, for staff who may view its model."""
         panels = [

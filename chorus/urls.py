@@ -10,6 +10,7 @@ urlpatterns = [
     path("organisation/structures/", include("structures.urls")),
     path("", include("approvals.urls")),
     path("compte/", include("accounts.urls")),
+    path("compte/double-authentification/", include("twofactor.urls")),
     path("captcha/", include("accounts.captcha")),
     path("administration/", admin.site.urls),
 ]

@@ -9,12 +9,15 @@ from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chorus import reauth
 from chorus.mail import deliver_queued
 from structures.models import BankAccount, Membership
 from tests import factories
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
+from twofactor.devices import email_device
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +32,32 @@ def _fresh_cache():
     ContentType.objects.clear_cache()
     yield
     cache.clear()
+
+
+def second_factor_device(user):
+    """The device a signed-in test session passed: an application for staff (the admin asks for one), else the
+    e-mail code every account has."""
+    if user.is_staff:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        return device or TOTPDevice.objects.create(user=user, name="Téléphone", confirmed=True)
+    return email_device(user)
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_both_factors(monkeypatch):
+    """`Client.force_login` skips the password step; here it skips the second factor too, as if passed.
+
+    The two steps of sign-in are tested on their own (tests/twofactor/), through the pages.
+    """
+    force_login = Client.force_login
+
+    def both_factors(self, user, backend=None):
+        force_login(self, user, backend)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", both_factors)
 
 
 @pytest.fixture

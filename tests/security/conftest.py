@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.test import Client, override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
 from dsfr.models import DsfrConfig
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
 
@@ -31,6 +32,7 @@ from audit.models import Action, AuditEvent
 from chorus import reauth
 from structures.models import BankAccount, Membership, Structure
 from tests import factories
+from tests.conftest import second_factor_device
 from tests.factories import (
     ApprovalRequestFactory,
     BankAccountFactory,
@@ -72,6 +74,7 @@ def _signed_in(user: User, fresh: bool) -> str:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id  # both steps passed
     if fresh:
         session[reauth.SESSION_KEY] = int(time.time())
     session.create()
