@@ -1,11 +1,11 @@
 """The admin site: its index opens on what needs support's attention. Imports no app of ours."""
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.http import QueryDict
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.module_loading import import_string
@@ -28,6 +28,13 @@ class DashboardPanel:
     items: list[DashboardItem] = field(default_factory=list)
 
 
+def _next(url: str) -> str:
+    """« next=/administration/… », as Django's redirect_to_login writes it."""
+    query = QueryDict(mutable=True)
+    query["next"] = url
+    return query.urlencode(safe="/")
+
+
 class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request):
         """Active staff, verified by a device that opens the admin (ADMIN_SECOND_FACTOR_CHECK): never the
@@ -40,16 +47,15 @@ class PortalAdminSite(admin.AdminSite):
         next_url = request.GET.get("next") or reverse("admin:index")
         user = request.user
         if not user.is_authenticated:
-            return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+            return redirect(f"{resolve_url(settings.LOGIN_URL)}?{_next(next_url)}")
         if self.has_permission(request):
             return redirect(next_url)
         if not (user.is_active and user.is_staff):
             return render(request, "admin/staff_only.html", status=403)
-        query = urlencode({"next": next_url})
         return render(
             request,
             "admin/second_factor_required.html",
-            {"verify_url": f"{reverse('twofactor:verify')}?{query}", "next": next_url},
+            {"verify_url": f"{reverse('twofactor:verify')}?{_next(next_url)}", "next": next_url},
             status=403,
         )
 

@@ -275,7 +275,10 @@ PORTAL = {
     ("accounts:resend_member_activation", "get"): expect(NOT_FOUND, **managers(to(USERS_OF_A))),
     ("accounts:resend_member_activation", "post"): expect(NOT_FOUND, **managers(done(USERS_OF_A))),
     ("accounts:login", "get"): expect(to(HOME), anonymous=OK),
-    ("accounts:login", "post"): expect(to(HOME), anonymous=done(HOME)),
+    # A right password leads to the second factor (twofactor's pages are in the matrix too).
+    ("accounts:login", "post"): expect(
+        to(HOME), anonymous=done(lambda w, *_: f"{reverse('twofactor:verify')}?next=%2F")
+    ),
     ("accounts:sign_out", "get"): everyone(NOT_ALLOWED),
     ("accounts:sign_out", "post"): everyone(done(HOME)),
     ("accounts:password_reset", "get"): everyone(OK),
@@ -717,15 +720,19 @@ def _email_page(name: str) -> Callable:
 INDEX = page("admin:index")
 SITE_CASES = [
     AdminCase("admin:index", "get", INDEX, admin_expect(OK, OK, OK)),
-    AdminCase("admin:login", "get", page("admin:login"), admin_expect(to(INDEX), to(INDEX), to(INDEX), outsiders=OK)),
-    # A non-staff account's right password: refused by the form, whoever asks.
-    AdminCase(
-        "admin:login",
-        "post",
-        page("admin:login"),
-        admin_expect(OK, OK, OK, outsiders=OK),
-        data=lambda w: {"username": w.users["manager"].email, "password": PASSWORD},
-    ),
+    # One sign-in, the portal's (password, then second factor): the admin's page sends there, or tells someone who
+    # is not staff that the admin is the team's. Nothing posted to it is read.
+    *[
+        AdminCase(
+            "admin:login",
+            method,
+            page("admin:login"),
+            admin_expect(to(INDEX), to(INDEX), to(INDEX))
+            | {"anonymous": to(lambda w, *_: _next(reverse("accounts:login"), INDEX(w))), "manager": FORBIDDEN},
+            data=lambda w: {"username": w.users["manager"].email, "password": PASSWORD},
+        )
+        for method in ("get", "post")
+    ],
     AdminCase("admin:logout", "get", page("admin:logout"), admin_expect(*[NOT_ALLOWED] * 3, outsiders=to(INDEX))),
     # Signed out, to the portal's home page (LOGOUT_REDIRECT_URL), on every device (accounts.receivers).
     AdminCase("admin:logout", "post", page("admin:logout"), admin_expect(*[done(HOME)] * 3, outsiders=to(INDEX))),
