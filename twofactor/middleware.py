@@ -8,9 +8,8 @@ OPEN_VIEWS = {
     "twofactor:verify",
     "twofactor:send_code",
     "accounts:sign_out",
-    "otp_webauthn:credential-authentication-begin",
-    "otp_webauthn:credential-authentication-complete",
-    "otp_webauthn:js-i18n-catalog",
+    "twofactor:webauthn_verify_begin",
+    "twofactor:webauthn_verify",
     "terms",
     "accessibility",
 }

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from chorus import reauth, throttling
 from chorus.forms import posted
@@ -102,6 +103,7 @@ def verify(request):
             "device_label": describe(device),
             "by_email": isinstance(device, EmailDevice),
             "recovery": isinstance(device, RecoveryCodeDevice),
+            "webauthn": isinstance(device, WebAuthnCredential),  # no code to type: twofactor/webauthn.py
             "others": [(d, describe(d), verify_url(next_url, d)) for d in others],
             "next": next_url,
         },
