@@ -45,6 +45,7 @@ from django.http import QueryDict
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
@@ -164,6 +165,11 @@ def everyone(outcome: Outcome) -> dict[str, Outcome]:
     return expect(outcome, anonymous=outcome)
 
 
+def managers_own(outcome: Outcome, unconfirmed: Outcome | None = None) -> dict[str, Outcome]:
+    """A's main manager on their own second-factor device, with and without a recent password."""
+    return {"manager": outcome, "manager_unconfirmed": unconfirmed or outcome}
+
+
 # ---------------------------------------------------------------------------
 # Portal views: what each (view, method) answers to each persona
 
@@ -188,6 +194,7 @@ RESET_PASSWORD = _set_password_page(
     "accounts:password_reset_confirm", "nouveau-mot-de-passe", "attached_membership.user"
 )
 ADDRESS_CONFIRMATION = page_at("accounts:confirm_address_change", "nouvelle-adresse")
+DEVICES = page("twofactor:devices")
 
 PORTAL = {
     # chorus
@@ -300,6 +307,28 @@ PORTAL = {
     # Whoever holds the link mailed to the new address (here, a new contact address of A's simple user).
     ("accounts:confirm_address_change", "get"): everyone(to(ADDRESS_CONFIRMATION)),
     ("accounts:confirm_address_change", "post"): everyone(done(page("accounts:profile"))),
+    # twofactor: « Double authentification » in « Mon profil ». The device URLs aim at an application of A's main
+    # manager (`_managers_application`): anyone else's answer is 404. Adding an application, new recovery codes and
+    # removing a device ask for the password again; renaming and choosing the default do not.
+    ("twofactor:devices", "get"): expect(OK),
+    ("twofactor:totp_add", "get"): expect(OK, manager_unconfirmed=REAUTH),
+    # The first code cannot be known before the key is drawn: the form says it is wrong (200), nothing is added.
+    ("twofactor:totp_add", "post"): expect(OK, manager_unconfirmed=REAUTH),
+    # No codes just issued in this session: back to the devices.
+    ("twofactor:recovery_codes", "get"): expect(to(DEVICES)),
+    ("twofactor:recovery_codes_regenerate", "get"): expect(NOT_ALLOWED),
+    # Only who has an application or a key gets codes: staff (their sessions passed an application), not the others.
+    ("twofactor:recovery_codes_regenerate", "post"): expect(
+        to(DEVICES),
+        manager_unconfirmed=reauth(DEVICES),
+        **dict.fromkeys(["staff", "support", "support_group", "superuser"], done(page("twofactor:recovery_codes"))),
+    ),
+    ("twofactor:device_rename", "get"): expect(NOT_FOUND, **managers_own(OK)),
+    ("twofactor:device_rename", "post"): expect(NOT_FOUND, **managers_own(done(DEVICES))),
+    ("twofactor:device_make_default", "get"): expect(NOT_ALLOWED),
+    ("twofactor:device_make_default", "post"): expect(NOT_FOUND, **managers_own(done(DEVICES))),
+    ("twofactor:device_remove", "get"): expect(NOT_FOUND, **managers_own(OK, REAUTH)),
+    ("twofactor:device_remove", "post"): expect(NOT_FOUND, **managers_own(done(DEVICES), reauth(DEVICES))),
 }
 
 # Not in the matrix, on purpose.
@@ -361,10 +390,29 @@ def _address_change_link(w):
     return reverse("accounts:confirm_address_change", args=[change.make_token()])
 
 
+def _managers_application(w) -> TOTPDevice:
+    """An authenticator application of A's main manager, the device the device URLs aim at."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=w.users["manager"], name="Téléphone de Marie", defaults={"confirmed": True}
+    )
+    return device
+
+
+def _device_page(name: str) -> Callable:
+    def url(w):
+        device = _managers_application(w)
+        return reverse(name, args=[device.model_label(), device.pk])
+
+    return url
+
+
 SPECIAL_URLS = {
     "accounts:activate": _activation_link,
     "accounts:password_reset_confirm": _reset_link,
     "accounts:confirm_address_change": _address_change_link,
+    "twofactor:device_rename": _device_page("twofactor:device_rename"),
+    "twofactor:device_make_default": _device_page("twofactor:device_make_default"),
+    "twofactor:device_remove": _device_page("twofactor:device_remove"),
 }
 
 # What each request sends: the data the authorised persona needs to succeed, so a refusal is the guard's.
@@ -420,6 +468,8 @@ DATA = {
     },
     ("accounts:deactivate", "post"): lambda w: {"password": PASSWORD, "confirm": "on"},
     ("accounts:contact_email_change", "post"): lambda w: {"contact_email": "bureau@exemple.fr"},
+    ("twofactor:totp_add", "post"): lambda w: {"name": "Téléphone", "code": "000000"},
+    ("twofactor:device_rename", "post"): lambda w: {"name": "Téléphone pro"},
 }
 # Two steps: the link first (the token moves into the session), then the POST to where it leads.
 FOLLOW_LINK_FIRST = {"accounts:activate", "accounts:password_reset_confirm", "accounts:confirm_address_change"}
