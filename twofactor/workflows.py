@@ -30,15 +30,22 @@ class TooSoon(Exception):
 
 
 def send_code(request, device: EmailDevice) -> bool:
-    """Mails a new code to the login address, voiding the older one; False while the cooldown runs."""
-    allowed, _ = device.generate_is_allowed()
-    if not allowed:
+    """Mails a new code to the login address, voiding the older one.
+
+    False, and nothing sent, within a minute of a code that can still be used (OTP_EMAIL_COOLDOWN_DURATION):
+    the mailbox is not flooded. Once that code is used or expired, a sign-in on another browser gets its own.
+    """
+    if _has_usable_code(device) and not device.generate_is_allowed()[0]:
         return False
     with transaction.atomic():
         device.cooldown_set(commit=False)
         device.generate_token(valid_secs=settings.OTP_EMAIL_TOKEN_VALIDITY, commit=True)
         emails.sign_in_code(device, ip=client_ip(request), at=timezone.now())
     return True
+
+
+def _has_usable_code(device: EmailDevice) -> bool:
+    return bool(device.token) and device.valid_until is not None and device.valid_until > timezone.now()
 
 
 def _credentials(user) -> dict:
