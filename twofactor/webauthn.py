@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -179,7 +179,8 @@ def add_key(request, state: dict, answer: dict, name: str):
     its mail and the recovery codes of a user who had none (`enrolment.device_added`).
 
     Returns the key and the codes issued (empty: none). Raises the library's `OTPWebAuthnApiError` or
-    py_webauthn's `WebAuthnException` when the answer is refused; nothing is saved then.
+    py_webauthn's `WebAuthnException` when the answer is refused, `IntegrityError` for a key already on an
+    account; nothing is saved then.
     """
     user = request.user
     with transaction.atomic(), rewrite_exceptions(logger=None):
@@ -211,7 +212,8 @@ def register(request):
     else:
         try:
             device, codes = add_key(request, state, form.cleaned_data["credential"], form.cleaned_data["name"])
-        except (exceptions.OTPWebAuthnApiError, WebAuthnException):
+        except (exceptions.OTPWebAuthnApiError, WebAuthnException, IntegrityError):
+            # IntegrityError: a key already on an account (its id is unique), answered under another.
             messages.error(request, KEY_NOT_ADDED)
         else:
             messages.success(request, f"La clé « {device.name} » est ajoutée. Un courriel vous le confirme.")

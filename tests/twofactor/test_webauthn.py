@@ -226,6 +226,18 @@ def test_an_answer_from_another_site_adds_nothing(sign_in, member):
     assert not WebAuthnCredential.objects.exists()
 
 
+def test_a_key_already_on_another_account_is_refused_without_error(sign_in, member, outsider):
+    key = SoftKey()
+    owned_key(outsider, key)
+    client = sign_in(member)
+
+    response = add_key(client, key)
+
+    assert response.status_code == 302 and response.url == DEVICES
+    assert "La clé n'a pas pu être ajoutée" in html.unescape(client.get(DEVICES).content.decode())
+    assert not WebAuthnCredential.objects.filter(user=member).exists()
+
+
 def test_a_challenge_serves_once(sign_in, member):
     client = sign_in(member)
     key = SoftKey()
