@@ -106,6 +106,8 @@ OK = Outcome(200, name="200")
 FORBIDDEN = Outcome(403, name="403")
 NOT_FOUND = Outcome(404, name="404")
 NOT_ALLOWED = Outcome(405, name="405")
+BAD_REQUEST = Outcome(400, name="400")
+CHALLENGE = Outcome(200, name="challenge")  # a security key's ceremony begins: JSON, kept in the session
 LOGIN = Outcome(302, lambda w, path: _next(reverse("accounts:login"), path), name="login")
 ADMIN_LOGIN = Outcome(302, lambda w, path: _next(reverse("admin:login"), path), name="admin login")
 
@@ -329,6 +331,21 @@ PORTAL = {
     ("twofactor:device_make_default", "post"): expect(NOT_FOUND, **managers_own(done(DEVICES))),
     ("twofactor:device_remove", "get"): expect(NOT_FOUND, **managers_own(OK, REAUTH)),
     ("twofactor:device_remove", "post"): expect(NOT_FOUND, **managers_own(done(DEVICES), reauth(DEVICES))),
+    # Security keys (twofactor/webauthn.py). « begin » answers JSON: a challenge for the signed-in user, a French
+    # refusal otherwise; nobody here has a key to answer with, so the second halves find no challenge in the
+    # session and send back: nothing added, nothing verified.
+    ("twofactor:webauthn_register_begin", "get"): everyone(NOT_ALLOWED),
+    ("twofactor:webauthn_register_begin", "post"): expect(
+        CHALLENGE, anonymous=FORBIDDEN, manager_unconfirmed=FORBIDDEN
+    ),
+    ("twofactor:webauthn_register", "get"): expect(NOT_ALLOWED),
+    ("twofactor:webauthn_register", "post"): expect(to(DEVICES), manager_unconfirmed=reauth(DEVICES)),
+    ("twofactor:webauthn_verify_begin", "get"): everyone(NOT_ALLOWED),
+    ("twofactor:webauthn_verify_begin", "post"): expect(BAD_REQUEST, anonymous=FORBIDDEN),  # no key on the account
+    ("twofactor:webauthn_verify", "get"): everyone(NOT_ALLOWED),
+    ("twofactor:webauthn_verify", "post"): expect(
+        to(lambda w, *_: f"{reverse('twofactor:verify')}?next=%2F"), anonymous=to(page("accounts:login"))
+    ),
 }
 
 # Not in the matrix, on purpose.
@@ -470,6 +487,7 @@ DATA = {
     ("accounts:contact_email_change", "post"): lambda w: {"contact_email": "bureau@exemple.fr"},
     ("twofactor:totp_add", "post"): lambda w: {"name": "Téléphone", "code": "000000"},
     ("twofactor:device_rename", "post"): lambda w: {"name": "Téléphone pro"},
+    ("twofactor:webauthn_register_begin", "post"): lambda w: {"name": "Clé USB"},
 }
 # Two steps: the link first (the token moves into the session), then the POST to where it leads.
 FOLLOW_LINK_FIRST = {"accounts:activate", "accounts:password_reset_confirm", "accounts:confirm_address_change"}
