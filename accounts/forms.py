@@ -23,6 +23,7 @@ from chorus.validators import (
 )
 from structures.models import Structure
 from structures.validators import clean_siret
+from twofactor.forms import CodeForm
 
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le Ministère chargé "
@@ -287,7 +288,7 @@ def check_current_password(request, password: str, *, incorrect: str = PASSWORD_
     locked out (axes' middleware then answers the lockout page, which says until when), a failure
     counted towards both lockouts, a success clearing that account's failures and nobody else's.
     Call it from the form's `clean_<field>`, with the request given to the form: « Changer de mot de
-    passe », « Désactiver mon compte », « Confirmez votre mot de passe », and the second factor's forms.
+    passe », « Désactiver mon compte », « Confirmez votre identité », and the second factor's forms.
     """
     user = authenticate(request, username=request.user.email, password=password)
     if getattr(request, "axes_locked_out", False):
@@ -472,7 +473,7 @@ class DeactivateForm(forms.Form):
 
 
 class ConfirmPasswordForm(forms.Form):
-    """« Confirmez votre mot de passe » before a sensitive step (`chorus.reauth`)."""
+    """« Confirmez votre identité », first step: the password, before a sensitive step (`chorus.reauth`)."""
 
     password = forms.CharField(
         label="Votre mot de passe",
@@ -487,3 +488,12 @@ class ConfirmPasswordForm(forms.Form):
 
     def clean_password(self):
         return check_current_password(self.request, self.cleaned_data["password"])
+
+
+class ConfirmCodeForm(CodeForm):
+    """« Confirmez votre identité », second step: the code of one of the user's devices. Nothing to trust here:
+    a browser is trusted at sign-in only."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["trust"]

@@ -259,7 +259,8 @@ def confirm_password(request):
         minutes = settings.REAUTHENTICATION_MAX_AGE // 60
         messages.warning(
             request,
-            f"Saisissez de nouveau votre mot de passe : la double authentification doit suivre dans les {minutes} minutes.",
+            f"Saisissez de nouveau votre mot de passe : la double authentification doit suivre dans les {minutes} "
+            "minutes.",
         )
         return redirect(_confirm_url(next_url))
     form = forms.ConfirmPasswordForm(request, posted(request)[0])

@@ -1,9 +1,11 @@
-"""« Confirmez votre mot de passe »: a recent password entry, kept in the session.
+"""« Confirmez votre identité »: a recent password and second factor, kept in the session.
 
 Bank details, a structure's information (what refund requests carry) and the
 main-manager role are what a fraudster with a stolen session would change, so
-those steps ask for the password again unless it was typed in the last few
-minutes (`REAUTHENTICATION_MAX_AGE`). Signing in and activating count as typing it.
+those steps ask for the password and the second factor again unless they were
+typed in the last few minutes (`REAUTHENTICATION_MAX_AGE`). Signing in with both
+and activating count as typing them; a browser trusted for the second factor does
+not (the page is accounts.views.confirm_password).
 Like chorus/mail.py, this module imports no app of ours and serves them all.
 """
 
@@ -28,11 +30,11 @@ def is_recent(request) -> bool:
 
 
 def ask(request, next_url: str | None = None):
-    """Send the user to confirm their password, then back to `next_url` (this page by default)."""
+    """Send the user to confirm their identity, then back to `next_url` (this page by default)."""
     if request.method == "POST":
         messages.warning(
             request,
-            "Pour votre sécurité, confirmez votre mot de passe, puis recommencez : rien n'a été enregistré.",
+            "Pour votre sécurité, confirmez votre identité, puis recommencez : rien n'a été enregistré.",
         )
     query = urlencode({"next": next_url or request.get_full_path()})
     return redirect(f"{reverse(settings.REAUTHENTICATION_URL)}?{query}")

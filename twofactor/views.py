@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -128,10 +129,9 @@ def send_code(request):
 
 
 @require_POST
+@login_required
 def forget_trusted(request):
     """« Oublier tous les appareils »: every trusted browser, this one included, asks for the second factor again."""
-    if not request.user.is_authenticated:
-        return redirect(settings.LOGIN_URL)
     workflows.forget_trusted_devices(request.user)
     messages.success(
         request,

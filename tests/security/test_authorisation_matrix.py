@@ -112,8 +112,11 @@ LOGIN = Outcome(302, lambda w, path: _next(reverse("accounts:login"), path), nam
 ADMIN_LOGIN = Outcome(302, lambda w, path: _next(reverse("admin:login"), path), name="admin login")
 
 
+STRUCTURE_LIST = reverse("structures:structure_list")
+
+
 def reauth(next_url: Callable | None = None) -> Outcome:
-    """« Confirmez votre mot de passe », then back to `next_url` (by default the page asked for)."""
+    """« Confirmez votre identité », then back to `next_url` (by default the page asked for)."""
 
     def location(w, path):
         return f"{reverse('accounts:confirm_password')}?{urlencode({'next': next_url(w) if next_url else path})}"
@@ -300,7 +303,10 @@ PORTAL = {
     ("accounts:password_change", "get"): expect(OK),
     ("accounts:password_change", "post"): expect(done(page("accounts:profile"))),
     ("accounts:confirm_password", "get"): expect(OK),
-    ("accounts:confirm_password", "post"): expect(done(page("structures:structure_list"))),
+    # A right password leads to the second step, the second factor, on the same page (and mails the e-mail code).
+    ("accounts:confirm_password", "post"): expect(
+        done(lambda w, *_: f"{reverse('accounts:confirm_password')}?{urlencode({'next': STRUCTURE_LIST})}")
+    ),
     ("accounts:deactivate", "get"): expect(OK),
     ("accounts:deactivate", "post"): expect(done(HOME)),
     # Where the portal's notices go: the password typed lately, then a link to the new address.
@@ -313,6 +319,8 @@ PORTAL = {
     # manager (`_managers_application`): anyone else's answer is 404. Adding an application, new recovery codes and
     # removing a device ask for the password again; renaming and choosing the default do not.
     ("twofactor:devices", "get"): expect(OK),
+    ("twofactor:forget_trusted", "get"): everyone(NOT_ALLOWED),
+    ("twofactor:forget_trusted", "post"): expect(done(page("accounts:profile"))),
     ("twofactor:totp_add", "get"): expect(OK, manager_unconfirmed=REAUTH),
     # The first code cannot be known before the key is drawn: the form says it is wrong (200), nothing is added.
     ("twofactor:totp_add", "post"): expect(OK, manager_unconfirmed=REAUTH),

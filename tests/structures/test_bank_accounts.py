@@ -8,8 +8,14 @@ from django.urls import reverse
 from structures.models import BankAccount
 from tests.factories import BankAccountFactory, StructureFactory, UserFactory
 from tests.structures.conftest import IBAN, OTHER_IBAN, PDF, arm_pdf, image_bytes, pdf_bytes, png_of, upload
+from twofactor.devices import email_device
 
 CREATE = reverse("structures:bank_account_create")
+
+
+def mailed_code(user) -> str:
+    """The e-mail code « Confirmez votre identité » has just mailed, once the password was right."""
+    return email_device(user).token
 
 
 def test_manager_creates_the_first_bank_account_which_becomes_the_default(
@@ -212,18 +218,20 @@ def test_confirming_the_password_leads_back_to_the_form(sign_in, manager):
 
     wrong = client.post(confirm, {"password": "pas le bon", "next": CREATE})
     assert "Le mot de passe est incorrect." in wrong.text
-    right = client.post(confirm, {"password": "Blé-Moisson-42x", "next": CREATE})
+    password = client.post(confirm, {"password": "Blé-Moisson-42x", "next": CREATE})
+    assert client.get(CREATE)["Location"].startswith(confirm), "the password alone does not open the form"
+    code = client.post(password["Location"], {"code": mailed_code(manager), "next": CREATE})
 
-    assert right["Location"] == CREATE
+    assert code["Location"] == CREATE
     assert client.get(CREATE).status_code == 200
 
 
 def test_confirm_password_refuses_to_redirect_off_site(sign_in, manager):
     client = sign_in(manager, fresh=False)
 
-    response = client.post(
-        reverse("accounts:confirm_password"), {"password": "Blé-Moisson-42x", "next": "https://evil.example/"}
-    )
+    confirm = reverse("accounts:confirm_password")
+    client.post(confirm, {"password": "Blé-Moisson-42x", "next": "https://evil.example/"})
+    response = client.post(confirm, {"code": mailed_code(manager), "next": "https://evil.example/"})
 
     assert response["Location"] == reverse("home")
 
@@ -542,7 +550,7 @@ def test_an_expired_confirmation_on_submit_says_nothing_was_saved(sign_in, manag
 
     response = client.post(reverse("structures:bank_account_make_default", args=[bank_account.pk]), follow=True)
 
-    assert "confirmez votre mot de passe, puis recommencez : rien n&#x27;a été enregistré" in response.text
+    assert "confirmez votre identité, puis recommencez : rien n&#x27;a été enregistré" in response.text
     assert response.redirect_chain[-1][0].endswith(f"?next={bank_account.get_absolute_url().replace('/', '%2F')}")
 
 

@@ -100,7 +100,7 @@ def test_a_stale_password_is_asked_again_and_nothing_is_saved(sign_in, manager, 
     confirm = reverse("accounts:confirm_password")
     assert opened["Location"].startswith(confirm)
     assert response.redirect_chain[0][0].startswith(confirm)
-    assert "Confirmez votre mot de passe" in response.text
+    assert "Confirmez votre identité" in response.text
     assert "rien n&#x27;a été enregistré" in response.text
     assert Structure.objects.filter(pk=farm.pk).values().get() == before
     assert farm.history.count() == history
