@@ -10,14 +10,13 @@ from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chorus import reauth
 from chorus.mail import deliver_queued
 from structures.models import BankAccount, Membership
 from tests import factories
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
-from twofactor.devices import email_device
+from tests.signing_in import second_factor_device
 
 
 @pytest.fixture(autouse=True)
@@ -32,15 +31,6 @@ def _fresh_cache():
     ContentType.objects.clear_cache()
     yield
     cache.clear()
-
-
-def second_factor_device(user):
-    """The device a signed-in test session passed: an application for staff (the admin asks for one), else the
-    e-mail code every account has."""
-    if user.is_staff:
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        return device or TOTPDevice.objects.create(user=user, name="Téléphone", confirmed=True)
-    return email_device(user)
 
 
 @pytest.fixture(autouse=True)

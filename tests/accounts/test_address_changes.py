@@ -20,6 +20,7 @@ from accounts.workflows import request_contact_change
 from audit.models import Action, AuditEvent
 from tests.accounts.test_races import run_together
 from tests.factories import PASSWORD, UserFactory
+from tests.signing_in import sign_in_with_password
 
 USERS = reverse("admin:accounts_user_changelist")
 PROFILE = reverse("accounts:profile")
@@ -122,7 +123,7 @@ def test_the_link_puts_the_new_login_address_in_force_and_ends_every_session(age
     caller.refresh_from_db()
     assert caller.email == "jeanne.martin@nouveau.fr" and caller.contact_email == "compta@earl-martin.fr"
     assert elsewhere.get(PROFILE).status_code == 302  # signed out everywhere
-    signed_in = Client().post(LOGIN, {"username": "jeanne.martin@nouveau.fr", "password": PASSWORD})
+    signed_in = sign_in_with_password(Client(), "jeanne.martin@nouveau.fr")  # the code goes to the new address
     assert signed_in.status_code == 302 and signed_in.url == reverse("home")
     assert "plus valable" in Client().get(reset_link, follow=True).text  # the reset link sent to the old address
     assert events(Action.ADDRESS_CHANGED) == [

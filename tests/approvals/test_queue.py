@@ -125,7 +125,7 @@ def test_the_list_costs_the_same_queries_for_1_and_200_requests(client, manager,
     with_one = queries_for_the_list(client, 1, farm)
     with_two_hundred = queries_for_the_list(client, 199, farm)
 
-    assert with_one == with_two_hundred <= 6
+    assert with_one == with_two_hundred <= 7  # with the second-factor device the session passed
 
 
 def test_a_manager_with_a_thousand_pending_requests_gets_the_last_page_at_the_same_cost(client, manager, farm):

@@ -4,7 +4,8 @@ Each case counts the queries of one page in a world whose lists all hold
 `rows` rows. The count must equal the page's budget below whatever the
 rows: a query per row fails at 200, a new query fails at both sizes (raise a
 budget only for a query worth its cost). The budgets include the session and
-the user (2) and, on every page with the menu, the « Approbations » badge (1).
+the user (2), the second-factor device the session passed (1: django-otp's middleware reads it on every
+signed-in page) and, on every page with the menu, the « Approbations » badge (1).
 """
 
 from dataclasses import dataclass
@@ -104,19 +105,19 @@ def worlds(django_db_setup, django_db_blocker):
 PAGES = {
     # page: (its address in the world, its queries)
     # My memberships (with bank details and waiting requests: step 5 and the badge), my requests, the history.
-    "home": (lambda w: reverse("home"), 5),
-    "organisation": (lambda w: reverse("organisation"), 3),
-    "structure_list": (lambda w: reverse("structures:structure_list"), 6),  # memberships, accounts, my pending requests
-    "structure_detail": (lambda w: reverse("structures:structure_detail", args=[w.farm.pk]), 7),  # + role, history
-    "structure_users": (lambda w: reverse("structures:structure_users", args=[w.farm.pk]), 5),
+    "home": (lambda w: reverse("home"), 6),
+    "organisation": (lambda w: reverse("organisation"), 4),
+    "structure_list": (lambda w: reverse("structures:structure_list"), 7),  # memberships, accounts, my pending requests
+    "structure_detail": (lambda w: reverse("structures:structure_detail", args=[w.farm.pk]), 8),  # + role, history
+    "structure_users": (lambda w: reverse("structures:structure_users", args=[w.farm.pk]), 6),
     # The members to choose from, read twice (the template tests the list, then the form renders it).
-    "main_manager_hand_over": (lambda w: reverse("structures:main_manager_hand_over", args=[w.farm.pk]), 6),
-    "bank_account_detail": (lambda w: reverse("structures:bank_account_detail", args=[w.account.pk]), 5),
-    "approval_list": (lambda w: reverse("approvals:approval_list"), 6),  # count, the page's ids, their rows
-    "approval_list_last_page": (lambda w: reverse("approvals:approval_list") + "?page=4", 6),
-    "approval_detail": (lambda w: reverse("approvals:approval_detail", args=[w.request.pk]), 5),
-    "my_memberships": (lambda w: reverse("approvals:my_memberships"), 5),
-    "request_attachment": (lambda w: reverse("approvals:request_attachment"), 3),
+    "main_manager_hand_over": (lambda w: reverse("structures:main_manager_hand_over", args=[w.farm.pk]), 7),
+    "bank_account_detail": (lambda w: reverse("structures:bank_account_detail", args=[w.account.pk]), 6),
+    "approval_list": (lambda w: reverse("approvals:approval_list"), 7),  # count, the page's ids, their rows
+    "approval_list_last_page": (lambda w: reverse("approvals:approval_list") + "?page=4", 7),
+    "approval_detail": (lambda w: reverse("approvals:approval_detail", args=[w.request.pk]), 6),
+    "my_memberships": (lambda w: reverse("approvals:my_memberships"), 6),
+    "request_attachment": (lambda w: reverse("approvals:request_attachment"), 4),
 }
 
 

@@ -34,6 +34,7 @@ from tests.factories import (
     StructureFactory,
     UserFactory,
 )
+from tests.signing_in import sign_in_with_password
 from tests.structures.conftest import IBAN, upload
 
 USERS = reverse("admin:accounts_user_changelist")
@@ -138,7 +139,7 @@ def test_the_agent_lifts_a_lockout_and_the_caller_signs_in_again(agent, agent_ac
 
     assert "Connexion débloquée pour 1 compte(s)" in response.text
     assert "Non bloquée" in response.text
-    signed_in = caller.post(LOGIN, {"username": member.email, "password": PASSWORD})
+    signed_in = sign_in_with_password(caller, member.email)
     assert signed_in.status_code == 302 and signed_in.url == reverse("home")
     lifted = AuditEvent.objects.get(action=Action.LOCKOUT_LIFTED)
     assert (lifted.actor, lifted.target) == (agent_account, member.email)

@@ -32,7 +32,6 @@ from audit.models import Action, AuditEvent
 from chorus import reauth
 from structures.models import BankAccount, Membership, Structure
 from tests import factories
-from tests.conftest import second_factor_device
 from tests.factories import (
     ApprovalRequestFactory,
     BankAccountFactory,
@@ -41,6 +40,7 @@ from tests.factories import (
     StructureFactory,
     UserFactory,
 )
+from tests.signing_in import second_factor_device
 
 # A second valid IBAN (La Banque Postale), for farm A's non-default account.
 SPARE_IBAN = "FR1420041010050500013M02606"
