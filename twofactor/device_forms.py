@@ -13,6 +13,15 @@ WRONG_FIRST_CODE = (
 )
 
 
+def too_soon(seconds: int) -> str:
+    """A code typed during the wait that follows a wrong one: it was not checked."""
+    unit = "seconde" if seconds == 1 else "secondes"
+    return (
+        f"Après un code erroné, le suivant n'est vérifié qu'après un court délai : patientez {seconds} {unit}, "
+        "puis saisissez le code que l'application affiche à ce moment-là."
+    )
+
+
 class DeviceNameField(forms.CharField):
     """« Nom de l'appareil »: what the user calls it in the list (« Téléphone de Jeanne »), 64 characters at most."""
 

@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from chorus import reauth
 from chorus.forms import posted
 from twofactor import enrolment
-from twofactor.device_forms import WRONG_FIRST_CODE, DeviceNameForm, TotpConfirmForm
+from twofactor.device_forms import WRONG_FIRST_CODE, DeviceNameForm, TotpConfirmForm, too_soon
 from twofactor.devices import default_device, describe, devices_of, find, has_strong_device, recovery_device
 from twofactor.models import RecoveryCodeDevice
 
@@ -107,8 +107,8 @@ def totp_add(request):
             codes = enrolment.confirm_totp(
                 request, device, name=form.cleaned_data["name"], code=form.cleaned_data["code"]
             )
-        except enrolment.WrongCode:
-            form.add_error("code", WRONG_FIRST_CODE)
+        except enrolment.WrongCode as wrong:
+            form.add_error("code", too_soon(wrong.wait) if wrong.wait else WRONG_FIRST_CODE)
             device = enrolment.add_totp(request.user)  # the same key, or a new one if it just expired
         else:
             messages.success(
@@ -162,9 +162,7 @@ def device_rename(request, kind, pk):
         if enrolment.rename(request, device, form.cleaned_data["name"]):
             messages.success(request, f"L'appareil s'appelle désormais « {device.name} ».")
         return redirect(DEVICES)
-    return render(
-        request, "twofactor/device_rename.html", {"form": form, "label": describe(device)}
-    )
+    return render(request, "twofactor/device_rename.html", {"form": form, "label": describe(device)})
 
 
 @login_required

@@ -10,6 +10,7 @@ change its devices one after the other: two removals at once cannot both believe
 strong device remains, and leave recovery codes standing for a device that is gone.
 """
 
+import math
 import secrets
 from datetime import timedelta
 
@@ -54,7 +55,15 @@ CHANGES = {
 
 
 class WrongCode(Exception):
-    """The application's first code is not the one it shows now: the application stays unconfirmed."""
+    """The application's first code is not the one it shows now: the application stays unconfirmed.
+
+    `wait`: the code came during django-otp's wait after a wrong one (1, 2, 4… seconds), so it was not
+    checked; the seconds left.
+    """
+
+    def __init__(self, wait: int = 0):
+        super().__init__(wait)
+        self.wait = wait
 
 
 class NoStrongDevice(Exception):
@@ -90,21 +99,29 @@ def confirm_totp(request, device: TOTPDevice, *, name: str, code: str) -> list[s
 
     Returns the recovery codes issued with it, if the user had none (empty otherwise). Raises
     `WrongCode` when the code is wrong; the device then counts the failure (django-otp's
-    throttling doubles the wait after each one) and stays unconfirmed.
+    throttling doubles the wait after each one, which bounds guessing) and stays unconfirmed.
     """
     user = request.user
     with transaction.atomic():
         _lock(user)
         device = TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user, confirmed=False).first()
-        passed = device is not None and device.verify_token(code)
+        wait = _seconds_to_wait(device) if device is not None else 0
+        passed = device is not None and not wait and device.verify_token(code)
         if passed:
             device.name = name
             device.confirmed = True
             device.save(update_fields=["name", "confirmed"])
             codes = device_added(request, device)
     if not passed:
-        raise WrongCode
+        raise WrongCode(wait)
     return codes
+
+
+def _seconds_to_wait(device) -> int:
+    allowed, why = device.verify_is_allowed()
+    if allowed or "locked_until" not in why:
+        return 0
+    return max(1, math.ceil((why["locked_until"] - timezone.now()).total_seconds()))
 
 
 def device_added(request, device) -> list[str]:

@@ -150,3 +150,20 @@ def test_an_unconfirmed_application_is_no_second_factor(client, member):
 
     assert response.status_code == 200  # the default device (the e-mail code) was asked instead
     assert "Code incorrect" in response.content.decode()
+
+
+def test_a_code_typed_during_the_wait_after_a_wrong_one_is_not_checked_and_says_so(sign_in, member):
+    client = sign_in(member)
+    client.get(ADD)
+    device = pending(member)
+    client.post(ADD, {"name": "Téléphone", "code": f"{(int(application_code(device)) + 1) % 1_000_000:06d}"})
+
+    too_soon = client.post(ADD, {"name": "Téléphone", "code": application_code(device)})
+    with time_machine.travel(timezone.now() + timedelta(seconds=2)):
+        in_time = client.post(ADD, {"name": "Téléphone", "code": application_code(device)})
+
+    assert too_soon.status_code == 200
+    assert "patientez 1 seconde, puis saisissez le code" in too_soon.context["form"].errors["code"][0]
+    assert in_time.status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed
