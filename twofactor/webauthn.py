@@ -266,6 +266,7 @@ def verify(request):
         return redirect(settings.LOGIN_URL)
     next_url = _next_url(request)
     back = verify_url(next_url, find(user, request.POST.get("device", "")))
+    verified_before = user.is_verified()
     state = request.session.pop(AUTHENTICATION_STATE, None)
     if state is None:
         messages.error(request, START_AGAIN)
@@ -279,8 +280,26 @@ def verify(request):
     if device is None:
         messages.error(request, KEY_REFUSED)
         return redirect(back)
-    reauth.mark(request)
+    if not verified_before:  # the password was typed just before, at sign-in; a key alone confirms no identity
+        reauth.mark(request)
     response = redirect(next_url)
     if request.POST.get("trust"):
         trust.remember(request, response, user, device)
     return response
+
+
+def confirm_identity(request):
+    """« Confirmez votre identité » by key, once the caller has had the password typed again: the answer to the
+    challenge of `BeginVerification`, judged as at sign-in (`check_key`: counted in the lockout, raises
+    `workflows.Locked`). The session keeps the device it signed in with, as `workflows.confirm_identity` does.
+
+    Returns the key, or None when refused or when no challenge was asked (then not counted: nothing was tried).
+    """
+    state = request.session.pop(AUTHENTICATION_STATE, None)
+    if state is None:
+        return None
+    signed_in_with = getattr(request.user, "otp_device", None)
+    device = check_key(request, state, request.POST.get("assertion", ""))
+    if device is not None and signed_in_with is not None and signed_in_with.persistent_id != device.persistent_id:
+        otp_login(request, signed_in_with)
+    return device

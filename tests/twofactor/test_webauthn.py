@@ -19,11 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import Action, AuditEvent
 from chorus import reauth
 from tests.factories import PASSWORD
+from twofactor import webauthn
+from twofactor.devices import email_device
 from twofactor.models import RecoveryCode
 
 DEVICES = reverse("twofactor:devices")
@@ -417,3 +420,33 @@ def test_the_library_urls_are_not_served(member):
     client.force_login(member)
 
     assert client.post("/compte/double-authentification/webauthn/authentication/begin/").status_code == 404
+
+
+def test_a_key_used_in_a_verified_session_does_not_stand_for_the_password(sign_in, member):
+    key = SoftKey()
+    owned_key(member, key)
+    client = sign_in(member, fresh=False)  # signed in with the e-mail code, the password typed long ago
+
+    response = use_key(client, key, next_url=reverse("accounts:profile"))
+
+    assert response.status_code == 302 and response.url == reverse("accounts:profile")
+    assert reauth.SESSION_KEY not in client.session  # « Confirmez votre identité » still asks for the password
+
+
+def test_confirming_identity_by_key_keeps_the_device_signed_in_with(rf, member):
+    key = SoftKey()
+    device = owned_key(member, key)
+    client = Client()
+    client.force_login(member)  # signed in with the e-mail code
+    options = client.post(VERIFY_BEGIN).json()
+    request = rf.post("/", {"assertion": key.answer(options)})
+    request.session = client.session
+    request.user = member
+    member.otp_device = email_device(member)
+
+    confirmed = webauthn.confirm_identity(request)
+    again = webauthn.confirm_identity(request)  # no challenge left: nothing checked
+
+    assert confirmed == device and again is None
+    assert request.session[DEVICE_ID_SESSION_KEY] == email_device(member).persistent_id
+    assert AuditEvent.objects.filter(action=Action.SECOND_FACTOR_PASSED, actor=member).exists()
