@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.timezone import localtime
+from django_otp import devices_for_user
+from django_otp.plugins.otp_email.models import EmailDevice
 from post_office.models import STATUS, Email
 
 from accounts import workflows
@@ -21,6 +23,9 @@ from approvals.models import ApprovalRequest
 from audit.admin import audit_trail_link
 from structures.admin import RoleReadOnly, SiretSearchMixin
 from structures.models import Membership
+from twofactor import devices as second_factor_devices
+from twofactor import workflows as second_factor_workflows
+from twofactor.models import RecoveryCodeDevice, SecondFactor
 
 MAIL_STATUS = {
     STATUS.sent: "envoyé",
@@ -105,6 +110,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         "pending_requests",
         "audit_trail",
         "address_changes",
+        "second_factor_devices",
     ]
     fieldsets = [
         (None, {"fields": ["email", "password", "address_changes"]}),
@@ -123,6 +129,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
                 ]
             },
         ),
+        ("Double authentification", {"fields": ["second_factor_devices"]}),
         ("Demandes et journal", {"fields": ["pending_requests", "audit_trail"]}),
         ("Conditions", {"fields": ["terms_accepted_at", "terms_version"]}),
         ("Droits", {"fields": RIGHTS_FIELDS}),
@@ -131,7 +138,7 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})
     ]
     inlines = [MembershipInline]
-    actions = ["resend_activation_link", "unlock_sign_in", "change_login_address"]
+    actions = ["resend_activation_link", "unlock_sign_in", "change_login_address", "reset_second_factor"]
     change_password_form = StaffSetPasswordForm
 
     def has_change_permission(self, request, obj=None):
@@ -218,6 +225,13 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         )
         return format_html_join("\n", "<div>{} → {} : demandé le {} par {}, <strong>{}</strong></div>", rows) or "Aucun"
 
+    @admin.display(description="appareils")
+    def second_factor_devices(self, user):
+        """What support may tell a caller: each device's kind, name, when added and last used; never a key or a code."""
+        if user.pk is None:
+            return "—"
+        return format_html_join("\n", "<div>{}</div>", ((line,) for line in second_factor_lines(user)))
+
     @admin.display(description="demandes de rattachement en attente")
     def pending_requests(self, user):
         pending = ApprovalRequest.objects.pending_filed_by(user).select_related("structure").order_by("created_at")
@@ -298,6 +312,69 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+    @action_on_list_and_page(description="Réinitialiser la double authentification", permissions=["change"])
+    def reset_second_factor(self, request, queryset):
+        """For a user who lost their application or key: back to the e-mail code, once support has checked who
+        calls. A confirmation page first, which lists what will be removed; the user is mailed."""
+        if len(queryset) != 1:
+            self.message_user(request, "Sélectionnez un seul compte.", messages.ERROR)
+            return None
+        user = queryset[0]
+        if not self.has_change_permission(request, user):
+            self.message_user(
+                request, "Le compte d'un membre de l'équipe se change par un superutilisateur.", messages.ERROR
+            )
+            return None
+        if "confirm" in request.POST:
+            second_factor_workflows.reset(user, by=request.user)
+            self.message_user(
+                request,
+                f"Double authentification de {user} réinitialisée : le code par courriel lui sera demandé à sa "
+                f"prochaine connexion, et {user.email} en est prévenue.",
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/reset_second_factor.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Réinitialiser la double authentification de {user}",
+                "opts": self.model._meta,
+                "account": user,
+                "devices": second_factor_lines(user),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+def second_factor_lines(user) -> list[str]:
+    """One line per confirmed device: kind and name, added, last used, the default; recovery codes by their count.
+
+    Read-only and without side effect: an account that has not signed in since the second factor came has no
+    e-mail device row yet, and its line is written all the same (every account has the code by e-mail).
+    """
+    devices = sorted(
+        devices_for_user(user, confirmed=True), key=lambda d: (not isinstance(d, EmailDevice), d.persistent_id)
+    )
+    usable = [d for d in devices if not isinstance(d, RecoveryCodeDevice)]
+    chosen = SecondFactor.objects.filter(user=user).values_list("default_device", flat=True).first() or ""
+    strong = [d for d in usable if second_factor_devices.is_strong(d)]
+    default = next((d for d in usable if d.persistent_id == chosen), None) or (strong or usable or [None])[0]
+    lines = []
+    if not any(isinstance(d, EmailDevice) for d in devices):
+        lines.append(f"Code par courriel, à {user.email}{' (par défaut)' if default is None else ''}")
+    for device in devices:
+        if isinstance(device, RecoveryCodeDevice):
+            lines.append(f"Codes de secours : {device.codes.count()} restant(s) sur 10")
+            continue
+        added, used = getattr(device, "created_at", None), getattr(device, "last_used_at", None)
+        parts = [second_factor_devices.describe(device)]
+        if added:
+            parts.append(f"ajouté le {localtime(added).strftime('%d/%m/%Y')}")
+        parts.append(f"utilisé le {localtime(used).strftime('%d/%m/%Y à %H:%M')}" if used else "jamais utilisé")
+        lines.append(", ".join(parts) + (" (par défaut)" if device is default else ""))
+    return lines
 
 
 def address_change_state(change, waiting: set) -> str:

@@ -659,6 +659,8 @@ ADMIN_ACTIONS = {
         {"new_email": "ulysse.nouveau@exemple.fr"},
         None,
     ),
+    # Confirmed on the page the action shows first: the user's devices go, the e-mail code stays, the user is mailed.
+    ("accounts.user", "reset_second_factor"): (lambda w: w.attached_membership.user, {"confirm": "1"}, None),
     ("post_office.email", "requeue"): (lambda w: _object(w, "post_office.email"), {}, None),
     # nothing in the world has expired: nothing to clean
     ("axes.accessattempt", "cleanup_expired_attempts"): (
@@ -736,6 +738,7 @@ CHANGE_FORM_ACTIONS = {
     ("accounts.user", "resend_activation_link"),
     ("accounts.user", "unlock_sign_in"),
     ("accounts.user", "change_login_address"),
+    ("accounts.user", "reset_second_factor"),
 }
 
 
