@@ -1,7 +1,7 @@
 // Security keys and passkeys (WebAuthn): the browser asks the key, the server judges its answer
 // (twofactor/webauthn.py). « begin » gives the challenge (JSON); the key's answer then leaves in the
 // form's own POST, so that the outcome is a page, as for a code. Without WebAuthn, or without this
-// script, the form keeps its button hidden and says why.
+// script, the form keeps its button hidden and says why (its <noscript>, or the line this script shows).
 
 const BROWSER_REFUSALS = {
   NotAllowedError:
