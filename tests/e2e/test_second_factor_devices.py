@@ -4,6 +4,7 @@ application asked after the password; axe on each screen, empty and in error."""
 
 import re
 import time
+from base64 import b32decode
 
 import pytest
 from django_otp.oath import TOTP
@@ -25,8 +26,6 @@ pytestmark = pytest.mark.browser
 
 def code_from_key(key: str, at: float | None = None) -> str:
     """What an authenticator application shows for the key typed from the page (base 32, grouped by 4)."""
-    from base64 import b32decode
-
     secret = "".join(key.split())
     totp = TOTP(b32decode(secret + "=" * (-len(secret) % 8)))
     totp.time = at or time.time()

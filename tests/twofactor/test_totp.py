@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import Action, AuditEvent
 from tests.e2e.pages import application_code
+from tests.factories import PASSWORD
 from twofactor.models import RecoveryCode
 
 ADD = reverse("twofactor:totp_add")
@@ -142,7 +143,7 @@ def test_the_key_shown_is_kept_for_an_hour_then_replaced(sign_in, member):
 
 def test_an_unconfirmed_application_is_no_second_factor(client, member):
     device = TOTPDevice.objects.create(user=member, name="Volée", confirmed=False)
-    client.post(reverse("accounts:login"), {"username": member.email, "password": "Blé-Moisson-42x"})
+    client.post(reverse("accounts:login"), {"username": member.email, "password": PASSWORD})
 
     response = client.post(
         reverse("twofactor:verify"), {"code": application_code(device), "device": device.persistent_id}
