@@ -27,6 +27,7 @@ from chorus.forms import posted
 from structures.models import Membership
 from twofactor import devices as second_factor_devices
 from twofactor import views as second_factor
+from twofactor import webauthn as second_factor_keys
 from twofactor import workflows as second_factor_workflows
 from twofactor.forms import WRONG_CODE
 from twofactor.models import RecoveryCodeDevice
@@ -303,22 +304,25 @@ def _confirm_second_factor(request, next_url: str):
     device = _identity_device(request)
     if "resend" in request.POST:
         return _send_identity_code(request, next_url)
-    form = forms.ConfirmCodeForm(posted(request)[0], recovery=isinstance(device, RecoveryCodeDevice))
-    if form.is_valid():
-        try:
-            passed = second_factor_workflows.confirm_identity(request, device, form.cleaned_data["code"])
-        except second_factor_workflows.Locked:
-            credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
-            return get_lockout_response(request, None, credentials)
-        except second_factor_workflows.TooSoon:
-            form.add_error("code", second_factor.TOO_SOON)
-            passed = None
-        if passed:
-            request.session.pop(PASSWORD_TYPED_KEY, None)
-            reauth.mark(request)
-            return redirect(next_url)
-        if passed is False:
-            form.add_error("code", WRONG_CODE)
+    security_key = isinstance(device, WebAuthnCredential)
+    form = forms.ConfirmCodeForm(
+        None if security_key else posted(request)[0], recovery=isinstance(device, RecoveryCodeDevice)
+    )
+    try:
+        if security_key and "assertion" in request.POST:
+            if second_factor_keys.confirm_identity(request) is not None:
+                return _identity_confirmed(request, next_url)
+            messages.error(request, second_factor_keys.KEY_REFUSED)
+            return redirect(_confirm_url(next_url, device))
+        if form.is_valid():
+            try:
+                if second_factor_workflows.confirm_identity(request, device, form.cleaned_data["code"]):
+                    return _identity_confirmed(request, next_url)
+                form.add_error("code", WRONG_CODE)
+            except second_factor_workflows.TooSoon:
+                form.add_error("code", second_factor.TOO_SOON)
+    except second_factor_workflows.Locked:
+        return get_lockout_response(request, None, {settings.AXES_USERNAME_FORM_FIELD: user.email})
     others = [d for d in second_factor_devices.devices_of(user) if d.persistent_id != device.persistent_id]
     recovery = second_factor_devices.recovery_device(user)
     if recovery is not None and recovery.persistent_id != device.persistent_id:
@@ -330,13 +334,20 @@ def _confirm_second_factor(request, next_url: str):
         "device_label": second_factor_devices.describe(device),
         "by_email": isinstance(device, EmailDevice),
         "recovery": isinstance(device, RecoveryCodeDevice),
-        "security_key": isinstance(device, WebAuthnCredential),
+        "security_key": security_key,
+        "key_action": _confirm_url(next_url, device),
         # The e-mail code is offered as a button that mails it; the other devices as links.
         "others": [
             (second_factor_devices.describe(d), _confirm_url(next_url, d), isinstance(d, EmailDevice)) for d in others
         ],
     }
     return _render_confirm(request, next_url, context)
+
+
+def _identity_confirmed(request, next_url: str):
+    request.session.pop(PASSWORD_TYPED_KEY, None)
+    reauth.mark(request)
+    return redirect(next_url)
 
 
 def _send_identity_code(request, next_url: str):

@@ -2,12 +2,14 @@
 and then the second factor, within one window, both counted in the account's lockout."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import Action, AuditEvent
 from chorus import reauth
@@ -213,3 +215,46 @@ def test_a_bank_detail_step_asks_both_factors_then_opens(sign_in, manager, outbo
 
     assert response.url == protected
     assert browser.get(protected).status_code == 200
+
+
+@pytest.fixture
+def key(member, settings):
+    settings.OTP_WEBAUTHN_RP_ID = "testserver"  # keys work at the test client's address
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://testserver"]
+    return WebAuthnCredential.objects.create(
+        user=member, name="Clé USB", confirmed=True, credential_id=b"\x01" * 16, public_key=b"\x02" * 16
+    )
+
+
+def test_a_security_key_is_offered_instead_of_a_code(browser, member, key, outbox):
+    password_step(browser)
+
+    page = browser.get(CONFIRM, {"next": NEXT, "appareil": key.persistent_id})
+
+    assert "data-webauthn-verify" in page.text and "Utiliser ma clé de sécurité" in page.text
+    assert 'name="code"' not in page.text and 'name="trust"' not in page.text, "no trust box when confirming"
+
+
+def test_the_keys_answer_confirms_the_identity(browser, member, key, outbox):
+    password_step(browser)
+
+    with mock.patch("twofactor.webauthn.confirm_identity", return_value=key) as judged:
+        response = browser.post(
+            f"{CONFIRM}?appareil={key.persistent_id}", {"next": NEXT, "device": key.persistent_id, "assertion": "{}"}
+        )
+
+    assert judged.called and response.url == NEXT
+    assert reauth.SESSION_KEY in browser.session
+
+
+def test_a_refused_key_is_said_and_confirms_nothing(browser, member, key, outbox):
+    password_step(browser)
+    session = browser.session
+    session["otp_webauthn_authentication_state"] = {"challenge": "forgé"}
+    session.save()
+
+    response = browser.post(CONFIRM, {"next": NEXT, "device": key.persistent_id, "assertion": "pas une réponse"})
+
+    assert response.status_code == 302 and reauth.SESSION_KEY not in browser.session
+    assert "Utiliser ma clé de sécurité" in browser.get(response.url).text
+    assert AuditEvent.objects.filter(action=Action.SECOND_FACTOR_FAILED, actor_label=member.email).exists()
