@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import timedelta
 from io import BytesIO, StringIO
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail.backends.filebased import EmailBackend
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, F, Q
@@ -25,7 +27,7 @@ from stdnum.fr import siret
 
 from accounts.models import User
 from approvals.models import ApprovalRequest
-from bench import seeding
+from bench import mailbox, seeding
 from chorus.uploads import clean_upload
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import (
@@ -149,9 +151,22 @@ def test_the_bench_member_is_a_user_of_the_farm_with_requests_of_their_own(seede
     assert states == {State.REQUESTED: 1, State.APPROVED: 1, State.REFUSED: 1}
 
 
-def test_the_personas_sign_in_through_the_sign_in_page_with_the_password(seeded, client):
+def test_the_personas_sign_in_through_the_sign_in_page_with_the_password(seeded, client, outbox, tmp_path):
+    """As the benchmark signs them in: the password, then the code read from the mail the file backend wrote."""
+    mail_dir, delivered = tmp_path / "mail", 0
     for email in (seeded["manager"], seeded["member"]):
+        since = time.time()
         response = client.post(reverse("accounts:login"), {"username": email, "password": seeded["password"]})
+        assert response.status_code == 302 and response.url.startswith(reverse("twofactor:verify")), email
+        form = client.get(response.url)
+        mails = outbox()
+        EmailBackend(file_path=str(mail_dir), alias="bench").send_messages(mails[delivered:])
+        delivered = len(mails)
+
+        code = mailbox.sign_in_code(mail_dir, email, since, timeout=5)
+
+        device = form.context["device"].persistent_id
+        response = client.post(response.url, {"code": code, "device": device, "next": "/"})
         assert response.status_code == 302 and response.url == reverse("home"), email
         assert client.get(reverse("approvals:approval_list")).status_code == 200
         client.logout()
