@@ -73,6 +73,9 @@ def verify(request):
         return redirect(next_url)
     device = _chosen_device(request)
     form = CodeForm(posted(request)[0], recovery=isinstance(device, RecoveryCodeDevice))
+    # Right after the password, the code completes a sign-in that counts as the password just typed; in a session
+    # verified already (another device for the admin), a code stands for no password (`chorus.reauth`).
+    at_sign_in = not user.is_verified()
     if form.is_valid():
         try:
             passed = workflows.verify(request, device, form.cleaned_data["code"])
@@ -84,7 +87,8 @@ def verify(request):
             form.add_error("code", TOO_SOON)
             passed = None
         if passed:
-            reauth.mark(request)
+            if at_sign_in:
+                reauth.mark(request)
             response = redirect(next_url)
             if form.cleaned_data["trust"]:
                 trust.remember(request, response, user, device)

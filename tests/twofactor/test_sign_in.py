@@ -314,3 +314,20 @@ class TestTheAdmin:
 
         assert response.status_code == 403
         assert "réservée à l'équipe" in response.content.decode()
+
+
+def test_a_code_typed_in_a_verified_session_stands_for_no_password(client, db, outbox, support_group):
+    """Another device for the admin (step-up) verifies the session again, but does not open the re-authentication
+    window: that needs the password as well."""
+    agent = UserFactory(email="agent@exemple.fr", is_staff=True)
+    agent.groups.add(support_group)
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    client.force_login(agent)
+    session = client.session
+    session.pop(reauth.SESSION_KEY, None)
+    session.save()
+
+    response = client.post(f"{VERIFY}?appareil={device.persistent_id}", {"code": application_code(device)})
+
+    assert response.status_code == 302
+    assert reauth.SESSION_KEY not in client.session
