@@ -30,7 +30,9 @@ BROWSERS = 10
 SEED = f"""
 import json
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
 from structures.models import Membership
+from tests.signing_in import second_factor_device
 from tests.factories import ApprovalRequestFactory, MembershipFactory, StructureFactory, UserFactory
 
 farm = StructureFactory()
@@ -43,6 +45,9 @@ sessions = []
 for n in range({BROWSERS}):
     browser = Client()
     browser.force_login(managers[n % 2])
+    session = browser.session  # the second factor passed too
+    session[DEVICE_ID_SESSION_KEY] = second_factor_device(managers[n % 2]).persistent_id
+    session.save()
     sessions.append(browser.cookies["sessionid"].value)
 print(json.dumps({{"requests": requests, "sessions": sessions}}))
 """

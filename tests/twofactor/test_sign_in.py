@@ -5,8 +5,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.utils import reset as clear_lockout
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -15,6 +18,7 @@ from audit.models import Action, AuditEvent
 from chorus import reauth
 from tests.e2e.pages import SIGN_IN_CODE, application_code
 from tests.factories import PASSWORD, PendingUserFactory, StructureFactory, UserFactory
+from tests.security.test_bad_input import NASTY
 
 LOGIN = reverse("accounts:login")
 VERIFY = reverse("twofactor:verify")
@@ -331,3 +335,15 @@ def test_a_code_typed_in_a_verified_session_stands_for_no_password(client, db, o
 
     assert response.status_code == 302
     assert reauth.SESSION_KEY not in client.session
+
+
+def test_nasty_codes_get_the_page_back_with_the_error_never_a_500(member, outbox):
+    """Each value from a fresh browser, past django-otp's wait, the lockout cleared: each is judged, none passes."""
+    for minutes, (name, value) in enumerate(NASTY.items()):
+        clear_lockout()
+        browser = Client(raise_request_exception=False)
+        with later(60 * minutes):
+            sign_in(browser, member)
+            response = browser.post(VERIFY, {"code": value})
+        assert response.status_code == 200, f"{name}: {response.status_code}"
+        assert "_auth_user_id" in browser.session and DEVICE_ID_SESSION_KEY not in browser.session, name
