@@ -246,3 +246,14 @@ def test_staff_trusted_after_their_application_get_the_admin(db, outbox, support
     type_password(browser, agent)
 
     assert browser.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_devices_page_offers_to_forget_and_comes_back_to_it(sign_in, member):
+    browser = sign_in(member)
+    devices = reverse("twofactor:devices")
+
+    page = browser.get(devices).text
+    response = browser.post(FORGET, {"next": devices})
+
+    assert "Appareils de confiance" in page and "Oublier tous les appareils" in page and FORGET in page
+    assert response.url == devices
