@@ -293,7 +293,7 @@ class SecondFactorPage(PortalPage):
     def enter(self, code: str, trust: bool = False) -> None:
         labelled(self.page, "Code de vérification").fill(code)
         if trust:
-            self.page.get_by_label("Faire confiance à cet appareil pendant 30 jours").check()
+            self.tick(self.page.get_by_label("Faire confiance à cet appareil pendant 30 jours"))
         self.page.get_by_role("main").get_by_role("button", name="Valider").click()
 
     def pass_with_default_device(self, email: str) -> None:
@@ -345,25 +345,31 @@ class BankAccountPage(FormPage):
         return self.page.locator("[data-bic-status]")
 
 
-class ConfirmPasswordPage(PortalPage):
-    """« Confirmez votre mot de passe », before bank details, structure edits and the handover."""
+class ConfirmIdentityPage(PortalPage):
+    """« Confirmez votre identité », before bank details, structure edits and the handover: the password, then the
+    second factor's code."""
 
-    def confirm(self, password: str) -> None:
-        expect(self.page.get_by_role("heading", level=1)).to_have_text("Confirmez votre mot de passe")
+    def confirm(self, email: str, password: str) -> None:
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Confirmez votre identité")
         labelled(self.page, "Votre mot de passe").fill(password)
+        self.page.get_by_role("main").get_by_role("button", name="Continuer").click()
+        expect(self.page.get_by_role("main")).to_contain_text("Étape 2 sur 2")
+        device = default_device(User.objects.get(email=email))
+        code = application_code(device) if isinstance(device, TOTPDevice) else sign_in_code(email)
+        labelled(self.page, "Code de vérification").fill(code)
         self.page.get_by_role("main").get_by_role("button", name="Confirmer").click()
 
 
 class StructurePage(FormPage):
     """« Gérer une structure » → « Modifier une structure » (memento, step 4)."""
 
-    def choose(self, request_type: str, identifier: str, password: str | None = None) -> None:
-        """`password`: typed when the portal asks for it again (none typed in the last minutes)."""
+    def choose(self, request_type: str, identifier: str, identity: tuple[str, str] | None = None) -> None:
+        """`identity`: (e-mail, password), confirmed when the portal asks for it again (not in the last minutes)."""
         self.field("Type de demande").select_option(label=request_type)
         self.field("Identifiant").select_option(label=identifier)
         self.page.get_by_role("button", name="Continuer").click()
-        if password is not None:
-            ConfirmPasswordPage(self.page).confirm(password)
+        if identity is not None:
+            ConfirmIdentityPage(self.page).confirm(*identity)
         expect(self.page.get_by_role("heading", level=2, name=re.compile("^Modifier une structure"))).to_be_visible()
 
     @property

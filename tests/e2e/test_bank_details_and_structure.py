@@ -69,7 +69,7 @@ def test_a_manager_registers_bank_details_then_edits_her_structure(page, site, f
     ).click()
     StructuresPage(page).application("Gérer une structure")
     structure = StructurePage(page)
-    structure.choose("Modifier une structure", "73282932000074 – EARL Martin", password=PASSWORD)
+    structure.choose("Modifier une structure", "73282932000074 – EARL Martin", identity=(farmer.email, PASSWORD))
     expect(structure.field("SIRET")).to_have_value("73282932000074")
     expect(structure.field("SIREN")).to_have_value("732829320")
     structure.field("Adresse", exact=True).fill("12 route de Crest")
