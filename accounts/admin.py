@@ -280,9 +280,9 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
         if untouched := len(queryset) - unlocked:
             self.message_user(request, f"{untouched} compte(s) sans échec de connexion récent.", messages.WARNING)
 
-    @action_on_list_and_page(description="Changer l'adresse de connexion", permissions=["change"])
-    def change_login_address(self, request, queryset):
-        """The new address confirms a mailed link before it is in force; the old one is told at once."""
+    def _one_account_to_change(self, request, queryset):
+        """The actions that act on one account: it, or None once the agent is told why not (several selected, or a
+        staff account, which only superusers change)."""
         if len(queryset) != 1:
             self.message_user(request, "Sélectionnez un seul compte.", messages.ERROR)
             return None
@@ -291,6 +291,14 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
             self.message_user(
                 request, "Le compte d'un membre de l'équipe se change par un superutilisateur.", messages.ERROR
             )
+            return None
+        return user
+
+    @action_on_list_and_page(description="Changer l'adresse de connexion", permissions=["change"])
+    def change_login_address(self, request, queryset):
+        """The new address confirms a mailed link before it is in force; the old one is told at once."""
+        user = self._one_account_to_change(request, queryset)
+        if user is None:
             return None
         form = LoginAddressChangeForm(user, request.POST if "new_email" in request.POST else None)
         if form.is_valid() and (change := form.save(by=request.user)) is not None:
@@ -317,14 +325,8 @@ class UserAdmin(SiretSearchMixin, DjangoUserAdmin):
     def reset_second_factor(self, request, queryset):
         """For a user who lost their application or key: back to the e-mail code, once support has checked who
         calls. A confirmation page first, which lists what will be removed; the user is mailed."""
-        if len(queryset) != 1:
-            self.message_user(request, "Sélectionnez un seul compte.", messages.ERROR)
-            return None
-        user = queryset[0]
-        if not self.has_change_permission(request, user):
-            self.message_user(
-                request, "Le compte d'un membre de l'équipe se change par un superutilisateur.", messages.ERROR
-            )
+        user = self._one_account_to_change(request, queryset)
+        if user is None:
             return None
         if "confirm" in request.POST:
             second_factor_workflows.reset(user, by=request.user)

@@ -17,12 +17,10 @@ import json
 from urllib.parse import urlencode
 
 from axes.helpers import get_lockout_response
-from axes.utils import reset as forget_failed_sign_ins
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.signals import user_login_failed
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect
@@ -37,13 +35,11 @@ from django_otp_webauthn.utils import rewrite_exceptions
 from django_otp_webauthn.views import BeginCredentialAuthenticationView, BeginCredentialRegistrationView
 from webauthn.helpers.exceptions import WebAuthnException
 
-from audit.log import record
-from audit.models import Action
 from chorus import reauth
 from twofactor import enrolment, trust, workflows
 from twofactor.device_forms import DeviceNameField
 from twofactor.device_views import hand_over_codes
-from twofactor.devices import describe, find, settings_of
+from twofactor.devices import find, settings_of
 from twofactor.models import SecondFactor
 from twofactor.views import verify_url
 
@@ -222,14 +218,6 @@ def register(request):
     return redirect(_devices_url())
 
 
-def _refused(request) -> None:
-    """A refused answer counts in the lockout as a wrong code does (`workflows.verify`)."""
-    credentials = {settings.AXES_USERNAME_FORM_FIELD: request.user.email}
-    user_login_failed.send(__name__, credentials=credentials, request=request, second_factor=True)
-    if getattr(request, "axes_locked_out", False) or workflows.is_locked(request):
-        raise workflows.Locked
-
-
 def check_key(request, state: dict, answer: str):
     """The second factor by key: the answer to this session's challenge, from one of the signed-in user's keys.
 
@@ -248,12 +236,9 @@ def check_key(request, state: dict, answer: str):
         if not device.confirmed:
             raise exceptions.CredentialDisabled()
     except (ValueError, TypeError, AttributeError, KeyError, exceptions.OTPWebAuthnApiError, WebAuthnException):
-        _refused(request)
+        workflows.failed(request)  # counted in the lockout as a wrong code is
         return None
-    otp_login(request, device)
-    request.session.cycle_key()
-    forget_failed_sign_ins(username=user.email)
-    record(Action.SECOND_FACTOR_PASSED, actor=user, device=describe(device))
+    workflows.passed(request, device)
     return device
 
 

@@ -64,21 +64,32 @@ def verify(request, device, token: str) -> bool:
     `Locked` when the account is locked, before or because of this code; nothing is checked then; `TooSoon`
     while the device makes the user wait after a wrong code (not counted: nothing was tried).
     """
-    user = request.user
     if is_locked(request):
         raise Locked
     if not device.verify_is_allowed()[0]:
         raise TooSoon
     if device.verify_token(token.strip()):
-        otp_login(request, device)
-        request.session.cycle_key()
-        forget_failed_sign_ins(username=user.email)  # the account's own success, both steps passed
-        record(Action.SECOND_FACTOR_PASSED, actor=user, device=describe(device))
+        passed(request, device)
         return True
-    user_login_failed.send(__name__, credentials=_credentials(user), request=request, second_factor=True)
+    failed(request)
+    return False
+
+
+def passed(request, device, **details) -> None:
+    """The second factor passed (a code, a key, a trusted browser): the session is verified by `device` under a new
+    key, the account's failures are cleared (both steps passed) and the audit trail says so."""
+    otp_login(request, device)
+    request.session.cycle_key()
+    forget_failed_sign_ins(username=request.user.email)
+    record(Action.SECOND_FACTOR_PASSED, actor=request.user, device=describe(device), **details)
+
+
+def failed(request) -> None:
+    """A wrong code or a refused key: a failed sign-in of the account for django-axes (`second_factor=True` for the
+    audit trail). Raises `Locked` if it locked the account."""
+    user_login_failed.send(__name__, credentials=_credentials(request.user), request=request, second_factor=True)
     if getattr(request, "axes_locked_out", False) or is_locked(request):
         raise Locked
-    return False
 
 
 def verified_by_mailed_link(request, user) -> None:
@@ -91,11 +102,7 @@ def trusted_sign_in(request, device) -> None:
     """A sign-in from a browser the user trusted (`twofactor.trust`): the session is verified by the device recorded
     in its cookie, as if its code had been typed, and audited as such. The re-authentication window is not opened:
     the steps it guards ask for the second factor all the same."""
-    user = request.user
-    otp_login(request, device)
-    request.session.cycle_key()
-    forget_failed_sign_ins(username=user.email)
-    record(Action.SECOND_FACTOR_PASSED, actor=user, device=describe(device), trusted=True)
+    passed(request, device, trusted=True)
 
 
 def confirm_identity(request, device, token: str) -> bool:
