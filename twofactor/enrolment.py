@@ -23,8 +23,8 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.log import record
 from audit.models import Action
-from chorus import mail
 from chorus.throttling import client_ip
+from twofactor import emails
 from twofactor.devices import (
     describe,
     devices_of,
@@ -45,13 +45,6 @@ RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 RECOVERY_CODE_LENGTH = 10
 # The devices a user names and removes; the e-mail code stays, and the recovery codes go with the last strong one.
 OWN_DEVICES = (TOTPDevice, WebAuthnCredential)
-
-CHANGES = {
-    "renamed": "Un moyen de double authentification a été renommé",
-    "made_default": "Votre moyen de double authentification par défaut a changé",
-    "removed": "Un moyen de double authentification a été supprimé",
-    "recovery_codes": "De nouveaux codes de secours ont été générés",
-}
 
 
 class WrongCode(Exception):
@@ -130,11 +123,7 @@ def device_added(request, device) -> list[str]:
     user = request.user
     record(Action.DEVICE_ADDED, actor=user, device=describe(device))
     codes = [] if recovery_device(user) is not None else _replace_recovery_codes(user)
-    mail.send(
-        "device_added",
-        user.email,
-        {**_when_and_where(request), "user": user, "device": describe(device), "recovery_codes": bool(codes)},
-    )
+    emails.device_added(user, describe(device), ip=client_ip(request), recovery_codes=bool(codes))
     return codes
 
 
@@ -167,7 +156,7 @@ def issue_recovery_codes(request) -> list[str]:
         if not has_strong_device(user):
             raise NoStrongDevice
         codes = _replace_recovery_codes(user)
-        _mail_change(request, "recovery_codes", device="Codes de secours")
+        emails.device_changed(request.user, ip=client_ip(request), change="recovery_codes", device="Codes de secours")
     return codes
 
 
@@ -182,7 +171,9 @@ def rename(request, device, name: str) -> bool:
         device.name = name
         device.save(update_fields=["name"])
         record(Action.DEVICE_CHANGED, actor=user, device=describe(device), previous=previous, change="renamed")
-        _mail_change(request, "renamed", device=describe(device), previous=previous)
+        emails.device_changed(
+            request.user, ip=client_ip(request), change="renamed", device=describe(device), previous=previous
+        )
     return True
 
 
@@ -194,7 +185,7 @@ def make_default(request, device) -> None:
         second_factor.default_device = device.persistent_id
         second_factor.save(update_fields=["default_device"])
         record(Action.DEVICE_CHANGED, actor=user, device=describe(device), change="made_default")
-        _mail_change(request, "made_default", device=describe(device))
+        emails.device_changed(request.user, ip=client_ip(request), change="made_default", device=describe(device))
 
 
 def remove(request, device) -> bool:
@@ -221,27 +212,10 @@ def remove(request, device) -> bool:
             second_factor.default_device = ""
             second_factor.save(update_fields=["default_device"])
         record(Action.DEVICE_REMOVED, actor=user, device=label, recovery_codes_removed=codes_removed)
-        _mail_change(request, "removed", device=label, recovery_codes_removed=codes_removed)
+        emails.device_changed(
+            request.user, ip=client_ip(request), change="removed", device=label, recovery_codes_removed=codes_removed
+        )
     if request.session.get(DEVICE_ID_SESSION_KEY) in removed_ids:
         remaining = devices_of(user)
         otp_login(request, next((d for d in remaining if is_strong(d)), None) or email_device(user))
     return codes_removed
-
-
-def _when_and_where(request) -> dict:
-    return {"at": timezone.localtime(), "ip": client_ip(request)}
-
-
-def _mail_change(request, change: str, **context) -> None:
-    user = request.user
-    mail.send(
-        "device_changed",
-        user.email,
-        {
-            **_when_and_where(request),
-            **context,
-            "user": user,
-            "change": change,
-            "subject": CHANGES[change],
-        },
-    )

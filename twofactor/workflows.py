@@ -14,7 +14,6 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.log import record
 from audit.models import Action
-from chorus import mail
 from chorus.throttling import client_ip
 from twofactor import emails
 from twofactor.devices import describe, email_device
@@ -143,4 +142,4 @@ def reset(user, *, by) -> None:
         SecondFactor.objects.update_or_create(user=user, defaults={"default_device": ""})
         _raise_trust_generation(user)
         record(Action.SECOND_FACTOR_RESET, actor=by, target=user.email)
-        mail.send("second_factor_reset", user.email, {"user": user, "at": timezone.now()})
+        emails.second_factor_reset(user)
