@@ -373,7 +373,7 @@ def second_factor_lines(user) -> list[str]:
         added, used = getattr(device, "created_at", None), getattr(device, "last_used_at", None)
         parts = [second_factor_devices.describe(device)]
         if added:
-            parts.append(f"ajouté le {localtime(added).strftime('%d/%m/%Y')}")
+            parts.append(f"ajout le {localtime(added).strftime('%d/%m/%Y')}")
         parts.append(f"utilisé le {localtime(used).strftime('%d/%m/%Y à %H:%M')}" if used else "jamais utilisé")
         lines.append(", ".join(parts) + (" (par défaut)" if device is default else ""))
     return lines

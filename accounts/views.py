@@ -29,7 +29,7 @@ from twofactor import devices as second_factor_devices
 from twofactor import views as second_factor
 from twofactor import webauthn as second_factor_keys
 from twofactor import workflows as second_factor_workflows
-from twofactor.forms import WRONG_CODE
+from twofactor.forms import wrong_code
 from twofactor.models import RecoveryCodeDevice
 
 THROTTLED = "Trop de tentatives depuis votre connexion. Réessayez dans une heure."
@@ -318,7 +318,7 @@ def _confirm_second_factor(request, next_url: str):
             try:
                 if second_factor_workflows.confirm_identity(request, device, form.cleaned_data["code"]):
                     return _identity_confirmed(request, next_url)
-                form.add_error("code", WRONG_CODE)
+                form.add_error("code", wrong_code(device))
             except second_factor_workflows.TooSoon:
                 form.add_error("code", second_factor.TOO_SOON)
     except second_factor_workflows.Locked:

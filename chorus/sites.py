@@ -55,7 +55,7 @@ class PortalAdminSite(admin.AdminSite):
         return render(
             request,
             "admin/second_factor_required.html",
-            {"verify_url": f"{reverse('twofactor:verify')}?{_next(next_url)}", "next": next_url},
+            {"verify_url": f"{reverse('twofactor:verify')}?{_next(next_url)}&renforcer=1", "next": next_url},
             status=403,
         )
 

@@ -47,10 +47,15 @@ def default_device(user):
         device = Device.from_persistent_id(chosen)
         if device is not None and device.user_id == user.pk and device.confirmed and not _is_recovery(device):
             return device
+    return strongest_device(user) or email_device(user)
+
+
+def strongest_device(user):
+    """A key, else an application: what the admin asks for; None for a user who has only the e-mail code."""
     for model in (WebAuthnCredential, TOTPDevice):
         if device := model.objects.filter(user=user, confirmed=True).order_by("pk").first():
             return device
-    return email_device(user)
+    return None
 
 
 def _is_recovery(device) -> bool:
@@ -82,6 +87,8 @@ def describe(device) -> str:
         RecoveryCodeDevice: "Code de secours",
     }
     kind = next((label for cls, label in kinds.items() if isinstance(device, cls)), "Appareil")
+    if isinstance(device, RecoveryCodeDevice):
+        return "Codes de secours"
     name = (device.name or "").strip()
     return f"{kind} « {name} »" if name and name != kind else kind
 

@@ -1,8 +1,23 @@
 from django import forms
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chorus.forms import fields_only
+from twofactor.models import RecoveryCodeDevice
 
 WRONG_CODE = "Code incorrect ou expiré. Vérifiez le dernier code reçu, ou demandez-en un nouveau."
+WRONG_APPLICATION_CODE = (
+    "Code incorrect. Saisissez le code que votre application affiche maintenant : il change toutes les 30 secondes."
+)
+WRONG_RECOVERY_CODE = "Ce code de secours est incorrect ou a déjà servi : chaque code ne sert qu'une fois."
+
+
+def wrong_code(device) -> str:
+    """The refusal in the words of the device: there is no « dernier code reçu » for an application."""
+    if isinstance(device, TOTPDevice):
+        return WRONG_APPLICATION_CODE
+    if isinstance(device, RecoveryCodeDevice):
+        return WRONG_RECOVERY_CODE
+    return WRONG_CODE
 
 
 class CodeForm(forms.Form):

@@ -6,21 +6,24 @@ from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from chorus import reauth, throttling
 from chorus.forms import posted
 from twofactor import trust, workflows
-from twofactor.devices import default_device, describe, devices_of, find, recovery_device
-from twofactor.forms import WRONG_CODE, CodeForm
+from twofactor.devices import default_device, describe, devices_of, find, recovery_device, strongest_device
+from twofactor.forms import CodeForm, wrong_code
 from twofactor.models import RecoveryCodeDevice
 
+STEP_UP = "renforcer"
 TOO_SOON = "Après un code erroné, patientez quelques secondes avant de réessayer : ce code n'a pas été vérifié."
 TOO_MANY_CODES = "Vous avez demandé beaucoup de codes cette heure-ci. Utilisez le dernier reçu, ou réessayez plus tard."
 
@@ -68,10 +71,14 @@ def verify(request):
     if not user.is_authenticated:
         return redirect(settings.LOGIN_URL)
     next_url = _next_url(request)
-    # Verified already: only a change of device (the admin asks for a stronger one) shows the page again.
-    if user.is_verified() and "appareil" not in request.GET and request.method != "POST":
+    # Verified already: only a change of device shows the page again, the one chosen or, for the admin, which asks
+    # for a stronger one than the e-mail code, the strongest (`?renforcer`).
+    step_up = STEP_UP in request.GET
+    if user.is_verified() and "appareil" not in request.GET and not step_up and request.method != "POST":
         return redirect(next_url)
     device = _chosen_device(request)
+    if step_up and "appareil" not in request.GET and (strong := strongest_device(user)) is not None:
+        device = strong
     form = CodeForm(posted(request)[0], recovery=isinstance(device, RecoveryCodeDevice))
     # Right after the password, the code completes a sign-in that counts as the password just typed; in a session
     # verified already (another device for the admin), a code stands for no password (`chorus.reauth`).
@@ -82,6 +89,7 @@ def verify(request):
         except workflows.Locked:
             credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
             request.session.flush()  # this browser's half-open session only: the account's others stay
+            request.user = AnonymousUser()  # the lockout page speaks of signing in, not of a password to retype
             return get_lockout_response(request, None, credentials)
         except workflows.TooSoon:
             form.add_error("code", TOO_SOON)
@@ -94,7 +102,7 @@ def verify(request):
                 trust.remember(request, response, user, device)
             return response
         elif passed is False:
-            form.add_error("code", WRONG_CODE)
+            form.add_error("code", wrong_code(device))
     others = [d for d in devices_of(user) if d.persistent_id != device.persistent_id]
     recovery = recovery_device(user)
     if recovery is not None and recovery.persistent_id != device.persistent_id:
@@ -107,6 +115,8 @@ def verify(request):
             "device": device,
             "device_label": describe(device),
             "by_email": isinstance(device, EmailDevice),
+            "code_sent": isinstance(device, EmailDevice) and workflows.has_usable_code(device),
+            "application": isinstance(device, TOTPDevice),
             "recovery": isinstance(device, RecoveryCodeDevice),
             "webauthn": isinstance(device, WebAuthnCredential),  # no code to type: twofactor/webauthn.py
             "others": [(d, describe(d), verify_url(next_url, d)) for d in others],
@@ -128,7 +138,9 @@ def send_code(request):
     elif workflows.send_code(request, device):
         messages.success(request, f"Un nouveau code est envoyé à {user.email}. Il remplace le précédent.")
     else:
-        messages.info(request, "Un code vient de vous être envoyé : attendez une minute avant d'en demander un autre.")
+        messages.info(
+            request, "Le dernier code envoyé est encore valable : utilisez-le, ou attendez une minute pour un autre."
+        )
     return redirect(verify_url(next_url, device))
 
 

@@ -34,7 +34,7 @@ def send_code(request, device: EmailDevice) -> bool:
     False, and nothing sent, within a minute of a code that can still be used (OTP_EMAIL_COOLDOWN_DURATION):
     the mailbox is not flooded. Once that code is used or expired, a sign-in on another browser gets its own.
     """
-    if _has_usable_code(device) and not device.generate_is_allowed()[0]:
+    if has_usable_code(device) and not device.generate_is_allowed()[0]:
         return False
     with transaction.atomic():
         device.cooldown_set(commit=False)
@@ -43,7 +43,7 @@ def send_code(request, device: EmailDevice) -> bool:
     return True
 
 
-def _has_usable_code(device: EmailDevice) -> bool:
+def has_usable_code(device: EmailDevice) -> bool:
     return bool(device.token) and device.valid_until is not None and device.valid_until > timezone.now()
 
 

@@ -58,7 +58,9 @@ if (password && meter) {
     lower: (value) => /\p{Ll}/u.test(value),
     digit: (value) => /\p{Nd}/u.test(value),
     special: (value) => /[^\p{L}\p{Nd}]/u.test(value),
-    common: (value) => !common.stems.has(passwordStem(value)) && !common.whole.has(value.toLowerCase().trim()),
+    // Nothing typed is no password yet, common or not: the rule is met once there is one that is not.
+    common: (value) =>
+      value.length > 0 && !common.stems.has(passwordStem(value)) && !common.whole.has(value.toLowerCase().trim()),
   };
   const level = meter.querySelector("[data-password-meter-level]");
   const bar = meter.querySelector("[data-password-meter-bar]");

@@ -75,7 +75,7 @@ def test_a_recovery_code_signs_in_once_only(sign_in, member, outbox):
 
     assert first.status_code == 302 and first.url == "/"
     assert client.get(reverse("structures:structure_list")).status_code == 200
-    assert second.status_code == 200 and "Code incorrect" in second.content.decode()
+    assert second.status_code == 200 and "Ce code de secours est incorrect ou a déjà servi" in second.content.decode()
     assert RecoveryCode.objects.filter(device__user=member).count() == 9
     assert "Il vous en reste <strong>9</strong>" in client.get(DEVICES).content.decode()
 
@@ -86,7 +86,7 @@ def test_another_users_recovery_code_does_not_sign_in(sign_in, member, outsider,
 
     _, response = sign_in_with_recovery_code(outsider, mine[0])
 
-    assert response.status_code == 200 and "Code incorrect" in response.content.decode()
+    assert response.status_code == 200 and "Ce code de secours est incorrect ou a déjà servi" in response.content.decode()
     assert RecoveryCode.objects.filter(device__user=member).count() == 10
 
 
@@ -106,7 +106,7 @@ def test_new_codes_void_the_old_ones_audited_and_mailed(sign_in, member, outbox)
     assert mail.to == [member.email]
     assert "Les codes de secours précédents ne fonctionnent plus." in mail.body
     _, refused = sign_in_with_recovery_code(member, old[0])
-    assert "Code incorrect" in refused.content.decode()
+    assert "Ce code de secours est incorrect ou a déjà servi" in refused.content.decode()
 
 
 def test_without_an_application_or_a_key_no_codes_are_issued(sign_in, member, outbox):

@@ -348,3 +348,47 @@ def test_nasty_codes_get_the_page_back_with_the_error_never_a_500(member, outbox
             response = browser.post(VERIFY, {"code": value})
         assert response.status_code == 200, f"{name}: {response.status_code}"
         assert "_auth_user_id" in browser.session and DEVICE_ID_SESSION_KEY not in browser.session, name
+
+
+def test_staff_signed_in_by_mailed_code_step_up_to_their_application_for_the_admin(client, db, outbox, support_group):
+    agent = UserFactory(email="agent@exemple.fr", is_staff=True)
+    agent.groups.add(support_group)
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    email = EmailDevice.objects.create(user=agent, name="Code par courriel", confirmed=True)
+    sign_in(client, agent, next_url="/administration/")
+    client.post(SEND_CODE, {"next": "/administration/"})
+    enter(client, last_code(outbox, agent), device=email.persistent_id, next="/administration/")
+
+    refused = client.get("/administration/", follow=True)
+    step_up = re.search(r'href="([^"]*renforcer=1[^"]*)"', refused.content.decode()).group(1).replace("&amp;", "&")
+    page = client.get(step_up)
+    response = client.post(step_up, {"code": application_code(device), "device": device.persistent_id})
+
+    assert refused.status_code == 403
+    assert "affiché par votre application" in page.content.decode()
+    assert response.url == "/administration/"
+    assert client.get("/administration/").status_code == 200
+
+
+def test_choosing_the_mailed_code_without_one_offers_to_send_it(client, db, outbox):
+    user = UserFactory(email="jeanne@exemple.fr")
+    TOTPDevice.objects.create(user=user, name="Téléphone", confirmed=True)
+    email = EmailDevice.objects.create(user=user, name="Code par courriel", confirmed=True)
+    sign_in(client, user)  # the application is the default: nothing mailed
+
+    page = client.get(VERIFY, {"appareil": email.persistent_id}).content.decode()
+
+    assert not mailed_codes(outbox, user)
+    assert "Recevoir un code" in page and "dernier code" not in page
+
+
+def test_the_lockout_after_wrong_codes_speaks_of_signing_in(client, member, outbox, settings):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        with later(30 * attempt):
+            if attempt == 0:
+                sign_in(client, member)
+            response = enter(client, "abcdef")
+
+    assert response.status_code == settings.AXES_HTTP_RESPONSE_CODE
+    page = response.content.decode()
+    assert "Connexion temporairement bloquée" in page and "Mot de passe temporairement bloqué" not in page

@@ -42,7 +42,7 @@ def test_the_account_page_lists_the_devices_without_their_secrets(agent, caller)
     phone = TOTPDevice.objects.get(user=caller)
 
     assert "Double authentification" in page
-    assert "Application d&#x27;authentification « Téléphone de Jeanne », ajouté le" in page
+    assert "Application d&#x27;authentification « Téléphone de Jeanne », ajout le" in page
     assert "jamais utilisé (par défaut)" in page
     assert "Codes de secours : 1 restant(s) sur 10" in page
     assert "Code par courriel, à jeanne@exemple.fr" in page
