@@ -86,7 +86,8 @@ def test_another_users_recovery_code_does_not_sign_in(sign_in, member, outsider,
 
     _, response = sign_in_with_recovery_code(outsider, mine[0])
 
-    assert response.status_code == 200 and "Ce code de secours est incorrect ou a déjà servi" in response.content.decode()
+    assert response.status_code == 200
+    assert "Ce code de secours est incorrect ou a déjà servi" in response.content.decode()
     assert RecoveryCode.objects.filter(device__user=member).count() == 10
 
 
