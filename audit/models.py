@@ -6,7 +6,7 @@ from django.utils import timezone
 
 
 class Action(models.TextChoices):
-    SIGN_IN = "sign_in", "Connexion"
+    SIGN_IN = "sign_in", "Connexion : mot de passe vérifié"  # the second factor follows (SECOND_FACTOR_*)
     SIGN_IN_FAILED = "sign_in_failed", "Échec de connexion"
     LOCKED_OUT = "locked_out", "Blocage après échecs de connexion"
     LOCKOUT_LIFTED = "lockout_lifted", "Connexion débloquée par l'équipe"
