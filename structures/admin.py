@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import audit_trail_link
+from audit.admin import audit_trail_link, short_date
 from chorus.admin import ReadOnlyAdminMixin
 from chorus.sites import DashboardPanel
 from structures import workflows
@@ -101,6 +101,11 @@ def rib_link(bank_account: BankAccount) -> str:
     )
 
 
+def yes_no(value: bool) -> str:
+    # In words: the admin's boolean icon reads « True » or « False » to a screen reader.
+    return "oui" if value else "non"
+
+
 class BankAccountDisplay:
     @admin.display(description="IBAN")
     def masked_iban(self, bank_account):
@@ -124,7 +129,9 @@ class BankAccountInline(ReadOnlyAdminMixin, BankAccountDisplay, admin.TabularInl
 
 @admin.register(Structure)
 class StructureAdmin(SiretSearchMixin, HistoryAdmin):
-    list_display = ["siret", "name", "beneficiary_category", "pacage", "is_agricultural_centre", "status", "created_at"]
+    # Few, narrow columns on a 1280-pixel screen: the category says when the structure is a management centre,
+    # dates are written dd/mm/yyyy, and static/css/admin.css lets the name and the category wrap.
+    list_display = ["siret", "name", "category", "pacage", "status", "created"]
     list_filter = [
         NoActiveMainManagerFilter,
         "beneficiary_category",
@@ -149,6 +156,17 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
             count=without_active_main_manager(Structure.objects.all()).count(),
             url=f"{changelist}?{query}",
         )
+
+    @admin.display(description="catégorie", ordering="beneficiary_category")
+    def category(self, structure):
+        """The beneficiary category; a management centre has none (it files for its clients), and says so."""
+        if structure.is_agricultural_centre:
+            return "centre de gestion"
+        return structure.get_beneficiary_category_display() or self.get_empty_value_display()
+
+    @admin.display(description="créée le", ordering="created_at")
+    def created(self, structure):
+        return short_date(structure.created_at)
 
     @admin.display(description="journal d'audit")
     def audit_trail(self, structure):
@@ -180,13 +198,22 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(RoleReadOnly, SiretSearchMixin, HistoryAdmin):
-    list_display = ["user", "structure", "role", "created_at"]
+    # The structure's name wraps (static/css/admin.css), the date is dd/mm/yyyy: the list fits 1280 pixels.
+    list_display = ["member", "structure", "role", "since"]
     list_filter = ["role", "user__is_active"]
     search_fields = ["user__email", "user__last_name", "structure__siret", "structure__name"]
     list_select_related = ["user", "structure"]
     fields = ["user", "structure", "role", "created_at"]
     readonly_fields = fields
     actions = ["appoint_main_manager"]
+
+    @admin.display(description="utilisateur", ordering="user__email")
+    def member(self, membership):
+        return membership.user.email
+
+    @admin.display(description="depuis le", ordering="created_at")
+    def since(self, membership):
+        return short_date(membership.created_at)
 
     @admin.action(
         description="Nommer gestionnaire principal de sa structure",
@@ -219,7 +246,8 @@ class MembershipAdmin(RoleReadOnly, SiretSearchMixin, HistoryAdmin):
 class BankAccountAdmin(ReadOnlyAdminMixin, BankAccountDisplay, HistoryAdmin):
     """Support reads bank details and their history; it does not change them."""
 
-    list_display = ["label", "structure", "masked_iban", "bic", "is_default", "created_at"]
+    # IBAN and BIC in one column, short titles, dates dd/mm/yyyy: the list fits a 1280-pixel screen.
+    list_display = ["label", "structure", "iban_and_bic", "default", "created"]
     list_filter = ["is_default", "rib_content_type"]
     search_fields = ["structure__siret", "structure__name", "label", "bic"]
     list_select_related = ["structure"]
@@ -237,3 +265,15 @@ class BankAccountAdmin(ReadOnlyAdminMixin, BankAccountDisplay, HistoryAdmin):
         "updated_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description="IBAN / BIC")
+    def iban_and_bic(self, bank_account):
+        return format_html("{}<br>{}", bank_account.masked_iban, bank_account.bic)
+
+    @admin.display(description="par défaut", ordering="is_default")
+    def default(self, bank_account):
+        return yes_no(bank_account.is_default)
+
+    @admin.display(description="créée le", ordering="created_at")
+    def created(self, bank_account):
+        return short_date(bank_account.created_at)
