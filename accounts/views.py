@@ -323,10 +323,7 @@ def _confirm_second_factor(request, next_url: str):
                 form.add_error("code", second_factor.TOO_SOON)
     except second_factor_workflows.Locked:
         return get_lockout_response(request, None, {settings.AXES_USERNAME_FORM_FIELD: user.email})
-    others = [d for d in second_factor_devices.devices_of(user) if d.persistent_id != device.persistent_id]
-    recovery = second_factor_devices.recovery_device(user)
-    if recovery is not None and recovery.persistent_id != device.persistent_id:
-        others.append(recovery)
+    others = second_factor_devices.alternatives(user, device)
     context = {
         "form": form,
         "step": "second_factor",

@@ -33,6 +33,15 @@ def devices_of(user) -> list:
     return sorted(devices, key=lambda d: (not isinstance(d, EmailDevice), d.persistent_id))
 
 
+def alternatives(user, device) -> list:
+    """« Utiliser un autre moyen »: the user's other devices, recovery codes last."""
+    others = [d for d in devices_of(user) if d.persistent_id != device.persistent_id]
+    recovery = recovery_device(user)
+    if recovery is not None and recovery.persistent_id != device.persistent_id:
+        others.append(recovery)
+    return others
+
+
 def recovery_device(user) -> RecoveryCodeDevice | None:
     return RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
 

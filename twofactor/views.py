@@ -19,7 +19,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from chorus import reauth, throttling
 from chorus.forms import posted
 from twofactor import trust, workflows
-from twofactor.devices import default_device, describe, devices_of, find, recovery_device, strongest_device
+from twofactor.devices import alternatives, default_device, describe, devices_of, find, strongest_device
 from twofactor.forms import CodeForm, wrong_code
 from twofactor.models import RecoveryCodeDevice
 
@@ -51,7 +51,8 @@ def start(request, next_url: str):
     return response
 
 
-def _next_url(request) -> str:
+def safe_next(request) -> str:
+    """Where to go once the step is done: the `next` posted or in the address, if it stays on the portal."""
     next_url = request.POST.get("next") or request.GET.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
         return next_url
@@ -70,7 +71,7 @@ def verify(request):
     user = request.user
     if not user.is_authenticated:
         return redirect(settings.LOGIN_URL)
-    next_url = _next_url(request)
+    next_url = safe_next(request)
     # Verified already: only a change of device shows the page again, the one chosen or, for the admin, which asks
     # for a stronger one than the e-mail code, the strongest (`?renforcer`).
     step_up = STEP_UP in request.GET
@@ -103,10 +104,7 @@ def verify(request):
             return response
         elif passed is False:
             form.add_error("code", wrong_code(device))
-    others = [d for d in devices_of(user) if d.persistent_id != device.persistent_id]
-    recovery = recovery_device(user)
-    if recovery is not None and recovery.persistent_id != device.persistent_id:
-        others.append(recovery)
+    others = alternatives(user, device)
     return render(
         request,
         "twofactor/verify.html",
@@ -129,7 +127,7 @@ def verify(request):
 def send_code(request):
     """« Recevoir un nouveau code »: to the login address, at most one a minute and a few an hour."""
     user = request.user
-    next_url = _next_url(request)
+    next_url = safe_next(request)
     if not user.is_authenticated:
         return redirect(settings.LOGIN_URL)
     device = next((d for d in devices_of(user) if isinstance(d, EmailDevice)), None)

@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -41,7 +40,7 @@ from twofactor.device_forms import DeviceNameField
 from twofactor.device_views import hand_over_codes
 from twofactor.devices import find, settings_of
 from twofactor.models import SecondFactor
-from twofactor.views import verify_url
+from twofactor.views import safe_next, verify_url
 
 # Where the library's views keep a ceremony's challenge; each is taken out of the session once, used or not.
 REGISTRATION_STATE = "otp_webauthn_register_state"
@@ -110,13 +109,6 @@ def _helper(request):
 
 def _devices_url() -> str:
     return reverse("twofactor:devices")
-
-
-def _next_url(request) -> str:
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        return next_url
-    return reverse("home")
 
 
 class _Begin:
@@ -249,7 +241,7 @@ def verify(request):
     user = request.user
     if not user.is_authenticated:
         return redirect(settings.LOGIN_URL)
-    next_url = _next_url(request)
+    next_url = safe_next(request)
     back = verify_url(next_url, find(user, request.POST.get("device", "")))
     verified_before = user.is_verified()
     state = request.session.pop(AUTHENTICATION_STATE, None)
