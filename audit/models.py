@@ -41,6 +41,8 @@ class Action(models.TextChoices):
     DEVICE_REMOVED = "device_removed", "Appareil de double authentification supprimé"
     RECOVERY_CODES_ISSUED = "recovery_codes_issued", "Codes de secours générés"
     TRUSTED_DEVICES_FORGOTTEN = "trusted_forgotten", "Appareils de confiance oubliés"
+    REFUND_FILED = "refund_filed", "Demande de remboursement déposée"
+    REFUND_DRAFT_DELETED = "refund_draft_deleted", "Brouillon de demande de remboursement supprimé"
 
 
 class ImmutableEvent(Exception):

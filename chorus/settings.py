@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "approvals",
     "audit",
     "twofactor",
+    "refunds",
     "portal",
 ]
 
@@ -337,6 +338,11 @@ STORAGES = {
     "ribs": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT / "rib"},
+    },
+    # Refund invoices, beside the RIBs: they leave only through refunds.views.invoice_download.
+    "invoices": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "invoices"},
     },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"

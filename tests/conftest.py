@@ -13,6 +13,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from chorus import reauth
 from chorus.mail import deliver_queued
+from refunds.models import RefundLine
 from structures.models import BankAccount, Membership
 from tests import factories
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
@@ -150,13 +151,16 @@ def postgresql_only(transactional_db):
 
 @pytest.fixture
 def private_media(settings, tmp_path, monkeypatch):
-    """RIB files land in a throw-away folder.
+    """RIB and invoice files land in a throw-away folder.
 
     The field resolved its storage when the model loaded, so it is swapped
     on the field itself.
     """
     settings.MEDIA_ROOT = tmp_path
     monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path / "rib"))
+    monkeypatch.setattr(
+        RefundLine._meta.get_field("invoice"), "storage", FileSystemStorage(location=tmp_path / "invoices")
+    )
 
 
 @pytest.fixture

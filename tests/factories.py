@@ -1,5 +1,7 @@
 import importlib
 import random
+from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 
 import factory
@@ -11,6 +13,7 @@ from stdnum import luhn
 
 from accounts.models import User
 from approvals.models import ApprovalRequest
+from refunds.models import Product, RefundLine, RefundRequest
 from structures.models import BankAccount, Membership, Structure
 
 PASSWORD = "Blé-Moisson-42x"
@@ -137,3 +140,47 @@ def support_group() -> Group:
         migration = importlib.import_module("accounts.migrations.0003_support_group")
         migration.create_group(apps, SimpleNamespace(connection=connection))
     return Group.objects.get(name="Support")
+
+
+def refund_reference_data() -> None:
+    """The products, rates and campaigns that refunds/migrations/0002 ships.
+
+    A live-server or threaded test empties the database when it ends, the shipped rows with it (as for
+    `support_group`), so they are made again, by the migration's own function, when they are missing.
+    """
+    if not Product.objects.exists():
+        migration = importlib.import_module("refunds.migrations.0002_reference_data")
+        migration.ship(apps, SimpleNamespace(connection=connection))
+
+
+class FarmFactory(StructureFactory):
+    """A farm whose registration is complete: category, PACAGE, and (with `bank_account`) bank details."""
+
+    beneficiary_category = Structure.BeneficiaryCategory.INDIVIDUAL_FARMER
+    pacage = factory.Sequence(lambda n: f"{n % 1_000_000_000:09d}")
+    postal_code = "35000"
+
+
+class RefundRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RefundRequest
+
+    structure = factory.SubFactory(FarmFactory)
+    year = 2023
+
+
+class RefundLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RefundLine
+
+    request = factory.SubFactory(RefundRequestFactory)
+    invoice_number = factory.Sequence(lambda n: f"F-{n:05d}")
+    invoice_date = factory.LazyAttribute(lambda line: date(line.request.year, 3, 15))
+    supplier = "Coopérative du Val"
+    product = factory.LazyFunction(lambda: Product.objects.get(code="gnr"))
+    quantity = Decimal("1000.00")
+    rate = Decimal("14.96")
+    amount = Decimal("149.60")
+    invoice = factory.django.FileField(data=b"%PDF-1.4\n%%EOF\n", filename="facture.pdf")
+    invoice_filename = "facture.pdf"
+    invoice_content_type = "application/pdf"

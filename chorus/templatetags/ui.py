@@ -1,3 +1,5 @@
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
 from django.urls import reverse
 from dsfr.utils import dsfr_input_class_attr
@@ -57,3 +59,21 @@ def dsfr_widget(field):
 def error_anchor(field) -> str:
     """Where the error summary's link leads: the field, or the first button of a group of radios."""
     return field.id_for_label or f"{field.auto_id}_0"
+
+
+@register.filter
+def euros(amount) -> str:
+    """`1 234,56 €`: an amount as French pages print it (a narrow no-break space between thousands)."""
+    if amount is None or amount == "":
+        return ""
+    whole, _, cents = f"{Decimal(amount).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}".partition(".")
+    return f"{whole.replace(',', '\u202f')},{cents}\u00a0€"
+
+
+@register.filter
+def decimal_fr(number) -> str:
+    """`1 000,5`: a quantity, French decimal comma, no trailing zeros beyond what was typed."""
+    if number is None or number == "":
+        return ""
+    whole, _, decimals = f"{Decimal(number).normalize():,f}".partition(".")
+    return whole.replace(",", "\u202f") + (f",{decimals}" if decimals else "")
