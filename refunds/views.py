@@ -1,9 +1,391 @@
-from django.http import Http404
+"""The farm's pages of « Remboursement de taxes » (REFUNDS.md §2 and §3): filing a request and following it.
+
+Every page fetches the request through `RefundRequest.objects.visible_to(user)`, the structures the user is
+attached to in any role: another structure's ids answer 404, and staff use the admin. Each change is one call
+of `refunds.workflows` (one transaction, under the request's row lock), which refuses a request sent since the
+page was shown (`NotEditable`): the page then says so and shows the request again. The CSV import and the PDF
+receipt are in `import_views` and `receipt_views`.
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from chorus import reauth
+from chorus.forms import posted
+from chorus.templatetags.ui import euros
+from refunds import workflows
+from refunds.forms import HeaderForm, InvoiceForm, LineForm, ListFilterForm, StartForm
+from refunds.models import Campaign, RefundEvent, RefundLine, RefundRequest
+from structures.models import Structure
+
+PAGE_SIZE = 25
+SENT = "Cette demande est envoyée : elle ne peut plus être modifiée."
+LINE_GONE = "Cette ligne n'existe plus : elle a été supprimée entre-temps."
+# Where each of `workflows.problems` is shown on the request's page (the ids of its blocks).
+PROBLEM_ANCHORS = {
+    "structure": "beneficiaire",
+    "year": "annee",
+    "bank_account": "references-bancaires",
+    "not_in_difficulty": "declaration",
+    "de_minimis_total": "de-minimis",
+    "lines": "lignes",
+}
 
 
-def _not_yet(request, *args, **kwargs):
-    raise Http404
+def _visible(request):
+    return RefundRequest.objects.visible_to(request.user).select_related(
+        "structure", "bank_account", "filed_by", "filer_centre"
+    )
 
 
-index = request_start = request_list = request_detail = request_delete = request_send = _not_yet
-line_add = line_update = line_delete = invoice_attach = invoice_download = _not_yet
+def _refund(request, pk) -> RefundRequest:
+    return get_object_or_404(_visible(request), pk=pk)
+
+
+def _line(refund: RefundRequest, line_pk) -> RefundLine:
+    return get_object_or_404(refund.lines.select_related("product"), pk=line_pk)
+
+
+def _context(refund: RefundRequest, **extra) -> dict:
+    """What every page of one request shows: its title (for the breadcrumb too) and its structure."""
+    title = f"Demande {refund.number}" if refund.number else f"Demande {refund.year} (brouillon)"
+    return {"nav": "billing", "refund": refund, "refund_title": title, "structure": refund.structure, **extra}
+
+
+def _read_only(request, refund: RefundRequest):
+    """Back to the request, saying why nothing was changed: it is sent (or was, since the page was shown)."""
+    messages.info(request, SENT)
+    return redirect(refund)
+
+
+@login_required
+def index(request):
+    """« Remboursement de taxes »: the application's two entries."""
+    return render(request, "refunds/index.html", {"nav": "billing"})
+
+
+@login_required
+def request_start(request):
+    """« Saisir demande de remboursement TIC »: the structure and the year, then that year's request."""
+    form = StartForm(request.user, posted(request)[0])
+    if request.method == "POST" and form.is_valid():
+        refund, created = form.save()
+        name = refund.structure.display_name
+        if created:
+            messages.success(
+                request,
+                f"La demande {refund.year} de {name} est créée en brouillon : ajoutez ses lignes, puis envoyez-la.",
+            )
+        else:
+            messages.info(
+                request,
+                f"{name} a déjà une demande pour l'année {refund.year} ({refund.get_status_display().lower()}) : "
+                "la voici. Une structure dépose une seule demande par année.",
+            )
+        return redirect(refund)
+    return render(
+        request,
+        "refunds/request_start.html",
+        {"nav": "billing", "form": form, "centre": None if form.structures else workflows.centre_of(request.user)},
+    )
+
+
+@login_required
+def request_detail(request, pk):
+    """The request: a draft's header form (« Enregistrer ») and lines, or, once sent, what was filed and its events."""
+    refund = _refund(request, pk)
+    is_draft = refund.status == RefundRequest.Status.DRAFT
+    if request.method == "POST" and not is_draft:
+        messages.info(
+            request, "Cette demande est envoyée : ses références bancaires et sa déclaration sont celles du dépôt."
+        )
+        return redirect(refund)
+    lines = list(refund.lines.select_related("product"))
+    with_de_minimis = any(line.product.is_de_minimis for line in lines)
+    form = (
+        HeaderForm(refund, posted(request)[0], with_de_minimis=with_de_minimis, by=request.user) if is_draft else None
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            form.save()
+        except workflows.NotEditable:
+            return _read_only(request, refund)
+        messages.success(request, "La demande est enregistrée.")
+        return redirect(refund)
+    return render(request, "refunds/request_detail.html", _detail_context(request, refund, lines, form))
+
+
+def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], form) -> dict:
+    problems = workflows.problems(refund) if refund.is_editable else []
+    de_minimis_lines = [line for line in lines if line.product.is_de_minimis]
+    de_minimis_asked = sum((line.amount for line in de_minimis_lines), Decimal("0.00"))
+    campaign = Campaign.objects.filter(year=refund.year).first()
+    ceiling = campaign.de_minimis_ceiling if campaign else None
+    over_ceiling = (
+        bool(de_minimis_lines)
+        and refund.de_minimis_total is not None
+        and ceiling is not None
+        and refund.de_minimis_total + de_minimis_asked > ceiling
+    )
+    structure = refund.structure
+    categories = dict(Structure.BeneficiaryCategory.choices)
+    # Once sent, the category as it was filed; before, the structure's own.
+    code = refund.beneficiary_category if refund.is_sent else structure.beneficiary_category
+    category = categories.get(code, code)
+    events = list(refund.events.all()) if refund.is_sent else []
+    information_requests = [
+        event
+        for event in events
+        if event.kind == RefundEvent.Kind.INFORMATION_REQUESTED
+        and refund.status == RefundRequest.Status.INFORMATION_REQUESTED
+    ]
+    return _context(
+        refund,
+        lines=lines,
+        form=form,
+        problems=[
+            {"message": problem.message, "anchor": PROBLEM_ANCHORS.get(problem.field, "lignes"), "field": problem.field}
+            for problem in problems
+        ],
+        is_manager=not refund.is_sent and structure.is_managed_by(request.user),
+        category=category,
+        de_minimis_asked=de_minimis_asked,
+        with_de_minimis=bool(de_minimis_lines),
+        ceiling=ceiling,
+        over_ceiling=over_ceiling,
+        events=events,
+        information_request=information_requests[-1] if information_requests else None,
+        shows_granted=refund.total_granted is not None,
+    )
+
+
+def _line_page(request, refund: RefundRequest, form: LineForm, line: RefundLine | None = None):
+    return render(
+        request,
+        "refunds/line_form.html",
+        _context(refund, form=form, line=line, live_rates=form.live_rates()),
+    )
+
+
+def _line_saved(request, refund: RefundRequest, line: RefundLine, verb: str):
+    messages.success(
+        request,
+        f"La ligne de la facture « {line.invoice_number} » est {verb} : {euros(line.amount)} au taux de "
+        f"{line.rate_display}.",
+    )
+    if "another" in request.POST:
+        return redirect("refunds:line_add", pk=refund.pk)
+    return redirect(refund)
+
+
+@login_required
+def line_add(request, pk):
+    """« Ajouter ligne de demande »."""
+    refund = _refund(request, pk)
+    if not refund.is_editable:
+        return _read_only(request, refund)
+    form = LineForm(refund, *posted(request), by=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            line = form.save()
+        except workflows.NotEditable:
+            return _read_only(request, refund)
+        if line is not None:
+            return _line_saved(request, refund, line, "ajoutée")
+    return _line_page(request, refund, form)
+
+
+@login_required
+def line_update(request, pk, line_pk):
+    refund = _refund(request, pk)
+    line = _line(refund, line_pk)
+    if not refund.is_editable:
+        return _read_only(request, refund)
+    form = LineForm(refund, *posted(request), line=line, by=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = form.save()
+        except workflows.NotEditable:
+            return _read_only(request, refund)
+        except RefundLine.DoesNotExist:
+            messages.info(request, LINE_GONE)
+            return redirect(refund)
+        if saved is not None:
+            return _line_saved(request, refund, saved, "modifiée")
+    return _line_page(request, refund, form, line)
+
+
+@login_required
+def line_delete(request, pk, line_pk):
+    """« Supprimer » a line: a confirmation page, then the POST."""
+    refund = _refund(request, pk)
+    line = _line(refund, line_pk)
+    if not refund.is_editable:
+        return _read_only(request, refund)
+    if request.method == "POST":
+        try:
+            workflows.delete_line(line.pk, by=request.user)
+        except workflows.NotEditable:
+            return _read_only(request, refund)
+        except RefundLine.DoesNotExist:
+            messages.info(request, LINE_GONE)
+        else:
+            messages.success(request, f"La ligne de la facture « {line.invoice_number} » est supprimée.")
+        return redirect(refund)
+    return render(request, "refunds/line_delete.html", _context(refund, line=line))
+
+
+@login_required
+def invoice_attach(request, pk, line_pk):
+    """« Joindre la facture » of a line (or replace it)."""
+    refund = _refund(request, pk)
+    line = _line(refund, line_pk)
+    if not refund.is_editable:
+        return _read_only(request, refund)
+    form = InvoiceForm(line, *posted(request), by=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            form.save()
+        except workflows.NotEditable:
+            return _read_only(request, refund)
+        except RefundLine.DoesNotExist:
+            messages.info(request, LINE_GONE)
+            return redirect(refund)
+        messages.success(request, f"La facture de la ligne « {line.invoice_number} » est jointe.")
+        return redirect(refund)
+    return render(request, "refunds/invoice_attach.html", _context(refund, line=line, form=form))
+
+
+@login_required
+def invoice_download(request, pk, line_pk):
+    """A line's invoice, as an attachment, to the structure's members and to staff allowed to see requests."""
+    user = request.user
+    if user.is_staff and user.has_perm("refunds.view_refundrequest"):
+        requests = RefundRequest.objects.all()
+    else:
+        requests = RefundRequest.objects.visible_to(user)
+    line = get_object_or_404(RefundLine.objects.filter(request__in=requests), request__pk=pk, pk=line_pk)
+    if not line.has_invoice:
+        raise Http404("Aucune facture n'est jointe à cette ligne.")
+    try:
+        invoice = line.invoice.open("rb")
+    except FileNotFoundError:
+        raise Http404("Le fichier de la facture est introuvable.") from None
+    response = FileResponse(
+        invoice, as_attachment=True, filename=line.invoice_download_name, content_type=line.invoice_content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def request_send(request, pk):
+    """« Envoyer »: a confirmation page (total, lines, bank account), then the POST; the identity is asked again."""
+    refund = _refund(request, pk)
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    if not refund.is_editable:
+        return _already_sent(request, refund)
+    if request.method == "POST":
+        try:
+            sent = workflows.send(refund.pk, by=request.user)
+        except workflows.SendingRefused as refused:
+            return _refused(request, refund, refused.problems)
+        except workflows.AlreadySent:
+            return _already_sent(request, refund)
+        messages.success(
+            request,
+            f"La demande {sent.number} est envoyée. Un courriel de confirmation vous est adressé, ainsi qu'aux "
+            "gestionnaires de la structure ; l'accusé de dépôt est téléchargeable sur cette page.",
+        )
+        return redirect(sent)
+    if problems := workflows.problems(refund):
+        return _refused(request, refund, problems)
+    return render(
+        request,
+        "refunds/request_send.html",
+        _context(refund, line_count=refund.lines.count()),
+    )
+
+
+def _refused(request, refund: RefundRequest, problems):
+    messages.error(request, "La demande ne peut pas encore être envoyée :")
+    for problem in problems:
+        messages.error(request, problem.message)
+    return redirect(refund)
+
+
+def _already_sent(request, refund: RefundRequest):
+    """Another member (or another tab) sent it first, or it was deleted meanwhile."""
+    current = _visible(request).filter(pk=refund.pk).first()
+    if current is None:
+        messages.info(request, "Cette demande a été supprimée entre-temps.")
+        return redirect("refunds:request_list")
+    filer = current.filed_by.get_full_name() if current.filed_by else "un autre utilisateur"
+    when = f" le {timezone.localtime(current.filed_at):%d/%m/%Y à %H:%M}" if current.filed_at else ""
+    messages.info(
+        request, f"Cette demande a déjà été envoyée par {filer}{when} : elle porte le numéro {current.number}."
+    )
+    return redirect(current)
+
+
+@login_required
+def request_delete(request, pk):
+    """« Supprimer le brouillon »: a confirmation page, then the POST; a sent request is never deleted."""
+    refund = _refund(request, pk)
+    if refund.status != RefundRequest.Status.DRAFT:
+        return _read_only(request, refund)
+    if request.method == "POST":
+        try:
+            workflows.delete_draft(refund.pk, by=request.user)
+        except workflows.NotEditable:
+            return _read_only(request, refund)
+        messages.success(
+            request, f"Le brouillon de la demande {refund.year} de {refund.structure.display_name} est supprimé."
+        )
+        return redirect("refunds:request_list")
+    return render(
+        request,
+        "refunds/request_delete.html",
+        _context(refund, line_count=refund.lines.count()),
+    )
+
+
+@login_required
+def request_list(request):
+    """« Mes demandes de remboursement »: the requests of every structure of mine, newest year first, filtered."""
+    visible = RefundRequest.objects.visible_to(request.user)
+    structures = Structure.objects.filter(pk__in=visible.values("structure")).order_by("name", "siret")
+    years = visible.order_by("-year").values_list("year", flat=True).distinct()
+    filter_form = ListFilterForm(structures, years, request.GET or None)
+    last_event = RefundEvent.objects.filter(request=OuterRef("pk")).order_by("-at", "-pk")
+    requests = (
+        filter_form.filter(visible)
+        .select_related("structure")
+        .annotate(
+            last_event_at=Subquery(last_event.values("at")[:1]),
+            last_event_kind=Subquery(last_event.values("kind")[:1]),
+        )
+        .order_by("-year", "structure__name", "structure__siret", "pk")
+    )
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    for refund in page:
+        refund.last_event_label = RefundEvent.Kind(refund.last_event_kind).label if refund.last_event_kind else ""
+    return render(
+        request,
+        "refunds/request_list.html",
+        {
+            "nav": "billing",
+            "filter_form": filter_form,
+            "page": page,
+            "filtered": any(request.GET.get(name) for name in filter_form.fields),
+        },
+    )
