@@ -367,6 +367,8 @@ UPLOAD_MAX_SIZE = 5 * 1024 * 1024
 # An image is decoded within 1 s and 100 MB (50 MB, 97 MB when it must be turned upright): a 12-megapixel
 # phone photo (4032 × 3024) and an A4 page scanned at 350 dpi pass.
 UPLOAD_MAX_PIXELS = 12_500_000
+# The most lines a refund request holds, those imported from a CSV file (refunds.csv_import) included.
+REFUND_IMPORT_MAX_LINES = env.int("REFUND_IMPORT_MAX_LINES", default=500)
 COUNTRIES_FIRST = ["FR"]
 # django-countries' French names, corrected: Guyana (GY) read « Guyane », the name of the French
 # département, listed again as « Guyane française » (GF). The five overseas départements are France:
