@@ -1,8 +1,28 @@
-from django.http import Http404
+"""« Télécharger l'accusé de dépôt »: the PDF receipt of a sent request (`refunds.receipt`)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from refunds.models import RefundRequest
+from refunds.receipt import download_name, render_receipt
 
 
-def _not_yet(request, *args, **kwargs):
-    raise Http404
+@login_required
+def receipt(request, pk):
+    """To the structure's members, and to staff allowed to see requests (as RIBs are to staff); a draft has none."""
+    refund = get_object_or_404(_receipts_for(request.user), pk=pk)
+    if not refund.number:
+        raise Http404("Une demande reçoit son accusé de dépôt quand elle est envoyée.")
+    response = HttpResponse(render_receipt(refund), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{download_name(refund)}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
-receipt = _not_yet
+def _receipts_for(user):
+    requests = RefundRequest.objects.select_related("structure", "filed_by", "filer_centre")
+    if user.is_staff and user.has_perm("refunds.view_refundrequest"):
+        return requests
+    return requests.filter(pk__in=RefundRequest.objects.visible_to(user).values("pk"))
