@@ -134,7 +134,8 @@ class StartForm(forms.Form):
         },
     )
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, preselect=None, **kwargs):
+        """`preselect`: the address's query (a portfolio's « Saisir » link), read only for choices offered."""
         super().__init__(*args, **kwargs)
         self.user = user
         structures = workflows.filing_structures(user).order_by("name", "siret")
@@ -146,6 +147,11 @@ class StartForm(forms.Form):
             for campaign in self.campaigns
         ]
         self.structures = list(structures)
+        preselect = preselect or {}
+        if wanted := next((s.pk for s in self.structures if str(s.pk) == preselect.get("structure")), None):
+            self.initial["structure"] = wanted
+        if wanted := next((c.year for c in self.campaigns if str(c.year) == preselect.get("year")), None):
+            self.initial["year"] = wanted
         if len(self.structures) == 1:
             self.initial.setdefault("structure", self.structures[0].pk)
         if len(self.campaigns) == 1:

@@ -74,7 +74,7 @@ def index(request):
 @login_required
 def request_start(request):
     """« Saisir demande de remboursement TIC »: the structure and the year, then that year's request."""
-    form = StartForm(request.user, posted(request)[0])
+    form = StartForm(request.user, posted(request)[0], preselect=request.GET)
     if request.method == "POST" and form.is_valid():
         refund, created = form.save()
         name = refund.structure.display_name

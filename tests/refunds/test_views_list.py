@@ -171,3 +171,17 @@ def test_the_request_page_s_queries_do_not_grow_with_its_lines(
         response = client.get(reverse("refunds:request_detail", args=[draft.pk]))
 
     assert response.status_code == 200 and page(response).count("€/hl") == count
+
+
+@time_machine.travel(date(2026, 12, 7))
+def test_a_portfolio_s_saisir_link_preselects_its_farm_and_year(client, accountant, farm):
+    other = FarmFactory(name="GAEC des Aulnes")
+    MembershipFactory(user=accountant, structure=other)
+    client.force_login(accountant)
+
+    page = client.get(reverse("refunds:request_start"), {"structure": other.pk, "year": 2023})
+    forged = client.get(reverse("refunds:request_start"), {"structure": FarmFactory().pk, "year": 2019})
+
+    assert page.context["form"].initial == {"structure": other.pk, "year": 2023}
+    assert "structure" not in forged.context["form"].initial  # neither someone else's farm nor a closed year
+    assert forged.context["form"].initial == {"year": 2023}
