@@ -434,7 +434,7 @@ class InvoiceForm(forms.Form):
             self.fields["invoice"].help_text = (
                 f"Une facture est jointe ({line.invoice_filename}) : le fichier choisi la remplacera. " + INVOICE_HINT
             )
-        self.helper = fields_only(REQUIRED_NOTICE)
+        self.helper = fields_only(REQUIRED_NOTICE, "invoice")
 
     def save(self) -> RefundLine:
         return workflows.attach_invoice(self.line.pk, invoice_of(self.cleaned_data["invoice"]), by=self.by)

@@ -408,6 +408,16 @@ def test_a_text_file_is_refused_as_an_invoice(sign_in, farmer, draft):
     assert not line.has_invoice
 
 
+def test_the_attach_page_offers_the_file_field_with_its_label_and_hint(sign_in, farmer, draft):
+    line = RefundLineFactory(request=draft, invoice=None)
+
+    form = page(sign_in(farmer).get(url("invoice_attach", draft.pk, line.pk)))
+
+    assert re.search(r'<label for="id_invoice"[^>]*>\s*Facture', form)
+    assert 'type="file" name="invoice"' in form
+    assert "Fichier PDF, PNG ou JPEG de 5 Mo au plus." in form
+
+
 def test_attach_invoice_without_a_file_says_to_choose_one(sign_in, farmer, draft):
     line = RefundLineFactory(request=draft, invoice=None)
 
