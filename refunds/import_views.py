@@ -49,7 +49,7 @@ def lines_import(request, pk):
         {
             "nav": "billing",
             "refund": refund,
-            "trail_label": f"Demande {refund.year} – {refund.structure.display_name}",
+            "trail_label": refund.title,
             "form": form,
             "row_errors": form.row_errors[:ERRORS_SHOWN],
             "more_errors": max(len(form.row_errors) - ERRORS_SHOWN, 0),

@@ -292,6 +292,11 @@ class RefundRequest(models.Model):
     def display_number(self) -> str:
         return self.number or "Brouillon"
 
+    @property
+    def title(self) -> str:
+        """How pages and breadcrumbs name it: « Demande TIC-2023-000123 », or « Demande 2023 (brouillon) »."""
+        return f"Demande {self.number}" if self.number else f"Demande {self.year} (brouillon)"
+
 
 def invoice_storage():
     """Private storage for invoices (`STORAGES["invoices"]`): no URL serves it."""

@@ -55,8 +55,7 @@ def _line(refund: RefundRequest, line_pk) -> RefundLine:
 
 def _context(refund: RefundRequest, **extra) -> dict:
     """What every page of one request shows: its title (for the breadcrumb too) and its structure."""
-    title = f"Demande {refund.number}" if refund.number else f"Demande {refund.year} (brouillon)"
-    return {"nav": "billing", "refund": refund, "refund_title": title, "structure": refund.structure, **extra}
+    return {"nav": "billing", "refund": refund, "refund_title": refund.title, "structure": refund.structure, **extra}
 
 
 def _read_only(request, refund: RefundRequest):
