@@ -2,25 +2,33 @@
 
 Steps 1 and 2 are the account's, shown once. Then each structure of the reader, by their role on it: a
 manager has steps 3 to 5 to do for it; a simple user reads what its managers did, who did it and when,
-and what they can do themselves; a requester reads where their request stands. The people of a management
-centre read, besides, the portfolio of the client farms they are attached to (REFUNDS.md §3).
+and what they can do themselves; a requester reads where their request stands. Once a farm's registration
+is complete, step 6, « Déposer votre demande de remboursement », is for its managers and simple users
+alike: any member may file (REFUNDS.md §2). The people of a management centre read, besides, the portfolio
+of the client farms they are attached to, with the request of each open year (REFUNDS.md §3).
 
 « Il vous reste N étapes » counts only what the reader can do: a manager's step is not a user's to do,
 nor is the decision on a request the requester's.
 
 The queries do not grow with the number of structures: the reader's memberships come in one query, with
-what the steps need annotated, and a centre's portfolio one page at a time.
+what the steps need annotated (step 6 included: the open campaigns are a subquery), and a centre's portfolio
+one page at a time, each farm's requests joined to it.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, FilteredRelation, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from approvals.models import ApprovalRequest
+from refunds.models import Campaign, RefundRequest
 from structures.models import BankAccount, Membership, Structure
 
 DONE, TO_DO, NOT_APPLICABLE = "done", "to_do", "not_applicable"
@@ -78,24 +86,72 @@ class Fact:
 
 @dataclass(frozen=True)
 class AttachedStructure:
-    """A structure the reader is a simple user of: what was done for it, and what they can do."""
+    """A structure the reader is a simple user of: what was done for it, and what they can do (step 6 among it)."""
 
     membership: Membership
     facts: list[Fact]
     next_step: str
     links: tuple[Link, ...]
+    steps: list[Step]
 
     @property
     def structure(self) -> Structure:
         return self.membership.structure
 
 
+# How each status of a request is drawn in the portfolio (a DSFR badge's variant; none: grey).
+STATUS_BADGES = {
+    RefundRequest.Status.DRAFT: "",
+    RefundRequest.Status.FILED: "info",
+    RefundRequest.Status.IN_REVIEW: "info",
+    RefundRequest.Status.INFORMATION_REQUESTED: "warning",
+    RefundRequest.Status.ACCEPTED: "success",
+    RefundRequest.Status.PARTLY_ACCEPTED: "success",
+    RefundRequest.Status.REJECTED: "error",
+    RefundRequest.Status.IN_PAYMENT: "new",
+    RefundRequest.Status.PAID: "success",
+}
+
+
+@dataclass(frozen=True)
+class YearRequest:
+    """A client farm's request for one open year, or its absence (`pk` None): a cell of the portfolio."""
+
+    structure_pk: int
+    year: int
+    pk: int | None
+    number: str | None
+    status: str | None
+    total_asked: Decimal | None
+
+    @property
+    def status_label(self) -> str:
+        return RefundRequest.Status(self.status).label if self.status else ""
+
+    @property
+    def badge(self) -> str:
+        return STATUS_BADGES.get(self.status, "")
+
+    @property
+    def url(self) -> str:
+        """The request's page; with none, « Saisir » for this farm and year."""
+        if self.pk is not None:
+            return reverse("refunds:request_detail", args=[self.pk])
+        return start_url(self.structure_pk, self.year)
+
+
+def start_url(structure_pk: int, year: int) -> str:
+    """« Saisir demande de remboursement TIC » with the farm and the year chosen."""
+    return f"{reverse('refunds:request_start')}?{urlencode({'structure': structure_pk, 'year': year})}"
+
+
 @dataclass(frozen=True)
 class ClientFarm:
-    """A row of a management centre's portfolio: a farm, and what its registration still lacks."""
+    """A row of a management centre's portfolio: a farm, what its registration still lacks, its request per year."""
 
     membership: Membership
     missing: tuple[str, ...]
+    requests: tuple[YearRequest, ...] = ()
 
     @property
     def structure(self) -> Structure:
@@ -115,12 +171,14 @@ class Home:
     refused: list[ApprovalRequest]
     join_steps: list[Step]
     portfolio: Page | None
+    open_years: list[int] | None = None  # the portfolio's columns
 
     @property
     def steps(self) -> list[Step]:
         """Every step shown, in the page's order."""
         managed_steps = [step for managed in self.managed for step in managed.steps]
-        return [*self.account_steps, *managed_steps, *self.join_steps]
+        attached_steps = [step for attached in self.attached for step in attached.steps]
+        return [*self.account_steps, *managed_steps, *attached_steps, *self.join_steps]
 
     @property
     def steps_left(self) -> int:
@@ -138,6 +196,8 @@ def home_for(user, portfolio_page: str | int | None = None) -> Home:
     memberships = list(_own_memberships(user))
     requests = list(_open_requests(user))
     pending = [r for r in requests if r.is_pending]
+    in_a_centre = _in_a_centre(memberships)
+    open_years = _open_years() if in_a_centre else None
     return Home(
         account_steps=_account_steps(user),
         managed=[ManagedStructure(m, _manager_steps(m)) for m in memberships if m.is_manager],
@@ -145,12 +205,23 @@ def home_for(user, portfolio_page: str | int | None = None) -> Home:
         pending=pending,
         refused=[r for r in requests if not r.is_pending],
         join_steps=[] if memberships or pending else [_join_step()],
-        portfolio=_portfolio(user, portfolio_page) if _in_a_centre(memberships) else None,
+        portfolio=_portfolio(user, portfolio_page, open_years) if in_a_centre else None,
+        open_years=open_years,
     )
 
 
 def _in_a_centre(memberships) -> bool:
     return any(m.structure.is_agricultural_centre for m in memberships)
+
+
+def works_for_a_centre(user) -> bool:
+    """Whether the user belongs to a management centre, and so has a portfolio of client farms."""
+    return Membership.objects.filter(user=user, structure__is_agricultural_centre=True).exists()
+
+
+def _open_years() -> list[int]:
+    """The years whose filing campaign is open today, oldest first."""
+    return list(Campaign.objects.open_now().order_by("year").values_list("year", flat=True))
 
 
 def _with_progress(memberships):
@@ -179,7 +250,7 @@ def _own_memberships(user):
     """
     default_rib = _default_rib()
     return (
-        _with_progress(_not_in_portfolio(Membership.objects.filter(user=user), user))
+        _with_refund_progress(_with_progress(_not_in_portfolio(Membership.objects.filter(user=user), user)))
         .annotate(
             rib_at=Subquery(default_rib.values("created_at")[:1]),
             rib_by_first_name=Subquery(default_rib.values("created_by__first_name")[:1]),
@@ -187,6 +258,27 @@ def _own_memberships(user):
         )
         .order_by(Membership.ROLE_ORDER, "structure__name", "structure__siret")
     )
+
+
+def _with_refund_progress(memberships):
+    """Annotates step 6: whether a campaign is open, the oldest open year without a sent request (None when each
+    has one), its closing date, and the structure's draft for that year if it has begun one.
+
+    Subqueries rather than a query of their own: the home page costs the same with or without campaigns.
+    """
+    open_campaigns = Campaign.objects.open_on(timezone.localdate())
+    sent = RefundRequest.objects.filter(structure=OuterRef(OuterRef("structure")), year=OuterRef("year")).exclude(
+        status=RefundRequest.Status.DRAFT
+    )
+    unsent = open_campaigns.filter(~Exists(sent)).order_by("year")
+    draft = RefundRequest.objects.filter(
+        structure=OuterRef("structure"), year=OuterRef("refund_year"), status=RefundRequest.Status.DRAFT
+    )
+    return memberships.annotate(
+        campaign_open=Exists(open_campaigns),
+        refund_year=Subquery(unsent.values("year")[:1]),
+        refund_closes_on=Subquery(unsent.values("closes_on")[:1]),
+    ).annotate(refund_draft=Subquery(draft.values("pk")[:1]))
 
 
 def _not_in_portfolio(memberships, user):
@@ -222,7 +314,8 @@ def _account_steps(user) -> list[Step]:
 
 
 def _manager_steps(membership) -> list[Step]:
-    return [_bank_details_step(membership), _structure_step(membership.structure), _attachment_step(membership)]
+    steps = [_bank_details_step(membership), _structure_step(membership.structure), _attachment_step(membership)]
+    return steps + _refund_steps(membership)
 
 
 def _bank_details_step(membership) -> Step:
@@ -307,6 +400,64 @@ def _attachment_step(membership) -> Step:
     )
 
 
+def _refund_steps(membership) -> list[Step]:
+    """Step 6, once the farm may file: its category, PACAGE and default bank details with a RIB (not a centre's).
+
+    Done when a request is sent for every year whose campaign is open; else it leads to the oldest year left:
+    its draft when one is begun, else « Saisir » with the farm and the year chosen.
+    """
+    structure = membership.structure
+    if (
+        structure.is_agricultural_centre
+        or structure.status != Structure.Status.ACTIVE
+        or not (structure.refund_information_complete and membership.has_rib)
+    ):
+        return []
+    title = "Déposer votre demande de remboursement"
+    if not membership.campaign_open:
+        return [Step(6, title, NOT_APPLICABLE, "Aucune campagne de dépôt des demandes n'est ouverte en ce moment.")]
+    year = membership.refund_year
+    if year is None:
+        return [
+            Step(
+                6,
+                title,
+                DONE,
+                "Une demande est déposée pour chaque année dont le dépôt est ouvert : suivez-les dans « Mes demandes "
+                "de remboursement ».",
+            )
+        ]
+    closes_on = _day(membership.refund_closes_on)
+    if membership.refund_draft is not None:
+        return [
+            Step(
+                6,
+                title,
+                TO_DO,
+                f"La demande {year} est en brouillon : complétez-la et envoyez-la avant le {closes_on}.",
+                (
+                    Link(
+                        f"Reprendre le brouillon {year}",
+                        reverse("refunds:request_detail", args=[membership.refund_draft]),
+                    ),
+                ),
+            )
+        ]
+    return [
+        Step(
+            6,
+            title,
+            TO_DO,
+            f"Aucune demande n'est déposée pour l'année {year} : saisissez-la et envoyez-la avant le {closes_on}.",
+            (Link("Saisir demande de remboursement TIC", start_url(structure.pk, year)),),
+        )
+    ]
+
+
+def _day(day: date) -> str:
+    return date_format(day, "j F Y")
+
+
 def _join_step() -> Step:
     create = reverse("structures:structure_manage") + "?request_type=create"
     return Step(
@@ -340,6 +491,7 @@ def _attached_structures(user, memberships) -> list[AttachedStructure]:
             m,
             [_bank_details_fact(m), _refund_information_fact(m.structure, history.get(m.structure_id, []))],
             *_user_next_step(m.structure),
+            steps=_refund_steps(m),
         )
         for m in memberships
     ]
@@ -378,24 +530,82 @@ def _refund_information_set_by(structure, records):
 
 
 def _user_next_step(structure) -> tuple[str, tuple[Link, ...]]:
-    """What a simple user can do for the structure themselves.
-
-    Refund requests (REFUNDS.md) come here first, as « Déposer une demande de remboursement ».
-    """
+    """What a simple user can do for the structure themselves, besides filing its request (step 6)."""
     return (
         "Consultez la structure : ses informations, ses coordonnées bancaires et ses utilisateurs.",
         (Link("Consulter la structure", structure.get_absolute_url()),),
     )
 
 
-def _portfolio(user, number) -> Page:
-    """A centre's client farms: each farm the reader is attached to, the centres aside, one page at a time."""
-    farms = _with_progress(Membership.objects.filter(user=user, structure__is_agricultural_centre=False)).order_by(
-        "structure__name", "structure__siret"
-    )
+def _portfolio(user, number, years: list[int]) -> Page:
+    """A centre's client farms: each farm the reader is attached to, the centres aside, one page at a time, with
+    its request of each open year (joined to the farm's row: no query per farm nor per year)."""
+    farms = _with_progress(client_farms(user, years))
     page = Paginator(farms, PORTFOLIO_PAGE_SIZE).get_page(number)
-    page.object_list = [ClientFarm(m, _missing_registration(m)) for m in page.object_list]
+    page.object_list = [ClientFarm(m, _missing_registration(m), year_requests(m, years)) for m in page.object_list]
     return page
+
+
+YEAR_REQUEST_FIELDS = ["pk", "number", "status", "total_asked"]
+
+
+def client_farms(user, years: list[int]):
+    """The memberships of the reader in their client farms (every structure but the centres), by name, each with
+    its request of each of `years` joined (`refund_<year>_pk`, `_number`, `_status`, `_total_asked`)."""
+    farms = Membership.objects.filter(user=user, structure__is_agricultural_centre=False)
+    for year in years:
+        # One request per structure and year (a database constraint): the join adds no row.
+        joined = f"refund_{year}"
+        farms = farms.alias(
+            **{
+                joined: FilteredRelation(
+                    "structure__refund_requests", condition=Q(structure__refund_requests__year=year)
+                )
+            }
+        ).annotate(**{f"{joined}_{field}": F(f"{joined}__{field}") for field in YEAR_REQUEST_FIELDS})
+    return farms.select_related("structure").order_by("structure__name", "structure__siret")
+
+
+def year_requests(membership, years: list[int]) -> tuple[YearRequest, ...]:
+    """The farm's request of each year, as `client_farms` joined them."""
+    return tuple(
+        YearRequest(
+            membership.structure_id,
+            year,
+            **{field: getattr(membership, f"refund_{year}_{field}") for field in YEAR_REQUEST_FIELDS},
+        )
+        for year in years
+    )
+
+
+def portfolio_rows(user):
+    """The portfolio as a table to export: a header, then every client farm (not paged), read in chunks.
+
+    The cells are as stored: whoever writes them out (a CSV file) makes them safe for a spreadsheet.
+    """
+    years = _open_years()
+    yield [
+        "SIRET",
+        "Exploitation",
+        "Numéro PACAGE",
+        "Catégorie de bénéficiaire",
+        "Inscription complète",
+        *[f"Demande {year} : {column}" for year in years for column in ("numéro", "statut", "montant demandé")],
+    ]
+    farms = client_farms(user, years).annotate(has_rib=Exists(_default_rib()))
+    for membership in farms.iterator(chunk_size=500):
+        structure = membership.structure
+        row = [
+            structure.siret,
+            structure.name,
+            structure.pacage,
+            structure.get_beneficiary_category_display(),
+            "non" if _missing_registration(membership) else "oui",
+        ]
+        for request in year_requests(membership, years):
+            amount = "" if request.total_asked is None else f"{request.total_asked:.2f}".replace(".", ",")
+            row += [request.number or "", request.status_label, amount]
+        yield row
 
 
 def _missing_registration(membership) -> tuple[str, ...]:

@@ -1,9 +1,14 @@
+import csv
+from itertools import chain
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 
-from portal.checklist import home_for
+from portal.checklist import home_for, portfolio_rows, works_for_a_centre
 from portal.context_processors import ManagerSummary
+from refunds.csv_import import safe_cell
 
 
 def home(request):
@@ -21,6 +26,36 @@ def home(request):
 def organisation(request):
     """The « Organisation » domain: structures, and what comes with them."""
     return render(request, "portal/organisation.html", {"nav": "organisation"})
+
+
+@login_required
+def billing(request):
+    """The « Facturation » domain: « Remboursement de taxes » and its entries (REFUNDS.md §2)."""
+    return render(request, "portal/billing.html", {"nav": "billing"})
+
+
+class _Line:
+    """What `csv.writer` writes to: the line itself, handed on to the response as it streams."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+@login_required
+def portfolio_export(request):
+    """A centre's portfolio as a CSV file: every client farm, with its request of each open year (REFUNDS.md §3).
+
+    Streamed, the farms read in chunks; `;` and a byte-order mark, as a French spreadsheet opens it; every cell made
+    safe, so that a farm named `=HYPERLINK(…)` is text, never a formula. Nobody else has a portfolio: 404.
+    """
+    if not works_for_a_centre(request.user):
+        raise Http404
+    writer = csv.writer(_Line(), delimiter=";")
+    lines = (writer.writerow([safe_cell(str(cell)) for cell in row]) for row in portfolio_rows(request.user))
+    response = StreamingHttpResponse(chain(["\ufeff"], lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="portefeuille.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def terms(request):

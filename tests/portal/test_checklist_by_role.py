@@ -7,12 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import ApprovalRequest
+from refunds.models import Campaign
 from structures.models import Membership, Structure
 from tests.factories import (
     STRUCTURE_FORM,
     ApprovalRequestFactory,
     BankAccountFactory,
     MembershipFactory,
+    RefundRequestFactory,
     StructureFactory,
     UserFactory,
     activated_accounts,
@@ -36,6 +38,12 @@ def complete_farm(farm, manager, private_media):
     return farm
 
 
+def file_every_open_year(farm) -> None:
+    """Step 6 done: a sent request for each year whose campaign is open today (there may be none)."""
+    for year in Campaign.objects.open_now().values_list("year", flat=True):
+        RefundRequestFactory(structure=farm, year=year, status="filed", number=f"TIC-{year}-{farm.pk:06d}")
+
+
 def test_a_main_manager_has_steps_3_and_4_to_do_with_their_links(client, manager, farm):
     page = home(client, manager)
 
@@ -49,6 +57,8 @@ def test_a_main_manager_has_steps_3_and_4_to_do_with_their_links(client, manager
 
 
 def test_a_main_manager_whose_steps_are_done_has_nothing_left(client, manager, complete_farm):
+    file_every_open_year(complete_farm)
+
     page = home(client, manager)
 
     assert "La catégorie de bénéficiaire et le numéro PACAGE (026123456) de la structure sont renseignés." in page
@@ -76,6 +86,8 @@ def test_a_manager_of_two_structures_reads_the_steps_of_each(client, manager, fa
 
 
 def test_an_attached_user_reads_what_the_managers_did_and_who(client, attached, complete_farm):
+    file_every_open_year(complete_farm)
+
     page = home(client, attached)
 
     today = timezone.localdate()
