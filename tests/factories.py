@@ -130,15 +130,16 @@ def activated_accounts(count: int, **fields) -> list[User]:
 
 
 def support_group() -> Group:
-    """The « Support » group that accounts/migrations/0003 creates.
+    """The « Support » group that accounts/migrations/0003 creates (with what refunds/migrations/0003 adds).
 
     A live-server or threaded test empties the database when it ends, the data
     migration's group with it; under pytest-xdist such a test may run earlier in
     the same worker, so the group is made again, by the migration's own function.
     """
     if not Group.objects.filter(name="Support").exists():
-        migration = importlib.import_module("accounts.migrations.0003_support_group")
-        migration.create_group(apps, SimpleNamespace(connection=connection))
+        editor = SimpleNamespace(connection=connection)
+        importlib.import_module("accounts.migrations.0003_support_group").create_group(apps, editor)
+        importlib.import_module("refunds.migrations.0003_support_reads_refunds").grant(apps, editor)
     return Group.objects.get(name="Support")
 
 
