@@ -30,6 +30,7 @@ from accounts.models import User
 from approvals.models import ApprovalRequest
 from audit.models import Action, AuditEvent
 from chorus import reauth
+from refunds.models import Campaign, Product, Rate, RefundEvent, RefundLine, RefundRequest
 from structures.models import BankAccount, Membership, Structure
 from tests import factories
 from tests.factories import (
@@ -37,6 +38,8 @@ from tests.factories import (
     BankAccountFactory,
     MembershipFactory,
     PendingUserFactory,
+    RefundLineFactory,
+    RefundRequestFactory,
     StructureFactory,
     UserFactory,
 )
@@ -57,6 +60,7 @@ class World:
     pending: ApprovalRequest  # the requester's pending request on A
     account: BankAccount  # A's second, non-default account: the one the bank-detail URLs aim at
     default_account: BankAccount
+    refund_request: RefundRequest  # A's request for 2023, sent, with a line and its invoice
     admin_objects: dict[str, object] = field(default_factory=dict)  # "app_label.model_name" -> one object
     sessions: dict[str, str] = field(default_factory=dict)  # persona -> session key, signed in
 
@@ -106,6 +110,18 @@ def _build() -> World:
     )
     BankAccountFactory(structure=other_farm, label="Compte de B")
     ApprovalRequestFactory(structure=other_farm, requester=requester)
+    factories.refund_reference_data()
+    refund_request = RefundRequestFactory(
+        structure=farm,
+        year=2023,
+        status=RefundRequest.Status.FILED,
+        number="TIC-2023-000001",
+        bank_account=default_account,
+        created_by=manager,
+        filed_by=manager,
+    )
+    RefundLineFactory(request=refund_request)
+    RefundEvent.objects.create(request=refund_request, kind=RefundEvent.Kind.FILED, actor=manager)
 
     support = UserFactory(first_name="Sonia", is_staff=True)
     registered = [ContentType.objects.get_for_model(model) for model in admin.site._registry]
@@ -162,6 +178,17 @@ def _build() -> World:
         "approvals.approvalrequest": pending,
         "accounts.user": attached_membership.user,
         "audit.auditevent": AuditEvent.objects.create(action=Action.SIGN_IN, actor=manager, actor_label=manager.email),
+        # A product no rate nor line names yet: a superuser may delete it (the shipped ones are protected).
+        "refunds.product": Product.objects.create(
+            code="essai",
+            name="Produit d'essai",
+            invoice_unit="litres",
+            rate_unit="€/hl",
+            invoice_units_per_rate_unit=100,
+        ),
+        "refunds.rate": Rate.objects.get(year=2023, product__code="gnr"),
+        "refunds.campaign": Campaign.objects.get(year=2022),  # with GNR's earlier closing
+        "refunds.refundrequest": refund_request,
     }
     return World(
         farm=farm,
@@ -173,6 +200,7 @@ def _build() -> World:
         pending=pending,
         account=account,
         default_account=default_account,
+        refund_request=refund_request,
         admin_objects=admin_objects,
         sessions={persona: _signed_in(user, persona != "manager_unconfirmed") for persona, user in users.items()},
     )
@@ -182,13 +210,15 @@ def _build() -> World:
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
     rib_field = BankAccount._meta.get_field("rib")
+    invoice_field = RefundLine._meta.get_field("invoice")
     with (
         django_db_blocker.unblock(),
         override_settings(MEDIA_ROOT=media),
         pytest.MonkeyPatch.context() as patch,
         transaction.atomic(),
     ):
-        # RIB files land in a throw-away folder (the field resolved its storage when the model loaded).
+        # RIB and invoice files land in a throw-away folder (the field resolved its storage when the model loaded).
         patch.setattr(rib_field, "storage", FileSystemStorage(location=media / "rib"))
+        patch.setattr(invoice_field, "storage", FileSystemStorage(location=media / "invoices"))
         yield _build()
         transaction.set_rollback(True)

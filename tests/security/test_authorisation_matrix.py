@@ -206,6 +206,9 @@ PORTAL = {
     # chorus
     ("home", "get"): everyone(OK),
     ("organisation", "get"): expect(OK),
+    # portal: « Facturation », and a management centre's portfolio as a file (nobody here works for a centre)
+    ("portal:billing", "get"): expect(OK),
+    ("portal:portfolio_export", "get"): expect(NOT_FOUND),
     ("terms", "get"): everyone(OK),
     ("accessibility", "get"): everyone(OK),
     # structures
@@ -630,6 +633,11 @@ RIGHTS = {
     "approvals.approvalrequest": Rights(add=False, delete=False),  # decided through the actions
     "accounts.user": Rights(),
     "audit.auditevent": Rights(add=False, change=False, delete=False),  # written once, never changed
+    # The reference data, kept by staff; a request is read-only to everyone (its steps are the portal's pages).
+    "refunds.product": Rights(),
+    "refunds.rate": Rights(),
+    "refunds.campaign": Rights(),
+    "refunds.refundrequest": Rights(add=False, change=False, delete=False),
 }
 # An empty change form posted by a superuser comes back with its errors (200), except where every field
 # is read-only: « saved », back to the list, nothing changed.
@@ -638,6 +646,9 @@ READ_ONLY_FORMS = {"approvals.approvalrequest", "axes.accessattempt", "axes.acce
 # membership, which nobody deletes in the admin: the confirmation page lists them as objects one may not
 # delete, and the POST is refused.
 CASCADES_TO_READ_ONLY = {"structures.structure", "accounts.user"}
+# Farm A holds a refund request, which protects it (a request outlives nothing it was filed for): the
+# confirmation page says so, and its POST shows it again (200), before any question of permissions.
+PROTECTED = {"structures.structure"}
 # What the « Support » group may do with each model (accounts/migrations/0003): change (which runs the
 # actions), view, or nothing at all (models not listed). It adds and deletes nothing.
 GROUP_RIGHTS = {
@@ -652,6 +663,11 @@ GROUP_RIGHTS = {
     "axes.accessattempt": "view",
     "axes.accesslog": "view",
     "axes.accessfailurelog": "view",
+    # refunds/migrations/0003: a caller asks where their request stands.
+    "refunds.refundrequest": "view",
+    "refunds.product": "view",
+    "refunds.rate": "view",
+    "refunds.campaign": "view",
 }
 # django-simple-history's admins add one page: a past version, to read only.
 WITH_PAST_VERSIONS = ["structures.structure", "structures.membership", "structures.bankaccount"]
@@ -685,12 +701,13 @@ ADMIN_ACTIONS = {
 }
 # « delete_selected » with its confirmation, for a superuser, when not `_done`:
 SUPERUSER_DELETE_SELECTED = {
-    "structures.structure": FORBIDDEN,  # see CASCADES_TO_READ_ONLY
+    "structures.structure": OK,  # see PROTECTED
     "accounts.user": FORBIDDEN,
     "structures.bankaccount": OK,  # no action at all
     "structures.membership": _back("structures.membership"),  # its own action, not this one
     "audit.auditevent": OK,
     "approvals.approvalrequest": _back("approvals.approvalrequest"),  # its own actions, not this one
+    "refunds.refundrequest": OK,  # no action at all
 }
 
 
@@ -730,7 +747,7 @@ def model_cases(label: str, rights: Rights):
         f"{prefix}_delete",
         "post",
         delete,
-        admin_expect(FORBIDDEN, FORBIDDEN, _done(label) if may_delete else FORBIDDEN),
+        admin_expect(FORBIDDEN, FORBIDDEN, OK if label in PROTECTED else _done(label) if may_delete else FORBIDDEN),
         data=lambda w: {"post": "yes"},
     )
     yield AdminCase(

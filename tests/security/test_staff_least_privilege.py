@@ -8,6 +8,9 @@ posted as the browser posts the page it was shown, with one value changed, or ad
 for it. The database keeps every membership, address and bank detail as it was, and nothing is mailed: roles
 change through « Nommer gestionnaire principal » and « Détacher », addresses through a confirmed link
 (tests/accounts/test_address_changes.py), bank details on the site.
+
+A refund request carries where its money goes (the bank details frozen when it was sent) and what is owed: its
+page, its lines and its deletion are tried the same way (S15); the admin lets nobody change one.
 """
 
 from collections.abc import Callable
@@ -21,15 +24,23 @@ from django.urls import reverse
 from post_office.models import Email
 
 from accounts.models import AddressChange, User
+from refunds.models import RefundLine, RefundRequest
 from structures.models import BankAccount, Membership
 from tests import factories
 from tests.audit.test_admin_audit import page_data
-from tests.factories import BankAccountFactory, MembershipFactory, StructureFactory, UserFactory
+from tests.factories import (
+    BankAccountFactory,
+    MembershipFactory,
+    RefundLineFactory,
+    RefundRequestFactory,
+    StructureFactory,
+    UserFactory,
+)
 from tests.structures.conftest import OTHER_IBAN, PDF
 
 PERSONAS = ["support_group", "superuser"]
 PIRATE = "pirate@exemple.fr"
-MEMBERSHIPS, BANK_ACCOUNTS = "memberships", "bank_accounts"  # the inlines' prefixes
+MEMBERSHIPS, BANK_ACCOUNTS, REFUND_LINES = "memberships", "bank_accounts", "lines"  # the inlines' prefixes
 
 # A changed value for every field of bank details the admin could be made to carry (the RIB is a new file).
 BANK_VALUES: dict[str, Callable] = {
@@ -57,6 +68,18 @@ MEMBERSHIP_CHANGES = {
     "role: main manager": {"role": lambda w: Membership.Role.MAIN_MANAGER},
 }
 USER_VALUES = {"email": PIRATE, "contact_email": PIRATE}
+# A sent request: where its money goes, what it asks and grants, whose it is.
+REFUND_VALUES: dict[str, Callable] = {
+    "structure": lambda w: w.other_farm.pk,
+    "status": lambda w: RefundRequest.Status.ACCEPTED,
+    "bank_account": lambda w: w.pirate_account.pk,
+    "bank_label": lambda w: "Compte du pirate",
+    "bank_iban": lambda w: OTHER_IBAN,
+    "bank_bic": lambda w: "PSSTFRPPXXX",
+    "total_asked": lambda w: "99999.00",
+    "total_granted": lambda w: "99999.00",
+}
+LINE_VALUES: dict[str, Callable] = {"quantity": lambda w: "99999", "amount": lambda w: "99999.00"}
 
 
 @pytest.fixture
@@ -69,13 +92,27 @@ def w(db, private_media):
     attached = MembershipFactory(structure=farm, role=Membership.Role.USER)
     support_group = UserFactory(first_name="Denise", is_staff=True)
     support_group.groups.add(factories.support_group())
+    account = BankAccountFactory(structure=farm, label="Compte courant", created_by=manager)
+    factories.refund_reference_data()
+    refund_request = RefundRequestFactory(
+        structure=farm,
+        status=RefundRequest.Status.FILED,
+        number="TIC-2023-000001",
+        bank_account=account,
+        bank_label=account.label,
+        bank_iban=account.iban,
+        bank_bic=account.bic,
+    )
     return SimpleNamespace(
         farm=farm,
         other_farm=other_farm,
         manager=manager,
         attached=attached,
         outsider=UserFactory(email="dehors@exemple.fr"),
-        account=BankAccountFactory(structure=farm, label="Compte courant", created_by=manager),
+        account=account,
+        pirate_account=BankAccountFactory(structure=other_farm, iban=OTHER_IBAN),
+        refund_request=refund_request,
+        refund_line=RefundLineFactory(request=refund_request),
         staff={"support_group": support_group, "superuser": UserFactory(is_staff=True, is_superuser=True)},
     )
 
@@ -83,10 +120,14 @@ def w(db, private_media):
 def state() -> dict:
     """Who belongs where in which role, every address, every field of bank details, and the mail queued."""
     bank_fields = [field.attname for field in BankAccount._meta.concrete_fields]
+    refund_fields = [field.attname for field in RefundRequest._meta.concrete_fields]
+    line_fields = [field.attname for field in RefundLine._meta.concrete_fields]
     return {
         "memberships": list(Membership.objects.order_by("pk").values_list("pk", "user", "structure", "role")),
         "addresses": list(User.objects.order_by("pk").values_list("pk", "email", "contact_email")),
         "bank details": list(BankAccount.objects.order_by("pk").values_list(*bank_fields)),
+        "refund requests": list(RefundRequest.objects.order_by("pk").values_list(*refund_fields)),
+        "refund lines": list(RefundLine.objects.order_by("pk").values_list(*line_fields)),
         "address changes": AddressChange.objects.count(),
         "mail": Email.objects.count(),
     }
@@ -195,6 +236,10 @@ def attached_user(w):
     return w.attached.user
 
 
+def refund_request(w):
+    return w.refund_request
+
+
 CASES = [
     # Memberships: their own pages.
     *[
@@ -259,6 +304,21 @@ CASES = [
             farm, BANK_ACCOUNTS, **{name: value for name, value in BANK_VALUES.items() if name != "structure"}
         ),
     ),
+    # A sent request: its page, its lines, adding and deleting one.
+    *[
+        Case(f"refund request page: {name}", page_with(refund_request, **{name: value}))
+        for name, value in REFUND_VALUES.items()
+    ],
+    *[
+        Case(
+            f"refund request page, lines inline: {name}",
+            inline_with(refund_request, REFUND_LINES, lambda w: w.refund_line, **{name: value}),
+        )
+        for name, value in [*LINE_VALUES.items(), ("DELETE", lambda w: "on")]
+    ],
+    Case("refund request added", added(refund_request, REFUND_VALUES | {"year": lambda w: 2022})),
+    Case("refund request deleted", deleted(refund_request)),
+    Case("refund requests deleted from the list", deleted_from_list(refund_request)),
 ]
 
 
