@@ -53,6 +53,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 THOUSANDS_SPACES = " \u00a0\u202f"
 QUANTITY = re.compile(r"(?P<whole>\d+)(?:[.,](?P<decimals>\d+))?")
 GROUPED_QUANTITY = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?")
+# The shapes of a date the import reads (`%d/%m/%Y`, `%Y-%m-%d`): a value of that shape that strptime refuses is a
+# day that does not exist (31/02/2023), not a date written otherwise.
+DATE_SHAPES = (re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"), re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"))
 # Control characters that no typed text holds (a tab, a carriage return and a line feed may).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -129,8 +132,13 @@ def safe_cell(value: str) -> str:
 
 
 def template_csv(example_year: int) -> bytes:
-    """The file to fill in: the header and one example row, `;`-separated, UTF-8 with a BOM for Excel."""
-    rows = [HEADER, ["FA-2023-0042", f"15/03/{example_year}", "Coopérative du Val", "gnr", "1250,50"]]
+    """The file to fill in: the header and one example row, `;`-separated, UTF-8 with a BOM for Excel.
+
+    The example row is a right row of a request of `example_year` (its invoice dated that year), so that the file
+    imports as it is downloaded.
+    """
+    example = [f"FA-{example_year}-0042", f"15/03/{example_year}", "Coopérative du Val", "gnr", "1250,50"]
+    rows = [HEADER, example]
     output = io.StringIO(newline="")
     csv.writer(output, delimiter=";", lineterminator="\r\n").writerows(rows)
     return output.getvalue().encode("utf-8-sig")
@@ -302,7 +310,9 @@ class _RowChecker:
                 break
             except ValueError:
                 continue
-        if parsed is None:
+        if parsed is None and any(shape.fullmatch(value) for shape in DATE_SHAPES):
+            error("date_facture", f"« {value} » n'est pas une date qui existe.")
+        elif parsed is None:
             error(
                 "date_facture",
                 f"« {_shown(value)} » n'est pas une date : écrivez-la JJ/MM/AAAA, par exemple 15/03/{self.year}.",

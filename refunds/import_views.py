@@ -1,5 +1,7 @@
 """« Importer des lignes de demande » from a CSV file, and the file to start from (`refunds.csv_import`)."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,11 +12,13 @@ from django.utils import timezone
 from chorus.forms import posted
 from refunds import workflows
 from refunds.csv_import import LinesImportForm, template_csv
-from refunds.models import Product, RefundRequest
+from refunds.models import Campaign, Product, RefundRequest
 
 NOT_EDITABLE = "Cette demande a été envoyée : ses lignes ne peuvent plus être modifiées."
 # The page lists this many of the file's errors, then says how many more there are.
 ERRORS_SHOWN = 200
+# `?annee=` of the template: four ASCII digits (int() would also take « ٢٠٢٣ », « 2_023 » or « +2023 »).
+YEAR = re.compile(r"[0-9]{4}")
 
 
 @login_required
@@ -60,10 +64,20 @@ def lines_import(request, pk):
     )
 
 
+def example_year(value: str | None) -> int:
+    """The year of the template's example row: `?annee=` (the import page gives its request's), when it is a year
+    from 2000 to 2100; else the latest year whose filing is open; else last year."""
+    if value and YEAR.fullmatch(value) and 2000 <= int(value) <= 2100:
+        return int(value)
+    latest_open = Campaign.objects.open_now().order_by("-year").values_list("year", flat=True).first()
+    return latest_open or timezone.localdate().year - 1
+
+
 @login_required
 def import_template(request):
-    """« Télécharger le modèle de fichier »: the header and one example row, dated last year."""
-    response = HttpResponse(template_csv(timezone.localdate().year - 1), content_type="text/csv; charset=utf-8")
+    """« Télécharger le modèle de fichier »: the header and one example row, of a request of the year asked."""
+    year = example_year(request.GET.get("annee"))
+    response = HttpResponse(template_csv(year), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="modele-lignes-remboursement.csv"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

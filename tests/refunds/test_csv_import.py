@@ -229,8 +229,7 @@ def test_every_faulty_row_is_named_by_its_line_and_column_and_nothing_is_kept():
     assert rows == []
     assert messages_of(errors) == [
         "Ligne 3, colonne date_facture : la date « 15/03/2022 » n'est pas dans l'année de la demande (2023).",
-        "Ligne 4, colonne date_facture : « 31/02/2023 » n'est pas une date : écrivez-la JJ/MM/AAAA, par exemple "
-        "15/03/2023.",
+        "Ligne 4, colonne date_facture : « 31/02/2023 » n'est pas une date qui existe.",
         "Ligne 5, colonne produit : « fioul » n'est pas un produit connu : indiquez l'un de ces codes : gnr, "
         "fioul-lourd, gpl, gaz-naturel-combustible, gaz-naturel-carburant.",
         "Ligne 6, colonne numero_facture : la valeur est obligatoire.",
@@ -332,6 +331,25 @@ def test_formula_looking_cells_are_kept_as_typed():
         ("@SUM(A1:A2)", formula),
         ("+33 6 12", "-Coop"),
         ("\t=1+1", "\r=cmd|' /C calc'!A0"),
+    ]
+
+
+@pytest.mark.parametrize("typed", ["31/02/2023", "29/02/2023", "31/4/2023", "15/13/2023", "00/03/2023", "2023-02-30"])
+def test_a_date_written_right_that_does_not_exist_is_told_so(typed):
+    rows, errors = read(csv_bytes(f"F-1;{typed};Coop;gnr;10"))
+
+    assert rows == []
+    assert messages_of(errors) == [f"Ligne 2, colonne date_facture : « {typed} » n'est pas une date qui existe."]
+
+
+@pytest.mark.parametrize("typed", ["15-03-2023", "15/03/23", "15.03.2023", "mars 2023", "2023/03/15", "1/3/2023 10:00"])
+def test_a_date_written_otherwise_is_told_how_to_write_it(typed):
+    rows, errors = read(csv_bytes(f"F-1;{typed};Coop;gnr;10"))
+
+    assert rows == []
+    assert messages_of(errors) == [
+        f"Ligne 2, colonne date_facture : « {typed} » n'est pas une date : écrivez-la JJ/MM/AAAA, par exemple "
+        "15/03/2023."
     ]
 
 
@@ -503,7 +521,8 @@ def test_a_forged_id_is_a_404(sign_in, accountant):
 def test_the_template_is_a_semicolon_utf8_csv_with_bom_that_the_import_reads(sign_in, accountant):
     client = sign_in(accountant)
 
-    with time_machine.travel(datetime(2024, 2, 1, 9, tzinfo=UTC)):  # its example row is dated last year: 2023
+    # Asked for no year, the example row is of the latest year open on that day: 2023 (2021 and 2022 are open too).
+    with time_machine.travel(datetime(2024, 2, 1, 9, tzinfo=UTC)):
         response = client.get(reverse("refunds:import_template"))
 
     assert response.status_code == 200
@@ -513,6 +532,50 @@ def test_the_template_is_a_semicolon_utf8_csv_with_bom_that_the_import_reads(sig
     assert "Coopérative du Val" in response.content.decode("utf-8-sig")
     rows, errors = read(response.content, year=2023)
     assert errors == [] and len(rows) == 1
+
+
+def test_the_template_linked_from_a_2023_request_imports_into_it_as_it_is(sign_in, accountant, draft, import_url):
+    client = sign_in(accountant)
+    template_url = f"{reverse('refunds:import_template')}?annee=2023"
+    assert f'href="{template_url}"' in client.get(import_url).content.decode()
+
+    with time_machine.travel(datetime(2026, 2, 1, 9, tzinfo=UTC)):  # last year is 2025: the example is still 2023's
+        template = client.get(template_url).content
+    response = client.post(import_url, upload(template, name="modele-lignes-remboursement.csv"))
+
+    assert template.decode("utf-8-sig").splitlines()[1] == "FA-2023-0042;15/03/2023;Coopérative du Val;gnr;1250,50"
+    assert response.status_code == 302
+    assert shown(response) == ["1 ligne importée : joignez maintenant la facture de chaque ligne."]
+    assert [(line.invoice_number, line.invoice_date) for line in draft.lines.all()] == [
+        ("FA-2023-0042", date(2023, 3, 15))
+    ]
+
+
+@pytest.mark.parametrize("annee", ["2019", "2000", "2100"])
+def test_the_template_s_example_row_is_of_the_year_asked(sign_in, accountant, annee):
+    response = sign_in(accountant).get(reverse("refunds:import_template"), {"annee": annee})
+
+    assert response.content.decode("utf-8-sig").splitlines()[1].startswith(f"FA-{annee}-0042;15/03/{annee};")
+
+
+@pytest.mark.parametrize(
+    "annee", ["", "abc", "1999", "2101", "99999", "0", "-2023", "+2023", " 2023", "2023.0", "2_023", "٢٠٢٣"]
+)
+@pytest.mark.parametrize(
+    "today, year",
+    [
+        (datetime(2025, 6, 2, 9, tzinfo=UTC), 2023),  # 2022 and 2023 open: the latest
+        (datetime(2031, 6, 2, 9, tzinfo=UTC), 2030),  # none open: last year
+    ],
+)
+def test_a_year_out_of_range_or_not_a_year_gives_the_latest_open_one_else_last_year(
+    sign_in, accountant, annee, today, year
+):
+    with time_machine.travel(today):
+        response = sign_in(accountant).get(reverse("refunds:import_template"), {"annee": annee})
+
+    assert response.status_code == 200
+    assert response.content.decode("utf-8-sig").splitlines()[1].startswith(f"FA-{year}-0042;15/03/{year};")
 
 
 def test_the_template_needs_a_signed_in_user(client):
