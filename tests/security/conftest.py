@@ -9,6 +9,7 @@ rolled back; the world itself is rolled back when the module ends.
 
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -22,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.test import Client, override_settings
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from dsfr.models import DsfrConfig
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
@@ -60,7 +62,9 @@ class World:
     pending: ApprovalRequest  # the requester's pending request on A
     account: BankAccount  # A's second, non-default account: the one the bank-detail URLs aim at
     default_account: BankAccount
-    refund_request: RefundRequest  # A's request for 2023, sent, with a line and its invoice
+    refund_request: RefundRequest  # A's request for 2022, sent, with a line and its invoice
+    refund_draft: RefundRequest  # A's draft for 2023, ready to send: a line with its invoice, the statement ticked
+    draft_line: RefundLine
     admin_objects: dict[str, object] = field(default_factory=dict)  # "app_label.model_name" -> one object
     sessions: dict[str, str] = field(default_factory=dict)  # persona -> session key, signed in
 
@@ -113,15 +117,21 @@ def _build() -> World:
     factories.refund_reference_data()
     refund_request = RefundRequestFactory(
         structure=farm,
-        year=2023,
+        year=2022,
         status=RefundRequest.Status.FILED,
-        number="TIC-2023-000001",
+        number="TIC-2022-000001",
         bank_account=default_account,
         created_by=manager,
         filed_by=manager,
     )
     RefundLineFactory(request=refund_request)
     RefundEvent.objects.create(request=refund_request, kind=RefundEvent.Kind.FILED, actor=manager)
+    # The draft's campaign is open whatever the day the matrix runs.
+    Campaign.objects.filter(year=2023).update(closes_on=timezone.localdate() + timedelta(days=365))
+    refund_draft = RefundRequestFactory(
+        structure=farm, year=2023, bank_account=default_account, created_by=manager, not_in_difficulty=True
+    )
+    draft_line = RefundLineFactory(request=refund_draft, invoice_number="FA-2023-0042")
 
     support = UserFactory(first_name="Sonia", is_staff=True)
     registered = [ContentType.objects.get_for_model(model) for model in admin.site._registry]
@@ -201,6 +211,8 @@ def _build() -> World:
         account=account,
         default_account=default_account,
         refund_request=refund_request,
+        refund_draft=refund_draft,
+        draft_line=draft_line,
         admin_objects=admin_objects,
         sessions={persona: _signed_in(user, persona != "manager_unconfirmed") for persona, user in users.items()},
     )

@@ -50,6 +50,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
+from refunds.models import Product
 from structures.models import BankAccount
 from tests.factories import PASSWORD, make_siret
 from tests.structures.conftest import PDF
@@ -192,6 +193,7 @@ def _new_bank_account(w, *_):
 
 
 HOME = page("home")
+DRAFT = page("refunds:request_detail", "refund_draft")
 LIST = page("approvals:approval_list")
 USERS_OF_A = page("structures:structure_users", "farm")
 ACCOUNT_PAGE = page("structures:bank_account_detail", "account")
@@ -253,6 +255,40 @@ PORTAL = {
     ("structures:rib_download", "get"): expect(
         NOT_FOUND, attached=FORBIDDEN, support=OK, support_group=OK, superuser=OK, **managers(OK)
     ),
+    # refunds: farm A's members file (its managers and its simple user alike); everyone else gets 404 on its
+    # requests. The URLs aim at A's 2023 draft (ready to send) and its line, the receipt at A's sent 2022 request.
+    ("refunds:index", "get"): expect(OK),
+    ("refunds:request_start", "get"): expect(OK),
+    # Someone who may not file for A sees the choice refused (200, the form's error); A's members reach its draft.
+    ("refunds:request_start", "post"): expect(OK, attached=done(DRAFT), **managers(done(DRAFT))),
+    ("refunds:request_list", "get"): expect(OK),
+    ("refunds:request_detail", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:request_detail", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
+    ("refunds:request_delete", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:request_delete", "post"): expect(
+        NOT_FOUND, attached=done(page("refunds:request_list")), **managers(done(page("refunds:request_list")))
+    ),
+    # « Envoyer » asks for the password and the second factor again, as bank details do.
+    ("refunds:request_send", "get"): expect(NOT_FOUND, attached=OK, **managers(OK, REAUTH)),
+    ("refunds:request_send", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT), REAUTH)),
+    ("refunds:line_add", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:line_add", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
+    ("refunds:line_update", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:line_update", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
+    ("refunds:line_delete", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:line_delete", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
+    ("refunds:invoice_attach", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:invoice_attach", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
+    # Staff allowed to see requests (support, superuser) download invoices and receipts, as the admin links them.
+    ("refunds:invoice_download", "get"): expect(
+        NOT_FOUND, attached=OK, support=OK, support_group=OK, superuser=OK, **managers(OK)
+    ),
+    ("refunds:receipt", "get"): expect(
+        NOT_FOUND, attached=OK, support=OK, support_group=OK, superuser=OK, **managers(OK)
+    ),
+    ("refunds:lines_import", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
+    ("refunds:lines_import", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
+    ("refunds:import_template", "get"): expect(OK),
     # approvals
     ("approvals:approval_list", "get"): expect(OK),
     ("approvals:approval_detail", "get"): expect(NOT_FOUND, **managers(OK)),
@@ -394,6 +430,28 @@ def _rib():
     return SimpleUploadedFile("rib.pdf", PDF, content_type="application/pdf")
 
 
+def _invoice():
+    return SimpleUploadedFile("facture.pdf", PDF, content_type="application/pdf")
+
+
+def _refund_line(number: str) -> dict:
+    return {
+        "invoice_number": number,
+        "invoice_date": "2023-03-15",
+        "supplier": "Coopérative du Val",
+        "product": Product.objects.get(code="gnr").pk,
+        "quantity": "1 000",
+        "invoice": _invoice(),
+    }
+
+
+def _lines_csv():
+    content = (
+        "numero_facture;date_facture;fournisseur;produit;quantite\r\nFA-2023-0100;15/03/2023;Coopérative;gnr;250\r\n"
+    )
+    return SimpleUploadedFile("lignes.csv", content.encode(), content_type="text/csv")
+
+
 def _activation_link(w):
     user = _user(w, "never_activated.user")
     return reverse("accounts:activate", args=[_uid(user), activation_token.make_token(user)])
@@ -420,6 +478,16 @@ URL_ARGS = {
     "approvals:refuse": ["pending"],
     "approvals:withdraw": ["pending"],
     "accounts:resend_member_activation": ["never_activated"],
+    "refunds:request_detail": ["refund_draft"],
+    "refunds:request_delete": ["refund_draft"],
+    "refunds:request_send": ["refund_draft"],
+    "refunds:line_add": ["refund_draft"],
+    "refunds:line_update": ["refund_draft", "draft_line"],
+    "refunds:line_delete": ["refund_draft", "draft_line"],
+    "refunds:invoice_attach": ["refund_draft", "draft_line"],
+    "refunds:invoice_download": ["refund_draft", "draft_line"],
+    "refunds:lines_import": ["refund_draft"],
+    "refunds:receipt": ["refund_request"],
 }
 
 
@@ -511,6 +579,12 @@ DATA = {
     ("accounts:deactivate", "post"): lambda w: {"password": PASSWORD, "confirm": "on"},
     ("accounts:contact_email_change", "post"): lambda w: {"contact_email": "bureau@exemple.fr"},
     ("twofactor:totp_add", "post"): lambda w: {"name": "Téléphone", "code": "000000"},
+    ("refunds:request_start", "post"): lambda w: {"structure": w.farm.pk, "year": w.refund_draft.year},
+    ("refunds:request_detail", "post"): lambda w: {"bank_account": w.default_account.pk, "not_in_difficulty": "on"},
+    ("refunds:line_add", "post"): lambda w: _refund_line("FA-2023-0099"),
+    ("refunds:line_update", "post"): lambda w: _refund_line("FA-2023-0042"),
+    ("refunds:invoice_attach", "post"): lambda w: {"invoice": _invoice()},
+    ("refunds:lines_import", "post"): lambda w: {"file": _lines_csv()},
     ("twofactor:device_rename", "post"): lambda w: {"name": "Téléphone pro"},
     ("twofactor:webauthn_register_begin", "post"): lambda w: {"name": "Clé USB"},
 }
