@@ -1,12 +1,14 @@
 """« Accusé de dépôt »: the PDF of a sent request, to its structure's members and to staff allowed to see requests."""
 
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pikepdf
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -69,6 +71,18 @@ def test_the_receipt_says_what_was_filed_by_whom_and_when(sent):
     assert "Compte courant" in html
     assert "FR76 •••• … 189" in html
     assert "FR7630006000011234567890189" not in html
+
+
+def test_the_receipt_names_the_service_as_the_portal_s_header_does(sent):
+    header = (settings.BASE_DIR / "templates" / "_partials" / "header.html").read_text(encoding="utf-8")
+    title = re.search(r'<p class="fr-header__service-title">(.+?)</p>', header)[1]
+    tagline = re.search(r'<p class="fr-header__service-tagline">(.+?)</p>', header)[1]
+
+    html = receipt_html(sent)
+
+    assert tagline == "Remboursement de la TIC et de la TICGN pour l'activité agricole"
+    assert f'<p class="service"><strong>{title}</strong>{tagline}</p>' in html
+    assert "TICPE" not in html and "partiel" not in html
 
 
 def test_the_receipt_shows_the_frozen_category_and_pacage_not_the_structure_s_current_ones(sent):
