@@ -8,6 +8,7 @@ real browser, first as it is shown, then in its error state; the titles test
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
@@ -18,20 +19,30 @@ from playwright.sync_api import Page
 from accounts.models import AddressChange
 from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
+from refunds.models import Campaign, Product, RefundRequest
 from structures.models import Membership
 from tests.factories import (
     ApprovalRequestFactory,
     BankAccountFactory,
+    FarmFactory,
     MembershipFactory,
     PendingUserFactory,
+    RefundLineFactory,
+    RefundRequestFactory,
     StructureFactory,
     UserFactory,
+    refund_reference_data,
 )
 
 
 @dataclass
 class Farm:
-    """EARL Martin: Jeanne its main manager, Marc a manager, Luc a simple user, Paul waiting for approval."""
+    """EARL Martin: Jeanne its main manager, Marc a manager, Luc a simple user, Paul waiting for approval.
+
+    Marc also runs GAEC du Serre, whose registration is complete: its 2023 request is a draft ready to send
+    (one GNR line with its invoice), its 2022 one was sent. Claire works for a management centre and files
+    for GAEC du Serre, her client.
+    """
 
     manager: object
     deputy: object
@@ -43,6 +54,10 @@ class Farm:
     pending: object
     activation_path: str
     reset_path: str
+    accountant: object = None
+    draft: object = None
+    draft_line: object = None
+    sent: object = None
 
 
 def build_farm() -> Farm:
@@ -61,7 +76,12 @@ def build_farm() -> Farm:
     ApprovalRequest.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(days=2))
     uid = urlsafe_base64_encode(str(newcomer.pk).encode())
     member_uid = urlsafe_base64_encode(str(member.pk).encode())
+    draft, sent, accountant = _refunds(deputy)
     return Farm(
+        accountant=accountant,
+        draft=draft,
+        draft_line=draft.lines.get(),
+        sent=sent,
         manager=manager,
         deputy=deputy,
         member=member,
@@ -78,6 +98,59 @@ def build_farm() -> Farm:
             kwargs={"uidb64": member_uid, "token": default_token_generator.make_token(member)},
         ),
     )
+
+
+def _refunds(deputy):
+    """GAEC du Serre's two requests, and Claire, a centre's accountant attached to the farm."""
+    refund_reference_data()
+    # The screens are the same whatever the day: the 2023 campaign stays open for them.
+    Campaign.objects.filter(year=2023).update(closes_on=timezone.localdate() + timedelta(days=365))
+    serre = FarmFactory(siret="44306184100047", name="GAEC du Serre", pacage="026555111", postal_code="26400")
+    account = BankAccountFactory(structure=serre, label="Compte de l'exploitation", created_by=deputy)
+    MembershipFactory(user=deputy, structure=serre, role=Membership.Role.MAIN_MANAGER)
+    accountant = UserFactory(email="claire.compta@cer-diois.fr", first_name="Claire", last_name="Compta")
+    centre = StructureFactory(name="Centre de gestion du Diois", is_agricultural_centre=True)
+    MembershipFactory(user=accountant, structure=centre, role=Membership.Role.MAIN_MANAGER)
+    MembershipFactory(user=accountant, structure=serre)
+    draft = RefundRequestFactory(
+        structure=serre, year=2023, created_by=deputy, bank_account=account, not_in_difficulty=True
+    )
+    RefundLineFactory(request=draft, invoice_number="FA-2023-0042")
+    draft.total_asked = Decimal("149.60")
+    draft.save()
+    sent = RefundRequestFactory(
+        structure=serre,
+        year=2022,
+        status=RefundRequest.Status.FILED,
+        number="TIC-2022-000007",
+        created_by=deputy,
+        filed_by=deputy,
+        filed_at=timezone.now() - timedelta(days=30),
+        bank_account=account,
+        bank_label=account.label,
+        bank_iban=account.iban,
+        bank_bic=account.bic,
+        beneficiary_category=serre.beneficiary_category,
+        pacage=serre.pacage,
+        not_in_difficulty=True,
+        total_asked=Decimal("412.40"),
+    )
+    RefundLineFactory(request=sent, invoice_number="FA-2022-0108", invoice_date=sent_date(2022))
+    RefundLineFactory(
+        request=sent,
+        invoice_number="FA-2022-0230",
+        invoice_date=sent_date(2022),
+        product=Product.objects.get(code="gpl"),
+        quantity=Decimal("4600.00"),
+        rate=Decimal("5.72"),
+        amount=Decimal("263.12"),
+    )
+    sent.events.create(kind="filed", actor=deputy, actor_label="Marc Martin (marc.martin@exemple.fr)")
+    return draft, sent, accountant
+
+
+def sent_date(year: int):
+    return timezone.localdate().replace(year=year, month=6, day=12)
 
 
 def submit_blank(page: Page) -> None:
@@ -106,6 +179,19 @@ def choose_no_structure(page: Page) -> None:
     """« Gérer une structure »: « Modifier une structure », the preselected structure taken off."""
     page.locator("main select[name=structure]").select_option("")
     page.locator("main form[method=get] button[type=submit]").last.click()
+
+
+def empty_the_choices(page: Page) -> None:
+    """« Saisir demande de remboursement TIC »: the preselected structure and year taken off, then sent."""
+    form = page.locator("main form[method=post]").last
+    for select in form.locator("select").all():
+        select.select_option("")
+    form.locator("button[type=submit]").last.click()
+
+
+def submit_without_a_file(page: Page) -> None:
+    """A form whose file is required (an invoice, a CSV file), sent without one."""
+    page.locator("main form[method=post] button[type=submit]").last.click()
 
 
 def refuse_selection_without_reason(page: Page) -> None:
@@ -138,6 +224,14 @@ def structure_pk(farm: Farm) -> int:
 
 def bank_pk(farm: Farm) -> int:
     return farm.bank_account.pk
+
+
+def draft_pk(farm: Farm) -> int:
+    return farm.draft.pk
+
+
+def draft_line_pk(farm: Farm) -> int:
+    return farm.draft_line.pk
 
 
 def address_change_path(farm: Farm) -> str:
@@ -208,4 +302,28 @@ SCREENS = [
     Screen("mes rattachements", "member", at("approvals:my_memberships")),
     Screen("demander un rattachement", "member", at("approvals:request_attachment"), submit_blank),
     Screen("accès refusé", "deputy", at("structures:main_manager_hand_over", structure_pk), status=403),
+    # Facturation → Remboursement de taxes
+    Screen("facturation", "deputy", at("portal:billing")),
+    Screen("remboursement de taxes", "deputy", at("refunds:index")),
+    Screen("saisir une demande de remboursement", "deputy", at("refunds:request_start"), empty_the_choices),
+    Screen("mes demandes de remboursement", "deputy", at("refunds:request_list")),
+    Screen("demande de remboursement, brouillon", "deputy", at("refunds:request_detail", draft_pk)),
+    Screen(
+        "demande de remboursement déposée",
+        "deputy",
+        lambda farm: reverse("refunds:request_detail", args=[farm.sent.pk]),
+    ),
+    Screen("ajouter une ligne de demande", "deputy", at("refunds:line_add", draft_pk), submit_blank),
+    Screen("modifier une ligne de demande", "deputy", at("refunds:line_update", draft_pk, draft_line_pk), submit_blank),
+    Screen("supprimer une ligne de demande", "deputy", at("refunds:line_delete", draft_pk, draft_line_pk)),
+    Screen(
+        "joindre une facture",
+        "deputy",
+        at("refunds:invoice_attach", draft_pk, draft_line_pk),
+        submit_without_a_file,
+    ),
+    Screen("importer des lignes", "deputy", at("refunds:lines_import", draft_pk), submit_without_a_file),
+    Screen("envoyer la demande", "deputy", at("refunds:request_send", draft_pk)),
+    Screen("supprimer le brouillon", "deputy", at("refunds:request_delete", draft_pk)),
+    Screen("mon espace, centre de gestion", "accountant", at("home")),
 ]
