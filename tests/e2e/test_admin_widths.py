@@ -1,6 +1,7 @@
 """The admin's lists fit a 1280-pixel screen, as support uses them, even with long names."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -10,6 +11,7 @@ from playwright.sync_api import expect
 from approvals.models import ApprovalRequest
 from audit.log import record
 from audit.models import Action
+from refunds.models import RefundRequest
 from structures.models import Membership, Structure
 from tests.e2e.pages import LoginPage, assert_accessible
 from tests.factories import (
@@ -18,8 +20,10 @@ from tests.factories import (
     BankAccountFactory,
     MembershipFactory,
     PendingUserFactory,
+    RefundRequestFactory,
     StructureFactory,
     UserFactory,
+    refund_reference_data,
 )
 
 pytestmark = pytest.mark.browser
@@ -100,6 +104,14 @@ def long_rows(db):
     record(Action.BANK_CHANGED, actor=farmer, structure=structure, target="Compte courant de l'exploitation")
     record(Action.REQUEST_APPROVED, actor=farmer, structure=other, target=f"Demande de {colleague.email}")
     record(Action.SIGN_IN_FAILED, actor_label=colleague.email, target=colleague.email)
+    refund_reference_data()
+    RefundRequestFactory(
+        structure=structure,
+        status=RefundRequest.Status.PARTLY_ACCEPTED,
+        number="TIC-2023-000123",
+        filed_at=timezone.now(),
+        total_asked=Decimal("123456.78"),
+    )
     return farmer
 
 
@@ -111,8 +123,9 @@ def long_rows(db):
         ("/administration/structures/bankaccount/", "Crédit agricole Sud Rhône-Alpes", "AGRIFRPPXXX"),
         ("/administration/structures/structure/", "Drôme provençale", "centre de gestion"),
         ("/administration/audit/auditevent/", "Coordonnée bancaire modifiée", "(Compte courant de l'exploitation)"),
+        ("/administration/refunds/refundrequest/", "TIC-2023-000123", "Partiellement acceptée"),
     ],
-    ids=["users", "memberships", "bank-accounts", "structures", "audit"],
+    ids=["users", "memberships", "bank-accounts", "structures", "audit", "refund-requests"],
 )
 def test_support_lists_fit_1280_pixels_with_long_names(page, site, agent, long_rows, path, row_text, merged):
     """Fewer, shorter columns: what two columns said, one says (`merged`), and nothing scrolls sideways."""
