@@ -46,11 +46,14 @@ def portfolio_export(request):
     """A centre's portfolio as a CSV file: every client farm, with its request of each open year (REFUNDS.md §3).
 
     Streamed, the farms read in chunks; `;` and a byte-order mark, as a French spreadsheet opens it; every cell made
-    safe, so that a farm named `=HYPERLINK(…)` is text, never a formula. Nobody else has a portfolio: 404.
+    safe, so that a farm named `=HYPERLINK(…)` is text, never a formula (a spreadsheet runs a quoted formula too).
+    Every cell quoted, so that a spreadsheet told to read quoted fields as text (LibreOffice's import option) keeps
+    the SIRET's and PACAGE's leading zeros; the page says to import those columns as text (a `="…"` formula would
+    keep them in Excel, but it is a formula). Nobody else has a portfolio: 404.
     """
     if not works_for_a_centre(request.user):
         raise Http404
-    writer = csv.writer(_Line(), delimiter=";")
+    writer = csv.writer(_Line(), delimiter=";", quoting=csv.QUOTE_ALL)
     lines = (writer.writerow([safe_cell(str(cell)) for cell in row]) for row in portfolio_rows(request.user))
     response = StreamingHttpResponse(chain(["\ufeff"], lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="portefeuille.csv"'

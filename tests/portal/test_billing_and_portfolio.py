@@ -3,6 +3,7 @@ management centre's portfolio with the request of each open year, on the page an
 
 import csv
 import io
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -231,9 +232,9 @@ def test_the_portfolio_shows_each_client_farms_request_of_each_open_year(
     assert "Exploitations clientes (2)" in page and "Demande 2023" in page and "Demande 2022" not in page
     assert (
         "EARL des Peupliers (SIRET " in page
-        and "035000123 Utilisateur Complète Déposée : demande 2023 de EARL des Peupliers TIC-2023-000001" in page
+        and "035000123 Utilisateur Complète TIC-2023-000001 : demande 2023 de EARL des Peupliers Déposée" in page
     )
-    assert f'<a href="{reverse("refunds:request_detail", args=[sent.pk])}"><span class="fr-badge' in html
+    assert f'<a class="fr-link" href="{reverse("refunds:request_detail", args=[sent.pk])}">TIC-2023-000001' in html
     assert (
         "035000456 Utilisateur Incomplète Il manque : coordonnées bancaires par défaut avec RIB. "
         "Saisir la demande 2023 de GAEC Bruyère" in page
@@ -250,7 +251,32 @@ def test_the_portfolio_has_a_column_per_open_year(client, accountant, ready_farm
     page, _ = page_of(client, accountant, reverse("home"))
 
     assert "Demande 2022 Demande 2023" in page
-    assert "Payée : demande 2022 de EARL des Peupliers TIC-2022-000001 Brouillon : demande 2023" in page
+    assert (
+        "TIC-2022-000001 : demande 2022 de EARL des Peupliers Payée "
+        "Reprendre la demande 2023 de EARL des Peupliers Brouillon" in page
+    )
+
+
+def test_a_request_s_number_is_the_link_and_its_status_a_badge_beside_it(client, accountant, ready_farm, time_machine):
+    time_machine.move_to(TWO_YEARS_OPEN)
+    paid = RefundRequestFactory(structure=ready_farm, year=2022, status="paid", number="TIC-2022-000001")
+    draft = RefundRequestFactory(structure=ready_farm, year=2023)
+
+    _, html = page_of(client, accountant, reverse("home"))
+
+    assert re.search(
+        f'<a class="fr-link" href="{paid.get_absolute_url()}">TIC-2022-000001'
+        '<span class="fr-sr-only"> : demande 2022 de EARL des Peupliers</span></a>'
+        r'\s*<span class="fr-badge fr-badge--sm fr-badge--no-icon fr-badge--success">Payée</span>',
+        html,
+    )
+    assert re.search(
+        f'<a class="fr-link" href="{draft.get_absolute_url()}">Reprendre'
+        '<span class="fr-sr-only"> la demande 2023 de EARL des Peupliers</span></a>'
+        r'\s*<span class="fr-badge fr-badge--sm fr-badge--no-icon">Brouillon</span>',
+        html,
+    )
+    assert not re.search(r'<a [^>]*>\s*<span class="fr-badge', html), "a badge is never a link"
 
 
 def test_a_centre_home_reads_as_many_queries_for_60_farms_with_requests_as_for_one(client, centre, time_machine):
@@ -314,6 +340,40 @@ def test_the_export_lists_every_client_farm_with_its_requests(client, accountant
         ],
         [other.siret, "GAEC Bruyère", "035000456", "Exploitant agricole à titre individuel", "non", "", "", ""],
     ]
+
+
+def test_every_cell_of_the_export_is_quoted_so_siret_and_pacage_may_be_read_as_text(
+    client, accountant, ready_farm, only_2023_open
+):
+    Structure.objects.filter(pk=ready_farm.pk).update(siret="00000000000018", pacage="001000123")
+    client.force_login(accountant)
+
+    body = b"".join(client.get(reverse("portal:portfolio_export")).streaming_content).decode("utf-8-sig")
+
+    lines = body.splitlines()
+    assert lines[0].startswith('"SIRET";"Exploitation";"Numéro PACAGE";')
+    assert lines[1].startswith('"00000000000018";"EARL des Peupliers";"001000123";')
+    assert all(cell.startswith('"') and cell.endswith('"') for line in lines for cell in line.split(";"))
+
+
+def test_quoted_cells_stay_formula_safe(client, accountant, ready_farm, only_2023_open):
+    ready_farm.name = '=HYPERLINK("http://x")'
+    ready_farm.save()
+    Structure.objects.filter(name="GAEC Bruyère").update(name="@SUM(A1)")
+    client.force_login(accountant)
+
+    body = b"".join(client.get(reverse("portal:portfolio_export")).streaming_content).decode("utf-8-sig")
+
+    assert ';"\'=HYPERLINK(""http://x"")";' in body and ';"\'@SUM(A1)";' in body
+    assert ';"=' not in body and not body.startswith('"=')
+
+
+def test_the_page_says_how_to_keep_the_leading_zeros_next_to_the_export(client, accountant, only_2023_open):
+    page, html = page_of(client, accountant, reverse("home"))
+
+    hint = "Dans un tableur, importez les colonnes SIRET et PACAGE en tant que texte pour garder leurs zéros initiaux."
+    assert f"Exporter le portefeuille (CSV) {hint}" in page
+    assert 'aria-describedby="portefeuille-export-aide"' in html and f'id="portefeuille-export-aide">{hint}' in html
 
 
 def test_the_export_is_not_paged(client, accountant, only_2023_open):
