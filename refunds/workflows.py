@@ -229,20 +229,20 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
     day = day or timezone.localdate()
     found = []
     structure = request.structure
-    if not (structure.beneficiary_category and structure.pacage):
-        missing = " et ".join(
-            label
-            for label, value in [
-                ("la catégorie de bénéficiaire", structure.beneficiary_category),
-                ("le numéro PACAGE", structure.pacage),
-            ]
-            if not value
-        )
-        found.append(Problem("structure", f"La structure n'a pas encore {missing} : ils sont reportés sur la demande."))
+    if message := _structure_missing(structure):
+        found.append(Problem("structure", message))
     campaign = Campaign.objects.prefetch_related("product_closings").filter(year=request.year).first()
     if campaign is None or not campaign.is_open(day):
         found.append(Problem("year", f"Le dépôt des demandes pour l'année {request.year} est clos."))
-    if request.bank_account is None:
+    if request.bank_account is None and not structure.bank_accounts.exclude(rib="").exists():
+        found.append(
+            Problem(
+                "bank_account",
+                "La structure n'a aucune coordonnée bancaire avec son RIB : un gestionnaire doit en créer une "
+                "(« Créer une coordonnée bancaire ») avant l'envoi.",
+            )
+        )
+    elif request.bank_account is None:
         found.append(
             Problem("bank_account", "Choisissez les références bancaires sur lesquelles verser le remboursement.")
         )
@@ -277,6 +277,26 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
             )
         )
     return found
+
+
+def _structure_missing(structure: Structure) -> str:
+    """What to do when the structure lacks its category or its PACAGE, which sending copies onto the request."""
+    if not structure.beneficiary_category and not structure.pacage:
+        return (
+            "La catégorie de bénéficiaire et le numéro PACAGE de la structure manquent : un gestionnaire de la "
+            "structure les renseigne dans « Modifier une structure » ; ils sont reportés sur la demande."
+        )
+    if not structure.beneficiary_category:
+        return (
+            "La catégorie de bénéficiaire de la structure manque : un gestionnaire de la structure la renseigne dans "
+            "« Modifier une structure » ; elle est reportée sur la demande."
+        )
+    if not structure.pacage:
+        return (
+            "Le numéro PACAGE de la structure manque : un gestionnaire de la structure le renseigne dans « Modifier "
+            "une structure » ; il est reporté sur la demande."
+        )
+    return ""
 
 
 class AlreadySent(Exception):

@@ -138,6 +138,25 @@ def test_sending_is_refused_with_each_problem_next_to_its_field(farm, farmer):
     assert request.status == RefundRequest.Status.DRAFT and request.number is None
 
 
+@time_machine.travel(date(2026, 12, 7))
+def test_the_problems_say_who_completes_the_structure_and_where(farm, farmer):
+    farm.pacage = ""
+    farm.save()
+    farm.bank_accounts.all().delete()
+    request, _ = workflows.start(farm, 2023, by=farmer)
+
+    messages = {problem.field: problem.message for problem in workflows.problems(request)}
+
+    assert messages["structure"] == (
+        "Le numéro PACAGE de la structure manque : un gestionnaire de la structure le renseigne dans « Modifier une "
+        "structure » ; il est reporté sur la demande."
+    )
+    assert messages["bank_account"] == (
+        "La structure n'a aucune coordonnée bancaire avec son RIB : un gestionnaire doit en créer une (« Créer une "
+        "coordonnée bancaire ») avant l'envoi."
+    )
+
+
 @time_machine.travel(date(2027, 1, 1))
 def test_a_closed_campaign_cannot_be_sent(draft, farmer):
     RefundLineFactory(request=draft)
