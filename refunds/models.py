@@ -10,6 +10,8 @@ bank account, the category and the PACAGE as they were. Every step after creatio
 (`RefundEvent`), the « fil d'évènements ».
 """
 
+import re
+import unicodedata
 import uuid
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -359,7 +361,11 @@ class RefundLine(models.Model):
 
     @property
     def invoice_download_name(self) -> str:
-        return f"facture-{self.request_id}-{self.pk}{self.EXTENSIONS.get(self.invoice_content_type, '')}"
+        """`facture-FA-2023-0042.pdf`: the invoice number in ASCII letters, digits, dots and dashes (a number with
+        none of them is named by the line's id)."""
+        ascii_number = unicodedata.normalize("NFKD", self.invoice_number).encode("ascii", "ignore").decode()
+        safe = re.sub(r"[^A-Za-z0-9.]+", "-", ascii_number).strip("-.")
+        return f"facture-{safe or self.pk}{self.EXTENSIONS.get(self.invoice_content_type, '')}"
 
     @property
     def rate_display(self) -> str:

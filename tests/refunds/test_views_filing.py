@@ -467,14 +467,14 @@ def test_a_line_is_deleted_after_confirming(sign_in, farmer, draft):
 # Invoices.
 
 
-def test_members_download_the_invoice_as_an_attachment(sign_in, farm_user, draft):
-    line = RefundLineFactory(request=draft)
+def test_members_download_the_invoice_as_an_attachment_named_by_its_number(sign_in, farm_user, draft):
+    line = RefundLineFactory(request=draft, invoice_number="FA-2023-0042")
 
     response = sign_in(farm_user).get(url("invoice_download", draft.pk, line.pk))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == f'attachment; filename="facture-{draft.pk}-{line.pk}.pdf"'
+    assert response["Content-Disposition"] == 'attachment; filename="facture-FA-2023-0042.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
 
