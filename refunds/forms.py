@@ -7,7 +7,6 @@ are never taken from the browser: the workflow computes them from the published 
 import re
 from decimal import Decimal, InvalidOperation
 
-from crispy_forms.layout import Div
 from django import forms
 
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
@@ -218,6 +217,10 @@ class HeaderForm(forms.Form):
         field.label_from_instance = bank_account_label
         self.has_accounts = bool(list(accounts))
         field.required = self.has_accounts
+        if not self.has_accounts:
+            # No radio to draw: the page shows the « Références bancaires » block instead, and a forged account's
+            # error there; the summary's link (the widget's id) leads to that block.
+            field.widget = forms.HiddenInput(attrs={"id": "references-bancaires"})
         self.initial.setdefault("bank_account", refund.bank_account_id)
         self.initial.setdefault("not_in_difficulty", refund.not_in_difficulty)
         if with_de_minimis:
@@ -336,6 +339,11 @@ class LineForm(forms.Form):
             + ", ".join(f"{unit} ({', '.join(names)})" for unit, names in units.items())
             + ". 2 chiffres au plus après la virgule, par exemple 1 000,50."
         )
+        self.fields[
+            "invoice_date"
+        ].help_text = (
+            f"Par exemple : 15/03/{refund.year}. La date doit être dans l'année de la demande ({refund.year})."
+        )
         self.fields["invoice_number"].widget.attrs.update(autocomplete="off", spellcheck="false")
         self.fields["supplier"].widget.attrs["autocomplete"] = "off"
         if line is not None:
@@ -374,6 +382,25 @@ class LineForm(forms.Form):
             }
             for product_id, rate in self.rates.items()
         }
+
+    def _post_clean(self):
+        self._ask_for_the_file_again()
+
+    def _ask_for_the_file_again(self) -> None:
+        """A page shown again cannot keep the file chosen (no browser refills a file input): when another field is
+        in error, say that the valid file chosen was not kept, on its field and so in the summary."""
+        chosen = self.files.get("invoice")
+        if not self.errors or "invoice" in self.errors or chosen is None:
+            return
+        self.add_error(
+            "invoice",
+            forms.ValidationError(
+                "Choisissez de nouveau le fichier « %(name)s » : il n'a pas été conservé car le formulaire contient "
+                "une erreur.",
+                code="not_kept",
+                params={"name": chosen.name},
+            ),
+        )
 
     def clean_invoice_number(self):
         number = self.cleaned_data["invoice_number"]
@@ -418,6 +445,7 @@ class LineForm(forms.Form):
                     f"Les taux {self.refund.year} ne sont pas encore publiés pour ce produit.", code="rate_missing"
                 ),
             )
+        self._ask_for_the_file_again()
         return None
 
 
@@ -468,13 +496,6 @@ class ListFilterForm(forms.Form):
         self.fields["structure"].queryset = structures
         self.fields["structure"].label_from_instance = structure_choice_label
         self.fields["year"].choices = [("", "Toutes les années"), *[(year, str(year)) for year in years]]
-        self.helper = fields_only(
-            Div(
-                *[Div(name, css_class="fr-col-12 fr-col-md-4") for name in ["structure", "year", "status"]],
-                css_class="fr-grid-row fr-grid-row--gutters",
-            )
-        )
-        self.helper.disable_csrf = True  # a GET form: no token in the address bar
 
     def filter(self, requests):
         """The requests that match the valid filters; a filter in error is left out (and shown in error)."""

@@ -28,6 +28,8 @@ from structures.models import Structure
 PAGE_SIZE = 25
 SENT = "Cette demande est envoyée : elle ne peut plus être modifiée."
 LINE_GONE = "Cette ligne n'existe plus : elle a été supprimée entre-temps."
+# The session key that tells the request's page, once, that sending it was just refused.
+SEND_REFUSED = "refunds_send_refused"
 # Where each of `workflows.problems` is shown on the request's page (the ids of its blocks).
 PROBLEM_ANCHORS = {
     "structure": "beneficiaire",
@@ -117,22 +119,36 @@ def request_detail(request, pk):
         except workflows.NotEditable:
             return _read_only(request, refund)
         messages.success(request, "La demande est enregistrée.")
-        return redirect(refund)
-    return render(request, "refunds/request_detail.html", _detail_context(request, refund, lines, form))
+        # « Envoyer » submits the header too, so that what was just ticked or chosen is sent with it.
+        return redirect("refunds:request_send", pk=refund.pk) if "send" in request.POST else redirect(refund)
+    refused = request.session.pop(SEND_REFUSED, None) == refund.pk
+    return render(request, "refunds/request_detail.html", _detail_context(request, refund, lines, form, refused))
 
 
-def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], form) -> dict:
-    problems = workflows.problems(refund) if refund.is_editable else []
+def _de_minimis(refund: RefundRequest, lines: list[RefundLine]) -> dict:
+    """The de minimis aid this request asks for, the year's ceiling, and whether the aid already received plus this
+    request's goes over it: the request's page and the confirmation page warn then."""
     de_minimis_lines = [line for line in lines if line.product.is_de_minimis]
-    de_minimis_asked = sum((line.amount for line in de_minimis_lines), Decimal("0.00"))
+    asked = sum((line.amount for line in de_minimis_lines), Decimal("0.00"))
     campaign = Campaign.objects.filter(year=refund.year).first()
     ceiling = campaign.de_minimis_ceiling if campaign else None
     over_ceiling = (
         bool(de_minimis_lines)
         and refund.de_minimis_total is not None
         and ceiling is not None
-        and refund.de_minimis_total + de_minimis_asked > ceiling
+        and refund.de_minimis_total + asked > ceiling
     )
+    return {
+        "with_de_minimis": bool(de_minimis_lines),
+        "de_minimis_asked": asked,
+        "ceiling": ceiling,
+        "over_ceiling": over_ceiling,
+    }
+
+
+def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], form, refused: bool = False) -> dict:
+    """`refused`: sending was just refused, and the problems are the page's one error alert, focused."""
+    problems = workflows.problems(refund) if refund.is_editable else []
     structure = refund.structure
     categories = dict(Structure.BeneficiaryCategory.choices)
     # Once sent, the category as it was filed; before, the structure's own.
@@ -153,12 +169,10 @@ def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], for
             {"message": problem.message, "anchor": PROBLEM_ANCHORS.get(problem.field, "lignes"), "field": problem.field}
             for problem in problems
         ],
+        refused=refused and bool(problems),
         is_manager=not refund.is_sent and structure.is_managed_by(request.user),
         category=category,
-        de_minimis_asked=de_minimis_asked,
-        with_de_minimis=bool(de_minimis_lines),
-        ceiling=ceiling,
-        over_ceiling=over_ceiling,
+        **_de_minimis(refund, lines),
         events=events,
         information_request=information_requests[-1] if information_requests else None,
         shows_granted=refund.total_granted is not None,
@@ -308,17 +322,21 @@ def request_send(request, pk):
         return redirect(sent)
     if problems := workflows.problems(refund):
         return _refused(request, refund, problems)
+    lines = list(refund.lines.select_related("product"))
     return render(
         request,
         "refunds/request_send.html",
-        _context(refund, line_count=refund.lines.count()),
+        _context(refund, line_count=len(lines), **_de_minimis(refund, lines)),
     )
 
 
 def _refused(request, refund: RefundRequest, problems):
-    messages.error(request, "La demande ne peut pas encore être envoyée :")
-    for problem in problems:
-        messages.error(request, problem.message)
+    """Back to the request, whose page then lists the problems once, in an error alert that takes the focus.
+
+    The page computes them again when it is shown (`workflows.problems`): the session carries only which request
+    was refused, once, as a message would.
+    """
+    request.session[SEND_REFUSED] = refund.pk
     return redirect(refund)
 
 

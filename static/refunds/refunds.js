@@ -5,7 +5,11 @@
 // come from the page (json_script « taux-de-l-annee »: product id → rate, invoice units per rate unit, rate as
 // published); the amount is quantity / units × rate, rounded half up to the cent, as refunds.models does. The
 // arithmetic is done on whole numbers (BigInt), so that no binary fraction turns 0,005 € into 0,00 €.
+//
+// The visible text changes at each key; screen readers hear a hidden copy of it (the live region), written
+// once typing pauses (LIVE_DELAY), so that « 1 », « 10 », « 100 »… are not each read out.
 
+const LIVE_DELAY = 600; // milliseconds after the last key
 const form = document.querySelector("[data-refund-line]");
 const ratesScript = document.getElementById("taux-de-l-annee");
 
@@ -46,9 +50,10 @@ if (form && ratesScript) {
   const region = form.querySelector("[data-line-amount]");
   const text = region && region.querySelector("[data-line-amount-text]");
   const total = region && region.querySelector("[data-line-amount-total]");
+  const live = region && region.querySelector("[data-line-amount-live]");
   const otherLines = region && parseDecimal(region.dataset.otherLines || "0");
 
-  const update = () => {
+  const show = () => {
     const rate = rates[product.value];
     if (!rate) {
       text.textContent = "";
@@ -66,10 +71,25 @@ if (form && ratesScript) {
     total.textContent = otherLines ? `Total de la demande avec cette ligne : ${euros(toCents(otherLines) + cents)}` : "";
   };
 
-  if (product && quantity && text && total) {
+  let pending = null;
+  const announce = () => {
+    pending = null;
+    const said = [text.textContent, total.textContent].filter(Boolean).join(". ");
+    if (live.textContent !== said) live.textContent = said;
+  };
+  const update = () => {
+    show();
+    clearTimeout(pending);
+    pending = setTimeout(announce, LIVE_DELAY);
+  };
+
+  if (product && quantity && text && total && live) {
     product.addEventListener("change", update);
     quantity.addEventListener("input", update);
-    // A page shown again with an error keeps what was typed: its amount shows at once.
-    if (product.value && quantity.value) update();
+    // A page shown again with an error keeps what was typed: its amount shows at once, and is read with the page.
+    if (product.value && quantity.value) {
+      show();
+      live.textContent = [text.textContent, total.textContent].filter(Boolean).join(". ");
+    }
   }
 }
