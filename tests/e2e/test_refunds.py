@@ -88,7 +88,7 @@ def test_a_farmer_files_her_2023_request_from_the_home_page_and_downloads_its_re
     page.screenshot(path=screenshots / "refund-request.png", full_page=True)
 
     # « Envoyer »: the confirmation with the total and the masked IBAN, then « Déposée ».
-    page.get_by_role("link", name="Envoyer", exact=True).click()
+    page.get_by_role("button", name="Envoyer", exact=True).click()
     main = page.get_by_role("main")
     expect(main).to_contain_text("149,60 €")
     expect(main).to_contain_text("FR76")
@@ -154,9 +154,9 @@ def test_an_accountant_files_for_two_client_farms_from_the_portfolio_with_a_csv(
             page.get_by_role("button", name=re.compile("^(Joindre|Enregistrer)")).click()
         # GPL is de minimis aid: the total received over three years is asked (none here).
         labelled(page, "Montant des aides de minimis").fill("0")
+        # « Envoyer » saves the header on its way: no « Enregistrer » needed first.
         page.get_by_label("Je certifie que l'entreprise n'est pas en difficulté").check(force=True)
-        page.get_by_role("button", name="Enregistrer", exact=True).click()
-        page.get_by_role("link", name="Envoyer", exact=True).click()
+        page.get_by_role("button", name="Envoyer", exact=True).click()
         page.get_by_role("button", name="Envoyer la demande").click()
         expect(page.get_by_role("main")).to_contain_text("Déposée")
 
