@@ -16,6 +16,7 @@ Every upload goes through `clean_upload`, which `UploadField` calls on a form:
 """
 
 import io
+import uuid
 from dataclasses import dataclass
 
 import pikepdf
@@ -25,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,18 @@ class CleanFile:
 
     content: File
     content_type: str
+
+
+# What a stored document may be, the extension it is stored under, and how pages name its type.
+EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+FILE_TYPES = [("application/pdf", "PDF"), ("image/png", "image PNG"), ("image/jpeg", "image JPEG")]
+
+
+def stored_name(content_type: str) -> str:
+    """Where a document is stored: never the visitor's file name, but a random one with the extension of the
+    type found in the content, spread over 256 folders (`ab/ab…ef.pdf`)."""
+    name = uuid.uuid4().hex
+    return f"{name[:2]}/{name}{EXTENSIONS[content_type]}"
 
 
 SIGNATURES = {
@@ -107,6 +120,10 @@ def _french(number: float) -> str:
 
 
 def _reencoded_image(uploaded: UploadedFile, content_type: str) -> File:
+    # Pillow's tolerance of truncated files is a process-wide switch, and WeasyPrint (the refund receipt) turns
+    # it on when it is imported: a truncated image, or a PNG text chunk past Pillow's limit, would then pass.
+    # An upload is judged strictly whatever else the process rendered before.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(uploaded, formats=["PNG", "JPEG"]) as image:
             # Image.open reads the header only: the size is known before a single pixel is decoded.

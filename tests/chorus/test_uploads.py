@@ -174,6 +174,15 @@ class TestImages:
     def test_forged_images_are_refused(self, content, code):
         assert refusal(content, "rib.png").code == code
 
+    def test_a_truncated_image_is_refused_even_after_the_receipt_renderer_loosened_pillow(self, monkeypatch):
+        """WeasyPrint, which renders the refund receipts, sets Pillow's LOAD_TRUNCATED_IMAGES when it is imported."""
+        import weasyprint  # noqa: F401
+
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # whatever the import did, as it leaves it
+        truncated = image_bytes("PNG")[:-30]
+
+        assert refusal(truncated, "rib.png").code == "file_damaged"
+
 
 @pytest.mark.parametrize(
     "content",
