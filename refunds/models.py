@@ -12,7 +12,6 @@ bank account, the category and the PACAGE as they were. Every step after creatio
 
 import re
 import unicodedata
-import uuid
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -24,6 +23,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+
+from chorus import uploads
 
 CENT = Decimal("0.01")
 
@@ -306,9 +307,7 @@ def invoice_storage():
 
 
 def invoice_upload_to(line: "RefundLine", filename: str) -> str:
-    # As for RIBs: a random name on disk, with the extension of the type found in the content.
-    name = uuid.uuid4().hex
-    return f"{name[:2]}/{name}{RefundLine.EXTENSIONS[line.invoice_content_type]}"
+    return uploads.stored_name(line.invoice_content_type)
 
 
 INVOICE_NUMBER_TAKEN = "Ce numéro de facture figure déjà dans la demande de cette structure pour cette année."
@@ -317,8 +316,7 @@ INVOICE_NUMBER_TAKEN = "Ce numéro de facture figure déjà dans la demande de c
 class RefundLine(models.Model):
     """« Ligne de demande »: one invoice, its product and quantity, and the refund it gives."""
 
-    EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
-    FILE_TYPES = [("application/pdf", "PDF"), ("image/png", "image PNG"), ("image/jpeg", "image JPEG")]
+    EXTENSIONS = uploads.EXTENSIONS
 
     request = models.ForeignKey(RefundRequest, on_delete=models.CASCADE, related_name="lines")
     invoice_number = models.CharField("numéro de facture", max_length=40)
@@ -334,7 +332,7 @@ class RefundLine(models.Model):
         "facture", storage=invoice_storage, upload_to=invoice_upload_to, max_length=100, blank=True
     )
     invoice_filename = models.CharField("nom du fichier transmis", max_length=200, blank=True)
-    invoice_content_type = models.CharField("type du fichier", max_length=20, choices=FILE_TYPES, blank=True)
+    invoice_content_type = models.CharField("type du fichier", max_length=20, choices=uploads.FILE_TYPES, blank=True)
     position = models.PositiveIntegerField("ordre", default=0)
 
     class Meta:

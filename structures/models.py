@@ -6,7 +6,6 @@ pages. That is not the audit trail, which says who did what: the workflows
 (`structures.workflows`) write it, one row a step.
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +17,8 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+from chorus import uploads
 
 
 class StructureQuerySet(models.QuerySet):
@@ -246,10 +247,7 @@ def rib_storage():
 
 
 def rib_upload_to(bank_account: "BankAccount", filename: str) -> str:
-    # The visitor's file name is never used on disk: a random name, the
-    # extension of the type found in the content, spread over 256 folders.
-    name = uuid.uuid4().hex
-    return f"{name[:2]}/{name}{BankAccount.EXTENSIONS[bank_account.rib_content_type]}"
+    return uploads.stored_name(bank_account.rib_content_type)
 
 
 IBAN_TAKEN = "Cet IBAN est déjà enregistré pour cette structure."
@@ -291,8 +289,7 @@ class BankAccountQuerySet(models.QuerySet):
 class BankAccount(models.Model):
     """« Coordonnée bancaire »: an IBAN, its BIC and the RIB that proves it, for one structure."""
 
-    EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
-    FILE_TYPES = [("application/pdf", "PDF"), ("image/png", "image PNG"), ("image/jpeg", "image JPEG")]
+    EXTENSIONS = uploads.EXTENSIONS
 
     structure = models.ForeignKey(
         Structure, on_delete=models.CASCADE, related_name="bank_accounts", verbose_name="structure"
@@ -302,7 +299,9 @@ class BankAccount(models.Model):
     bic = models.CharField("BIC", max_length=11)
     rib = models.FileField("RIB", storage=rib_storage, upload_to=rib_upload_to, max_length=100)
     rib_filename = models.CharField("nom du fichier transmis", max_length=200)
-    rib_content_type = models.CharField("type du fichier", max_length=20, choices=FILE_TYPES, default="application/pdf")
+    rib_content_type = models.CharField(
+        "type du fichier", max_length=20, choices=uploads.FILE_TYPES, default="application/pdf"
+    )
     is_default = models.BooleanField("coordonnée par défaut", default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
