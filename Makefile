@@ -53,8 +53,11 @@ run: migrate
 	@echo "Serving on http://$(HOST):$(PORT) – mail is printed below."
 	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist); much of it waits on browsers and databases, so
+# three keep a 2-core machine busy. TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 3
 test: $(VENV)/.installed-test | var
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 serve: $(VENV)/.installed-run | var
 	bin/serve
