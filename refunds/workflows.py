@@ -159,7 +159,7 @@ def add_line(request_pk: int, data: LineData, *, invoice: Invoice | None = None,
     _fill(line, data, rate)
     if invoice is not None:
         _attach(line, invoice)
-    _save_line(line)
+    _save_line(line, stored=line.invoice.name if invoice is not None else "")
     _update_total(request)
     return line
 
@@ -173,7 +173,7 @@ def update_line(line_pk: int, data: LineData, *, invoice: Invoice | None = None,
     _fill(line, data, _rate(request.year, data.product))
     if invoice is not None:
         _attach(line, invoice)
-    _save_line(line)
+    _save_line(line, stored=line.invoice.name if invoice is not None else "")
     _update_total(request)
     _delete_files_after_commit([old_file])
     return line
@@ -228,27 +228,18 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
     """What stops the request from being sent, each with the field it belongs to; none when it can go."""
     day = day or timezone.localdate()
     found = []
-    structure = request.structure
-    if message := _structure_missing(structure):
+    # A draft is filed within its campaign, with the header it shows. A request sent back with the complement an
+    # instructor asked for keeps its filed header (category, PACAGE, account, statement), and may be sent back after
+    # the closing.
+    first_filing = request.status == RefundRequest.Status.DRAFT
+    if first_filing and (message := _structure_missing(request.structure)):
         found.append(Problem("structure", message))
     campaign = Campaign.objects.prefetch_related("product_closings").filter(year=request.year).first()
-    if campaign is None or not campaign.is_open(day):
+    if first_filing and (campaign is None or not campaign.is_open(day)):
         found.append(Problem("year", f"Le dépôt des demandes pour l'année {request.year} est clos."))
-    if request.bank_account is None and not structure.bank_accounts.exclude(rib="").exists():
-        found.append(
-            Problem(
-                "bank_account",
-                "La structure n'a aucune coordonnée bancaire avec son RIB : un gestionnaire doit en créer une "
-                "(« Créer une coordonnée bancaire ») avant l'envoi.",
-            )
-        )
-    elif request.bank_account is None:
-        found.append(
-            Problem("bank_account", "Choisissez les références bancaires sur lesquelles verser le remboursement.")
-        )
-    elif not request.bank_account.rib:
-        found.append(Problem("bank_account", "Ces références bancaires n'ont pas de RIB : ajoutez-le avant d'envoyer."))
-    if not request.not_in_difficulty:
+    if first_filing:
+        found += _bank_account_problems(request)
+    if first_filing and not request.not_in_difficulty:
         found.append(
             Problem(
                 "not_in_difficulty", "Cochez la déclaration « Je certifie que l'entreprise n'est pas en difficulté »."
@@ -264,11 +255,11 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
         found.append(
             Problem("lines", f"Les taux {request.year} ne sont pas encore publiés pour : {', '.join(unpriced)}.")
         )
-    if campaign is not None and campaign.is_open(day):
+    if first_filing and campaign is not None and campaign.is_open(day):
         closed = sorted({line.product.name for line in lines if campaign.closes_on_for(line.product) < day})
         if closed:
             found.append(Problem("lines", f"Le dépôt est clos pour l'année {request.year} pour : {', '.join(closed)}."))
-    if any(line.product.is_de_minimis for line in lines) and request.de_minimis_total is None:
+    if first_filing and any(line.product.is_de_minimis for line in lines) and request.de_minimis_total is None:
         found.append(
             Problem(
                 "de_minimis_total",
@@ -277,6 +268,22 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
             )
         )
     return found
+
+
+def _bank_account_problems(request: RefundRequest) -> list[Problem]:
+    """A draft's « Références bancaires »: an account of the structure, with its RIB."""
+    if request.bank_account is None and not request.structure.bank_accounts.exclude(rib="").exists():
+        message = (
+            "La structure n'a aucune coordonnée bancaire avec son RIB : un gestionnaire doit en créer une "
+            "(« Créer une coordonnée bancaire ») avant l'envoi."
+        )
+    elif request.bank_account is None:
+        message = "Choisissez les références bancaires sur lesquelles verser le remboursement."
+    elif not request.bank_account.rib:
+        message = "Ces références bancaires n'ont pas de RIB : ajoutez-le avant d'envoyer."
+    else:
+        return []
+    return [Problem("bank_account", message)]
 
 
 def _structure_missing(structure: Structure) -> str:
@@ -319,17 +326,19 @@ def send(request_pk: int, *, by) -> RefundRequest:
         line.amount = line.product.amount(line.quantity, line.rate)
     RefundLine.objects.bulk_update(lines, ["rate", "amount"])
     request.total_asked = sum((line.amount for line in lines), Decimal("0.00"))
-    account = request.bank_account
-    request.bank_label, request.bank_iban, request.bank_bic = account.label, account.iban, account.bic
-    request.beneficiary_category = request.structure.beneficiary_category
-    request.pacage = request.structure.pacage
     refiled = request.status == RefundRequest.Status.INFORMATION_REQUESTED
-    if not request.number:
+    if not refiled:
+        # The first filing freezes the header; sending the complement back keeps it, and its date and filer (the
+        # « Complément envoyé » event says who sent it back, and when).
+        account = request.bank_account
+        request.bank_label, request.bank_iban, request.bank_bic = account.label, account.iban, account.bic
+        request.beneficiary_category = request.structure.beneficiary_category
+        request.pacage = request.structure.pacage
         request.number = f"TIC-{request.year}-{request.pk:06d}"
+        request.filed_at = timezone.now()
+        request.filed_by = by
+        request.filer_centre = centre_of(by)
     request.status = RefundRequest.Status.FILED
-    request.filed_at = timezone.now()
-    request.filed_by = by
-    request.filer_centre = centre_of(by)
     request.save()
     _event(request, RefundEvent.Kind.REFILED if refiled else RefundEvent.Kind.FILED, by)
     record(
@@ -384,11 +393,14 @@ def _attach(line: RefundLine, invoice: Invoice) -> None:
     line.invoice.save("facture", invoice.file.content, save=False)
 
 
-def _save_line(line: RefundLine) -> None:
+def _save_line(line: RefundLine, stored: str = "") -> None:
+    """`stored`: the file this step has just stored for the line, removed if the line cannot be saved."""
     try:
         with transaction.atomic():
             line.save()
     except IntegrityError:
+        if stored:
+            line.invoice.storage.delete(stored)
         raise InvoiceNumberTaken from None
 
 

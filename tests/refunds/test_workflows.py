@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -10,7 +11,7 @@ from django.core.files.base import ContentFile
 from audit.models import Action, AuditEvent
 from chorus.uploads import CleanFile
 from refunds import workflows
-from refunds.models import Product, Rate, RefundEvent, RefundRequest
+from refunds.models import Product, Rate, RefundEvent, RefundLine, RefundRequest
 from tests.factories import RefundLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,38 @@ def test_a_sent_request_cannot_be_sent_again_nor_changed(draft, farmer):
         workflows.send(draft.pk, by=farmer)
     with pytest.raises(workflows.NotEditable):
         workflows.add_line(draft.pk, line("F-9"), by=farmer)
+
+
+def test_a_complement_is_sent_back_after_the_closing_with_the_filed_header_kept(draft, farmer, farm_user, outbox):
+    """The instructor may ask after the campaign closed, and the account filed may have gone since."""
+    RefundLineFactory(request=draft)
+    draft.not_in_difficulty = True
+    draft.save()
+    with time_machine.travel(date(2026, 12, 7)):
+        filed = workflows.send(draft.pk, by=farmer)
+    filed_at, iban = filed.filed_at, filed.bank_iban
+    RefundRequest.objects.filter(pk=draft.pk).update(status=RefundRequest.Status.INFORMATION_REQUESTED)
+    draft.structure.bank_accounts.all().delete()  # the request keeps its frozen copy
+
+    with time_machine.travel(date(2027, 3, 1)):
+        workflows.add_line(draft.pk, line("F-COMPLEMENT", product="gpl"), invoice=invoice(), by=farm_user)
+        sent_back = workflows.send(draft.pk, by=farm_user)
+
+    assert sent_back.status == RefundRequest.Status.FILED
+    assert (sent_back.number, sent_back.filed_at, sent_back.filed_by, sent_back.bank_iban) == (
+        filed.number,
+        filed_at,
+        farmer,
+        iban,
+    )
+    assert list(sent_back.events.values_list("kind", flat=True)) == ["filed", "refiled"]
+
+
+def test_an_invoice_stored_for_a_line_whose_number_was_taken_is_removed(draft, farmer):
+    workflows.add_line(draft.pk, line("FA-12"), by=farmer)
+    storage = RefundLine._meta.get_field("invoice").storage
+
+    with pytest.raises(workflows.InvoiceNumberTaken):
+        workflows.add_line(draft.pk, line("fa-12"), invoice=invoice(), by=farmer)
+
+    assert [path for path in Path(storage.location).rglob("*") if path.is_file()] == []
