@@ -172,6 +172,13 @@ class RefundRequestQuerySet(models.QuerySet):
         """The requests of the structures the user is attached to, in any role."""
         return self.filter(structure__memberships__user=user)
 
+    def documents_readable_by(self, user):
+        """The requests whose invoices and receipt the user may download: their structure's members, and staff
+        allowed to see requests (the admin links them), as RIBs are to staff allowed to see bank details."""
+        if user.is_staff and user.has_perm("refunds.view_refundrequest"):
+            return self.all()
+        return self.visible_to(user)
+
 
 class RefundRequest(models.Model):
     """« Demande de remboursement »: a structure's claim for one year's deliveries."""

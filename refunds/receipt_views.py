@@ -11,7 +11,8 @@ from refunds.receipt import download_name, render_receipt
 @login_required
 def receipt(request, pk):
     """To the structure's members, and to staff allowed to see requests (as RIBs are to staff); a draft has none."""
-    refund = get_object_or_404(_receipts_for(request.user), pk=pk)
+    requests = RefundRequest.objects.documents_readable_by(request.user)
+    refund = get_object_or_404(requests.select_related("structure", "filed_by", "filer_centre"), pk=pk)
     if not refund.number:
         raise Http404("Une demande reçoit son accusé de dépôt quand elle est envoyée.")
     response = HttpResponse(render_receipt(refund), content_type="application/pdf")
@@ -19,10 +20,3 @@ def receipt(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _receipts_for(user):
-    requests = RefundRequest.objects.select_related("structure", "filed_by", "filer_centre")
-    if user.is_staff and user.has_perm("refunds.view_refundrequest"):
-        return requests
-    return requests.filter(pk__in=RefundRequest.objects.visible_to(user).values("pk"))

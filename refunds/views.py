@@ -279,11 +279,7 @@ def invoice_attach(request, pk, line_pk):
 @login_required
 def invoice_download(request, pk, line_pk):
     """A line's invoice, as an attachment, to the structure's members and to staff allowed to see requests."""
-    user = request.user
-    if user.is_staff and user.has_perm("refunds.view_refundrequest"):
-        requests = RefundRequest.objects.all()
-    else:
-        requests = RefundRequest.objects.visible_to(user)
+    requests = RefundRequest.objects.documents_readable_by(request.user)
     line = get_object_or_404(RefundLine.objects.filter(request__in=requests), request__pk=pk, pk=line_pk)
     if not line.has_invoice:
         raise Http404("Aucune facture n'est jointe à cette ligne.")
