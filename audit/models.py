@@ -43,6 +43,12 @@ class Action(models.TextChoices):
     TRUSTED_DEVICES_FORGOTTEN = "trusted_forgotten", "Appareils de confiance oubliés"
     REFUND_FILED = "refund_filed", "Demande de remboursement déposée"
     REFUND_DRAFT_DELETED = "refund_draft_deleted", "Brouillon de demande de remboursement supprimé"
+    REFUND_TAKEN = "refund_taken", "Demande de remboursement prise en charge"
+    REFUND_INFORMATION_REQUESTED = "refund_information_requested", "Complément demandé sur une demande de remboursement"
+    REFUND_ACCEPTED = "refund_accepted", "Demande de remboursement acceptée"
+    REFUND_REJECTED = "refund_rejected", "Demande de remboursement rejetée"
+    PAYMENT_BATCH_CREATED = "payment_batch_created", "Lot de virements mis en paiement"
+    PAYMENT_BATCH_PAID = "payment_batch_paid", "Lot de virements marqué comme payé"
 
 
 class ImmutableEvent(Exception):

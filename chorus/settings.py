@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "audit",
     "twofactor",
     "refunds",
+    "instruction",
     "portal",
 ]
 
@@ -344,6 +345,11 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT / "invoices"},
     },
+    # SEPA transfer files: they leave only through instruction.views.batch_download.
+    "payments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "payments"},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -369,6 +375,12 @@ UPLOAD_MAX_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_PIXELS = 12_500_000
 # The most lines a refund request holds, those imported from a CSV file (refunds.csv_import) included.
 REFUND_IMPORT_MAX_LINES = env.int("REFUND_IMPORT_MAX_LINES", default=500)
+# The account the refunds are paid from: the debtor of every SEPA transfer file (instruction.sepa). The
+# defaults are the Banque de France's published example account, for development; production sets its own,
+# and a system check refuses an IBAN or BIC that is not valid.
+PAYMENT_DEBTOR_NAME = env.str("PAYMENT_DEBTOR_NAME", default="DGFIP - Remboursement TIC TICGN agricole")
+PAYMENT_DEBTOR_IBAN = env.str("PAYMENT_DEBTOR_IBAN", default="FR7630001007941234567890185")
+PAYMENT_DEBTOR_BIC = env.str("PAYMENT_DEBTOR_BIC", default="BDFEFRPPCCT")
 COUNTRIES_FIRST = ["FR"]
 # django-countries' French names, corrected: Guyana (GY) read « Guyane », the name of the French
 # département, listed again as « Guyane française » (GF). The five overseas départements are France:

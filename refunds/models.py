@@ -196,6 +196,8 @@ class RefundRequest(models.Model):
 
     # The lines can be changed only in these; in any other the request is read-only to the farm.
     EDITABLE = [Status.DRAFT, Status.INFORMATION_REQUESTED]
+    # Decided and not yet paid: what « Mettre en paiement » takes.
+    PAYABLE = [Status.ACCEPTED, Status.PARTLY_ACCEPTED]
 
     structure = models.ForeignKey(
         "structures.Structure", on_delete=models.PROTECT, related_name="refund_requests", verbose_name="structure"
@@ -260,6 +262,17 @@ class RefundRequest(models.Model):
         blank=True,
         related_name="+",
         verbose_name="instructeur",
+    )
+
+    # The tax office that instructs it: the département of the structure's postal code at filing.
+    departement = models.CharField("département", max_length=3, blank=True, db_index=True)
+    payment_batch = models.ForeignKey(
+        "PaymentBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+        verbose_name="lot de virements",
     )
 
     objects = RefundRequestQuerySet.as_manager()
@@ -408,3 +421,75 @@ class RefundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.at:%d/%m/%Y %H:%M})"
+
+
+class RefundFlag(models.Model):
+    """« Signalement »: what the instructor should look at twice, found when the request was sent."""
+
+    class Kind(models.TextChoices):
+        RECENT_BANK_ACCOUNT = "recent_bank_account", "Coordonnée bancaire récente"
+        INVOICE_ELSEWHERE = "invoice_elsewhere", "Facture présentée par une autre structure"
+        QUANTITY_JUMP = "quantity_jump", "Quantité plus de trois fois supérieure à l'an passé"
+        FIRST_REQUEST = "first_request", "Première demande"
+
+    request = models.ForeignKey(RefundRequest, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField("signalement", max_length=24, choices=Kind)
+    explanation = models.TextField("explication")
+
+    class Meta:
+        verbose_name = "signalement"
+        verbose_name_plural = "signalements"
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["request", "kind"], name="refund_flag_once_per_kind")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+def payment_storage():
+    """Private storage for SEPA transfer files (`STORAGES["payments"]`): no URL serves it."""
+    return storages["payments"]
+
+
+def payment_upload_to(batch: "PaymentBatch", filename: str) -> str:
+    return f"{batch.number}.xml"
+
+
+class PaymentBatch(models.Model):
+    """« Lot de virements »: the accepted requests put in payment together, and the SEPA file that pays them."""
+
+    class Status(models.TextChoices):
+        IN_PAYMENT = "in_payment", "Mis en paiement"
+        PAID = "paid", "Payé"
+
+    number = models.CharField("numéro", max_length=35, unique=True)
+    status = models.CharField("statut", max_length=12, choices=Status, default=Status.IN_PAYMENT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name="créé par"
+    )
+    created_at = models.DateTimeField("créé le", default=timezone.now)
+    execution_date = models.DateField("date d'exécution demandée")
+    transfer_count = models.PositiveIntegerField("nombre de virements")
+    control_sum = models.DecimalField("montant total", max_digits=16, decimal_places=2)
+    file = models.FileField("fichier SEPA", storage=payment_storage, upload_to=payment_upload_to, max_length=100)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="marqué payé par",
+    )
+    paid_at = models.DateTimeField("marqué payé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "lot de virements"
+        verbose_name_plural = "lots de virements"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def download_name(self) -> str:
+        return f"virements-{self.number}.xml"

@@ -13,7 +13,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from chorus import reauth
 from chorus.mail import deliver_queued
-from refunds.models import RefundLine
+from refunds.models import PaymentBatch, RefundLine
 from structures.models import BankAccount, Membership
 from tests import factories
 from tests.factories import MembershipFactory, StructureFactory, UserFactory, make_siret
@@ -160,6 +160,9 @@ def private_media(settings, tmp_path, monkeypatch):
     monkeypatch.setattr(BankAccount._meta.get_field("rib"), "storage", FileSystemStorage(location=tmp_path / "rib"))
     monkeypatch.setattr(
         RefundLine._meta.get_field("invoice"), "storage", FileSystemStorage(location=tmp_path / "invoices")
+    )
+    monkeypatch.setattr(
+        PaymentBatch._meta.get_field("file"), "storage", FileSystemStorage(location=tmp_path / "payments")
     )
 
 

@@ -1,0 +1,70 @@
+"""Who may open /instruction/, and which requests they see there.
+
+An instructor is an active staff member in the « Instructeurs » group with at least one département; they
+see the requests filed in those départements, and nothing else: another département's request answers 404,
+as if it did not exist. The pages also ask that the session's second factor was an application, a security
+key or a recovery code (`twofactor.devices.opens_admin`), as the admin does: never the e-mail code alone.
+"""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from instruction.models import GROUP, InstructorDepartement
+from refunds.models import PaymentBatch, RefundRequest
+from twofactor.devices import opens_admin
+
+
+def departements_of(user) -> list[str]:
+    """The départements the user instructs: none unless they are an active staff member of the group."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return []
+    if not user.groups.filter(name=GROUP).exists():
+        return []
+    return list(InstructorDepartement.objects.filter(instructor__user=user).values_list("code", flat=True))
+
+
+def requests_for(user):
+    """The sent requests of the user's départements."""
+    return RefundRequest.objects.exclude(status=RefundRequest.Status.DRAFT).filter(
+        departement__in=departements_of(user)
+    )
+
+
+def batches_for(user):
+    """The payment batches whose every request lies in the user's départements."""
+    outside = (
+        RefundRequest.objects.filter(payment_batch__isnull=False)
+        .exclude(departement__in=departements_of(user))
+        .values("payment_batch")
+    )
+    return PaymentBatch.objects.filter(requests__isnull=False).exclude(pk__in=outside).distinct()
+
+
+def instructor_required(view):
+    """Signed in (else the sign-in page), an instructor (else 403), with a strong second factor (else a step up).
+
+    The view receives `request.departements`, the codes the user instructs.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        codes = departements_of(user)
+        if not codes:
+            raise PermissionDenied
+        if not opens_admin(user):
+            query = urlencode(
+                {"next": request.get_full_path() if request.method == "GET" else reverse("instruction:queue")}
+            )
+            return redirect(f"{reverse('twofactor:verify')}?{query}&renforcer=1")
+        request.departements = codes
+        return view(request, *args, **kwargs)
+
+    return wrapper

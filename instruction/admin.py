@@ -1,0 +1,52 @@
+"""Instructors and their départements, in the admin: superusers alone name them.
+
+Who instructs which département decides who sees whose bank details and who pays: a right, kept to
+superusers like the staff flag and the groups (accounts/admin.py). Other staff do not see this page.
+"""
+
+from django.contrib import admin
+
+from instruction.models import GROUP, Instructor, InstructorDepartement
+
+
+class SuperuserOnlyMixin:
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request, obj=None):
+        return self.has_view_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_view_permission(request)
+
+
+class InstructorDepartementInline(SuperuserOnlyMixin, admin.TabularInline):
+    model = InstructorDepartement
+    extra = 1
+    min_num = 1
+
+
+@admin.register(Instructor)
+class InstructorAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "departement_list", "in_group"]
+    search_fields = ["user__email", "user__last_name", "user__first_name"]
+    list_filter = ["departements__code"]
+    autocomplete_fields = ["user"]
+    inlines = [InstructorDepartementInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("departements", "user__groups")
+
+    @admin.display(description="départements")
+    def departement_list(self, instructor):
+        return ", ".join(area.code for area in instructor.departements.all())
+
+    @admin.display(description="dans le groupe « Instructeurs »", boolean=True)
+    def in_group(self, instructor):
+        return any(group.name == GROUP for group in instructor.user.groups.all())
