@@ -37,12 +37,16 @@ def requests_for(user):
 
 def batches_for(user):
     """The payment batches whose every request lies in the user's départements."""
+    return batches_in(departements_of(user))
+
+
+def batches_in(departements):
     outside = (
         RefundRequest.objects.filter(payment_batch__isnull=False)
-        .exclude(departement__in=departements_of(user))
+        .exclude(departement__in=departements)
         .values("payment_batch")
     )
-    return PaymentBatch.objects.filter(requests__isnull=False).exclude(pk__in=outside).distinct()
+    return PaymentBatch.objects.filter(pk__in=RefundRequest.objects.values("payment_batch")).exclude(pk__in=outside)
 
 
 def instructor_required(view):

@@ -13,7 +13,10 @@ from stdnum import luhn
 
 from accounts.models import User
 from approvals.models import ApprovalRequest
-from refunds.models import Product, RefundLine, RefundRequest
+from instruction.models import GROUP as INSTRUCTORS
+from instruction.models import Instructor
+from refunds.models import Product, RefundEvent, RefundLine, RefundRequest
+from structures.departements import of_postal_code
 from structures.models import BankAccount, Membership, Structure
 
 PASSWORD = "Blé-Moisson-42x"
@@ -185,3 +188,49 @@ class RefundLineFactory(factory.django.DjangoModelFactory):
     invoice = factory.django.FileField(data=b"%PDF-1.4\n%%EOF\n", filename="facture.pdf")
     invoice_filename = "facture.pdf"
     invoice_content_type = "application/pdf"
+
+
+def instructors_group() -> Group:
+    """The « Instructeurs » group instruction/migrations/0002 creates (made again after a test that emptied it)."""
+    group, _ = Group.objects.get_or_create(name=INSTRUCTORS)
+    return group
+
+
+def make_instructor(*departements: str, **user_fields) -> User:
+    """A staff member of the « Instructeurs » group who instructs these départements."""
+    user = UserFactory(is_staff=True, **user_fields)
+    user.groups.add(instructors_group())
+    instructor = Instructor.objects.create(user=user)
+    for code in departements:
+        instructor.departements.create(code=code)
+    return user
+
+
+def make_sent_request(structure=None, *, year: int = 2023, lines: int = 2, filed_by=None, **fields) -> RefundRequest:
+    """A request as `refunds.workflows.send` leaves it: numbered, « Déposée », frozen bank details, its lines
+    (1,000 l of GNR each, 149,60 €) and the FILED event; the département is its structure's."""
+    structure = structure or FarmFactory()
+    account = structure.bank_accounts.first() or BankAccountFactory(structure=structure)
+    request = RefundRequestFactory(
+        structure=structure,
+        year=year,
+        status=RefundRequest.Status.FILED,
+        bank_account=account,
+        bank_label=account.label,
+        bank_iban=account.iban,
+        bank_bic=account.bic,
+        beneficiary_category=structure.beneficiary_category,
+        pacage=structure.pacage,
+        not_in_difficulty=True,
+        filed_by=filed_by,
+        filed_at=timezone.now(),
+        departement=of_postal_code(structure.postal_code),
+        **fields,
+    )
+    request.number = f"TIC-{year}-{request.pk:06d}"
+    for _ in range(lines):
+        RefundLineFactory(request=request)
+    request.total_asked = sum(line.amount for line in request.lines.all())
+    request.save()
+    RefundEvent.objects.create(request=request, kind=RefundEvent.Kind.FILED, actor=filed_by)
+    return request
