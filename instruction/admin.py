@@ -1,7 +1,7 @@
-"""Instructors and their départements, in the admin: superusers alone name them.
+"""Instructors and their départements, in the admin.
 
-Who instructs which département decides who sees whose bank details and who pays: a right, kept to
-superusers like the staff flag and the groups (accounts/admin.py). Other staff do not see this page.
+Who instructs which département decides who sees whose bank details and who pays: superusers name them (no
+group holds these permissions), and put the account in the « Instructeurs » group, which the list shows.
 """
 
 from django.contrib import admin
@@ -9,31 +9,14 @@ from django.contrib import admin
 from instruction.models import GROUP, Instructor, InstructorDepartement
 
 
-class SuperuserOnlyMixin:
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request, obj=None):
-        return self.has_view_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_view_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.has_view_permission(request)
-
-
-class InstructorDepartementInline(SuperuserOnlyMixin, admin.TabularInline):
+class InstructorDepartementInline(admin.TabularInline):
     model = InstructorDepartement
     extra = 1
     min_num = 1
 
 
 @admin.register(Instructor)
-class InstructorAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+class InstructorAdmin(admin.ModelAdmin):
     list_display = ["__str__", "departement_list", "in_group"]
     search_fields = ["user__email", "user__last_name", "user__first_name"]
     list_filter = ["departements__code"]
