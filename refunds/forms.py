@@ -468,6 +468,47 @@ class InvoiceForm(forms.Form):
         return workflows.attach_invoice(self.line.pk, invoice_of(self.cleaned_data["invoice"]), by=self.by)
 
 
+RESPONSE_MAX = 2000
+RESPONSE_REQUIRED = "Saisissez votre réponse à la cellule remboursement : ce que vous avez modifié ou joint."
+
+
+class SendForm(forms.Form):
+    """« Envoyer la demande », or « Répondre au complément » once an instructor asked for one: then the farm's answer
+    (`message`), which the « Complément envoyé » event keeps. `save()` sends it (`workflows.send`)."""
+
+    message = forms.CharField(
+        label="Votre réponse",
+        max_length=RESPONSE_MAX,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Transmise à la cellule remboursement avec la demande : ce que vous avez modifié ou joint. "
+        "2 000 caractères au plus.",
+        error_messages={
+            "required": RESPONSE_REQUIRED,
+            "max_length": "Votre réponse compte %(show_value)d caractères : raccourcissez-la à %(limit_value)d.",
+        },
+    )
+
+    def __init__(self, refund: RefundRequest, *args, by, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refund = refund
+        self.by = by
+        self.answers_complement = refund.status == RefundRequest.Status.INFORMATION_REQUESTED
+        if self.answers_complement:
+            self.helper = fields_only(REQUIRED_NOTICE, "message")
+        else:
+            del self.fields["message"]
+
+    def clean_message(self):
+        message = self.cleaned_data["message"].strip()
+        if not message:
+            raise forms.ValidationError(RESPONSE_REQUIRED, code="required")
+        return message
+
+    def save(self) -> RefundRequest:
+        """Raises `workflows.SendingRefused` or `workflows.AlreadySent` as `workflows.send` does."""
+        return workflows.send(self.refund.pk, by=self.by, message=self.cleaned_data.get("message", ""))
+
+
 class ListFilterForm(forms.Form):
     """The filters of « Mes demandes de remboursement » (GET): structure, year, status; any left empty is all."""
 

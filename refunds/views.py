@@ -21,13 +21,21 @@ from chorus import reauth
 from chorus.forms import posted
 from chorus.templatetags.ui import euros
 from refunds import workflows
-from refunds.forms import HeaderForm, InvoiceForm, LineForm, ListFilterForm, StartForm
+from refunds.forms import HeaderForm, InvoiceForm, LineForm, ListFilterForm, SendForm, StartForm
 from refunds.models import Campaign, RefundEvent, RefundLine, RefundRequest
 from structures.models import Structure
 
 PAGE_SIZE = 25
 SENT = "Cette demande est envoyée : elle ne peut plus être modifiée."
 LINE_GONE = "Cette ligne n'existe plus : elle a été supprimée entre-temps."
+FILED = (
+    "La demande {number} est envoyée. Un courriel de confirmation vous est adressé, ainsi qu'aux gestionnaires de la "
+    "structure ; l'accusé de dépôt est téléchargeable sur cette page."
+)
+SENT_BACK = (
+    "Votre réponse est envoyée : la demande est de nouveau « Déposée » et retourne à la cellule remboursement. Un "
+    "courriel de confirmation vous est adressé, ainsi qu'aux gestionnaires de la structure."
+)
 # The session key that tells the request's page, once, that sending it was just refused.
 SEND_REFUSED = "refunds_send_refused"
 # Where each of `workflows.problems` is shown on the request's page (the ids of its blocks).
@@ -39,6 +47,18 @@ PROBLEM_ANCHORS = {
     "de_minimis_total": "de-minimis",
     "lines": "lignes",
 }
+# Who the farm reads as the author of an event: its own members as recorded, the tax office as a service. An
+# instructor's name and address are never shown to the farm.
+OFFICE = "Cellule remboursement"
+FARM_EVENTS = [RefundEvent.Kind.CREATED, RefundEvent.Kind.FILED, RefundEvent.Kind.REFILED]
+# Once decided and accepted (in full or in part), each line shows what is granted, and why any reduction.
+GRANTED = [
+    RefundRequest.Status.ACCEPTED,
+    RefundRequest.Status.PARTLY_ACCEPTED,
+    RefundRequest.Status.IN_PAYMENT,
+    RefundRequest.Status.PAID,
+]
+DECISIONS = [RefundEvent.Kind.ACCEPTED, RefundEvent.Kind.PARTLY_ACCEPTED, RefundEvent.Kind.REJECTED]
 
 
 def _visible(request):
@@ -154,13 +174,14 @@ def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], for
     # Once sent, the category as it was filed; before, the structure's own.
     code = refund.beneficiary_category if refund.is_sent else structure.beneficiary_category
     category = categories.get(code, code)
-    events = list(refund.events.all()) if refund.is_sent else []
+    events = _events(refund) if refund.is_sent else []
     information_requests = [
         event
         for event in events
         if event.kind == RefundEvent.Kind.INFORMATION_REQUESTED
         and refund.status == RefundRequest.Status.INFORMATION_REQUESTED
     ]
+    decisions = [event for event in events if event.kind in DECISIONS]
     return _context(
         refund,
         lines=lines,
@@ -175,8 +196,18 @@ def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], for
         **_de_minimis(refund, lines),
         events=events,
         information_request=information_requests[-1] if information_requests else None,
-        shows_granted=refund.total_granted is not None,
+        decision=decisions[-1] if decisions and refund.status in [*GRANTED, RefundRequest.Status.REJECTED] else None,
+        shows_granted=refund.status in GRANTED,
     )
+
+
+def _events(refund: RefundRequest) -> list[RefundEvent]:
+    """The « fil d'évènements », each with `who` the farm reads as its author."""
+    events = list(refund.events.select_related("actor"))
+    for event in events:
+        by_staff = event.actor is not None and event.actor.is_staff
+        event.who = OFFICE if by_staff or event.kind not in FARM_EVENTS else event.actor_label or "–"
+    return events
 
 
 def _line_page(request, refund: RefundRequest, form: LineForm, line: RefundLine | None = None):
@@ -297,32 +328,39 @@ def invoice_download(request, pk, line_pk):
 
 @login_required
 def request_send(request, pk):
-    """« Envoyer »: a confirmation page (total, lines, bank account), then the POST; the identity is asked again."""
+    """« Envoyer »: a confirmation page (total, lines, bank account), then the POST; the identity is asked again.
+
+    When an instructor asked for a complement, the same page is « Répondre au complément », with the farm's answer.
+    """
     refund = _refund(request, pk)
     if not reauth.is_recent(request):
         return reauth.ask(request)
     if not refund.is_editable:
         return _already_sent(request, refund)
-    if request.method == "POST":
+    form = SendForm(refund, posted(request)[0], by=request.user)
+    if request.method == "POST" and form.is_valid():
         try:
-            sent = workflows.send(refund.pk, by=request.user)
+            sent = form.save()
         except workflows.SendingRefused as refused:
             return _refused(request, refund, refused.problems)
         except workflows.AlreadySent:
             return _already_sent(request, refund)
-        messages.success(
-            request,
-            f"La demande {sent.number} est envoyée. Un courriel de confirmation vous est adressé, ainsi qu'aux "
-            "gestionnaires de la structure ; l'accusé de dépôt est téléchargeable sur cette page.",
-        )
+        messages.success(request, SENT_BACK if form.answers_complement else FILED.format(number=sent.number))
         return redirect(sent)
     if problems := workflows.problems(refund):
         return _refused(request, refund, problems)
     lines = list(refund.lines.select_related("product"))
+    information_request = refund.events.filter(kind=RefundEvent.Kind.INFORMATION_REQUESTED).last()
     return render(
         request,
         "refunds/request_send.html",
-        _context(refund, line_count=len(lines), **_de_minimis(refund, lines)),
+        _context(
+            refund,
+            form=form,
+            line_count=len(lines),
+            information_request=information_request if form.answers_complement else None,
+            **_de_minimis(refund, lines),
+        ),
     )
 
 

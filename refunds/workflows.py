@@ -3,8 +3,10 @@
 A draft is opened once per structure and year (`start`; the database constraint settles a race), its
 header saved (`save_header`), its lines added, changed, deleted or imported, their invoices attached.
 `problems` says what still stops it from being sent; `send` checks that again under the lock, then
-freezes the rates, the amounts, the bank account, the category and the PACAGE, numbers the request and
-mails the filer and the structure's managers.
+freezes the rates, the amounts, the bank account, the category and the PACAGE, numbers the request, notes
+the département that instructs it, computes its flags (`refunds.flags`) and mails the filer and the
+structure's managers. A request sent back with a complement keeps what its first filing froze; its flags are
+computed again.
 
 The amounts are the server's: a line's rate is the published rate of its product for the request's
 year, its amount that rate times the quantity, rounded to the cent half up, and the total the sum of the
@@ -22,8 +24,9 @@ from django.utils import timezone
 from audit.log import record
 from audit.models import Action
 from chorus.uploads import CleanFile
-from refunds import emails
+from refunds import emails, flags
 from refunds.models import Campaign, Product, Rate, RefundEvent, RefundLine, RefundRequest
+from structures import departements
 from structures.models import BankAccount, Structure
 
 
@@ -311,8 +314,12 @@ class AlreadySent(Exception):
 
 
 @transaction.atomic
-def send(request_pk: int, *, by) -> RefundRequest:
-    """« Envoyer »: checked again under the lock, then frozen, numbered, « Déposée », and mailed."""
+def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
+    """« Envoyer »: checked again under the lock, then frozen, numbered, « Déposée », flagged, and mailed.
+
+    `message`: the farm's answer when it sends the request back with the complement asked (« Répondre au
+    complément »), kept on the « Complément envoyé » event.
+    """
     try:
         request = _locked(request_pk)
     except NotEditable:
@@ -338,9 +345,12 @@ def send(request_pk: int, *, by) -> RefundRequest:
         request.filed_at = timezone.now()
         request.filed_by = by
         request.filer_centre = centre_of(by)
+        # The tax office that instructs it, once: a farm that moves afterwards stays with the office it filed with.
+        request.departement = departements.of_postal_code(request.structure.postal_code)
     request.status = RefundRequest.Status.FILED
     request.save()
-    _event(request, RefundEvent.Kind.REFILED if refiled else RefundEvent.Kind.FILED, by)
+    flags.renew(request, lines)
+    _event(request, RefundEvent.Kind.REFILED if refiled else RefundEvent.Kind.FILED, by, message)
     record(
         Action.REFUND_FILED,
         actor=by,
