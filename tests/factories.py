@@ -211,22 +211,22 @@ def make_sent_request(structure=None, *, year: int = 2023, lines: int = 2, filed
     (1,000 l of GNR each, 149,60 €) and the FILED event; the département is its structure's."""
     structure = structure or FarmFactory()
     account = structure.bank_accounts.first() or BankAccountFactory(structure=structure)
-    request = RefundRequestFactory(
-        structure=structure,
-        year=year,
-        status=RefundRequest.Status.FILED,
-        bank_account=account,
-        bank_label=account.label,
-        bank_iban=account.iban,
-        bank_bic=account.bic,
-        beneficiary_category=structure.beneficiary_category,
-        pacage=structure.pacage,
-        not_in_difficulty=True,
-        filed_by=filed_by,
-        filed_at=timezone.now(),
-        departement=of_postal_code(structure.postal_code),
-        **fields,
-    )
+    frozen = {
+        "status": RefundRequest.Status.FILED,
+        "bank_account": account,
+        "bank_label": account.label,
+        "bank_iban": account.iban,
+        "bank_bic": account.bic,
+        "beneficiary_category": structure.beneficiary_category,
+        "pacage": structure.pacage,
+        "not_in_difficulty": True,
+        "filed_by": filed_by,
+        "filed_at": timezone.now(),
+        "departement": of_postal_code(structure.postal_code),
+        # A sent request has a number (a constraint): a provisional one, then its own below.
+        "number": f"TIC-{year}-S{structure.pk:06d}",
+    }
+    request = RefundRequestFactory(structure=structure, year=year, **(frozen | fields))
     request.number = f"TIC-{year}-{request.pk:06d}"
     for _ in range(lines):
         RefundLineFactory(request=request)

@@ -652,7 +652,7 @@ def test_a_request_asked_for_more_information_reopens_its_lines_not_its_header(s
     client.post(url("line_add", sent.pk), line_data(invoice_number="FA-COMPLEMENT"))
     line = sent.lines.get(invoice_number="FA-COMPLEMENT")
     client.post(url("invoice_attach", sent.pk, line.pk), {"invoice": invoice_file()})
-    response = client.post(url("request_send", sent.pk), follow=True)
+    response = client.post(url("request_send", sent.pk), {"message": "Facture jointe."}, follow=True)
 
     sent.refresh_from_db()
     assert sent.status == RefundRequest.Status.FILED and sent.total_asked == Decimal("299.20")

@@ -87,7 +87,7 @@ def test_a_request_asked_for_more_information_keeps_its_envoyer_link(sign_in, fa
     shown = tree(sign_in(farmer).get(url("request_detail", draft.pk)))
 
     [link] = shown.xpath(f"//a[@href='{url('request_send', draft.pk)}']")
-    assert text_of(link) == "Envoyer"
+    assert text_of(link) == "Répondre au complément"
     assert not shown.xpath("//button[@name='send']") and not shown.xpath("//form[@id='en-tete']")
 
 
