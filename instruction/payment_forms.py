@@ -29,7 +29,7 @@ class RequestIdsField(forms.Field):
 
 
 class PaymentForm(forms.Form):
-    requests = RequestIdsField()
+    requests = RequestIdsField(label="Demandes à mettre en paiement")
 
     def save(self, *, by, departements) -> PaymentBatch | None:
         """The batch; None when the workflow refused the selection, its reasons then on the form.
