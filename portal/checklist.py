@@ -274,10 +274,16 @@ def _with_refund_progress(memberships):
     draft = RefundRequest.objects.filter(
         structure=OuterRef("structure"), year=OuterRef("refund_year"), status=RefundRequest.Status.DRAFT
     )
+    # A complement the tax office asked for, whatever the year: it comes before filing another year.
+    complement = RefundRequest.objects.filter(
+        structure=OuterRef("structure"), status=RefundRequest.Status.INFORMATION_REQUESTED
+    ).order_by("year")
     return memberships.annotate(
         campaign_open=Exists(open_campaigns),
         refund_year=Subquery(unsent.values("year")[:1]),
         refund_closes_on=Subquery(unsent.values("closes_on")[:1]),
+        refund_complement=Subquery(complement.values("pk")[:1]),
+        refund_complement_number=Subquery(complement.values("number")[:1]),
     ).annotate(refund_draft=Subquery(draft.values("pk")[:1]))
 
 
@@ -404,7 +410,8 @@ def _refund_steps(membership) -> list[Step]:
     """Step 6, once the farm may file: its category, PACAGE and default bank details with a RIB (not a centre's).
 
     Done when a request is sent for every year whose campaign is open; else it leads to the oldest year left:
-    its draft when one is begun, else « Saisir » with the farm and the year chosen.
+    its draft when one is begun, else « Saisir » with the farm and the year chosen. A complement the tax office
+    asked for comes first: the step leads to that request until it is answered.
     """
     structure = membership.structure
     if (
@@ -414,6 +421,22 @@ def _refund_steps(membership) -> list[Step]:
     ):
         return []
     title = "Déposer votre demande de remboursement"
+    if membership.refund_complement is not None:
+        number = membership.refund_complement_number
+        return [
+            Step(
+                6,
+                title,
+                TO_DO,
+                f"La cellule remboursement demande un complément sur la demande {number} : lisez son message, "
+                "modifiez les lignes si besoin et répondez-lui.",
+                (
+                    Link(
+                        "Répondre au complément", reverse("refunds:request_detail", args=[membership.refund_complement])
+                    ),
+                ),
+            )
+        ]
     if not membership.campaign_open:
         return [Step(6, title, NOT_APPLICABLE, "Aucune campagne de dépôt des demandes n'est ouverte en ce moment.")]
     year = membership.refund_year

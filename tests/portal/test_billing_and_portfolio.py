@@ -147,6 +147,19 @@ def test_step_6_is_done_once_the_request_is_sent(client, farmer, ready_farm, onl
     assert "Toutes vos étapes sont faites." in page
 
 
+def test_a_complement_asked_is_step_6_until_answered(client, farmer, ready_farm, only_2023_open):
+    RefundRequestFactory(structure=ready_farm, year=2023, status="filed", number="TIC-2023-000001")
+    asked = RefundRequestFactory(
+        structure=ready_farm, year=2022, status="information_requested", number="TIC-2022-000001"
+    )
+
+    page, html = page_of(client, farmer, reverse("home"))
+
+    assert f"{STEP} À faire La cellule remboursement demande un complément sur la demande TIC-2022-000001" in page
+    assert f'href="{reverse("refunds:request_detail", args=[asked.pk])}">Répondre au complément</a>' in html
+    assert "Il vous reste 1 étape à faire." in page
+
+
 def test_with_two_open_years_step_6_waits_for_both(client, farmer, ready_farm, time_machine):
     time_machine.move_to(TWO_YEARS_OPEN)
     RefundRequestFactory(structure=ready_farm, year=2022, status="filed", number="TIC-2022-000001")
