@@ -10,6 +10,7 @@ urlpatterns = [
     path("organisation/structures/", include("structures.urls")),
     path("", include("approvals.urls")),
     path("facturation/remboursement-de-taxes/", include("refunds.urls")),
+    path("instruction/", include("instruction.urls")),
     path("compte/", include("accounts.urls")),
     path("compte/double-authentification/", include("twofactor.urls")),
     path("captcha/", include("accounts.captcha")),

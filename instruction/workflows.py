@@ -100,14 +100,19 @@ def accept(request_pk: int, decisions: dict[int, LineDecision], *, by, departeme
             errors[line.pk] = f"Indiquez le montant accordé pour la facture « {line.invoice_number} »."
             continue
         granted = decision.granted
-        if granted != granted.quantize(CENT):
-            errors[line.pk] = "Le montant accordé s'écrit au centime près (deux décimales au plus)."
+        # The bounds before the cents: quantizing a huge number, or comparing NaN, raises instead of answering.
+        if not granted.is_finite():
+            errors[line.pk] = "Le montant accordé s'écrit en chiffres."
         elif granted < 0:
             errors[line.pk] = "Le montant accordé ne peut pas être négatif."
         elif granted > line.amount:
             errors[line.pk] = f"Le montant accordé ne peut pas dépasser le montant demandé ({euros(line.amount)})."
+        elif granted != granted.quantize(CENT):
+            errors[line.pk] = "Le montant accordé s'écrit au centime près (deux décimales au plus)."
         elif granted < line.amount and not decision.reason.strip():
             errors[line.pk] = "Indiquez le motif de la réduction : il est écrit à la structure."
+        elif granted < line.amount and len(decision.reason.strip()) > MESSAGE_MAX_LENGTH:
+            errors[line.pk] = f"Le motif de la réduction s'écrit en {MESSAGE_MAX_LENGTH} caractères au plus."
     if unknown := set(decisions) - {line.pk for line in lines}:
         errors["lines"] = f"Ces lignes ne sont pas celles de la demande : {sorted(unknown)}."
     if not errors and not any(decisions[line.pk].granted for line in lines):
