@@ -22,11 +22,6 @@ from refunds.models import PaymentBatch, RefundRequest
 PAGE_SIZE = 50
 
 
-def grouped(iban: str) -> str:
-    """`FR76 3000 6000 …`: an IBAN in groups of four, as a bank statement prints it."""
-    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-
-
 @access.instructor_required
 def payments(request):
     """The accepted requests not yet in payment, to tick and « Mettre en paiement »; below, the batches."""
@@ -70,9 +65,7 @@ def _batch(request, pk) -> PaymentBatch:
 def batch_detail(request, pk):
     """A batch: its figures, the paying account, each transfer to the account frozen at filing, its file."""
     batch = _batch(request, pk)
-    transfers = [
-        (refund, grouped(refund.bank_iban)) for refund in batch.requests.select_related("structure").order_by("number")
-    ]
+    transfers = batch.requests.select_related("structure").order_by("number")
     return render(
         request,
         "instruction/batch_detail.html",
@@ -80,7 +73,7 @@ def batch_detail(request, pk):
             "batch": batch,
             "transfers": transfers,
             "debtor_name": settings.PAYMENT_DEBTOR_NAME,
-            "debtor_iban": grouped(settings.PAYMENT_DEBTOR_IBAN),
+            "debtor_iban": settings.PAYMENT_DEBTOR_IBAN,
             "debtor_bic": settings.PAYMENT_DEBTOR_BIC,
         },
     )
@@ -100,8 +93,8 @@ def batch_download(request, pk):
     return response
 
 
-@require_POST
 @access.instructor_required
+@require_POST
 def mark_paid(request, pk):
     """« Marquer comme payée »: the bank has executed the batch; its requests become « Payée »."""
     try:

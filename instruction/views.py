@@ -103,7 +103,6 @@ def request_detail(request, pk):
             members=list(members),
             category=categories.get(refund.beneficiary_category, refund.beneficiary_category),
             departement=departements.label(refund.departement) if refund.departement else "",
-            grouped_iban=" ".join(refund.bank_iban[i : i + 4] for i in range(0, len(refund.bank_iban), 4)),
             account_gone=account is None,
             account_changed=account is not None and (account.iban, account.bic) != (refund.bank_iban, refund.bank_bic),
             account_history=account_history(refund),

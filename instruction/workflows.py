@@ -198,7 +198,10 @@ def put_in_payment(request_pks: list[int], *, by, departements) -> PaymentBatch:
         control_sum=sum((r.total_granted for r in requests), Decimal("0.00")),
     )
     batch.number = f"VIR-{timezone.localdate(now):%Y}-{batch.pk:06d}"
-    xml = sepa.build(message_id=batch.number, requests=requests, execution_date=batch.execution_date)
+    try:
+        xml = sepa.build(message_id=batch.number, requests=requests, execution_date=batch.execution_date)
+    except ValueError as unpayable:  # a request without frozen bank details or amount: the whole batch waits
+        raise DecisionInvalid({"requests": str(unpayable)}) from None
     batch.file.save(f"{batch.number}.xml", ContentFile(xml), save=False)
     batch.save(update_fields=["number", "file"])
     RefundRequest.objects.filter(pk__in=wanted).update(status=Status.IN_PAYMENT, payment_batch=batch, updated_at=now)

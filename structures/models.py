@@ -19,6 +19,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from chorus import uploads
+from chorus.templatetags.ui import iban_groups
 
 
 class StructureQuerySet(models.QuerySet):
@@ -351,7 +352,7 @@ class BankAccount(models.Model):
 
     @property
     def formatted_iban(self) -> str:
-        return " ".join(self.iban[i : i + 4] for i in range(0, len(self.iban), 4))
+        return iban_groups(self.iban)
 
     @property
     def rib_download_name(self) -> str:

@@ -71,6 +71,12 @@ def euros(amount) -> str:
 
 
 @register.filter
+def iban_groups(iban: str) -> str:
+    """`FR76 3000 6000 0112 3456 7890 189`: an IBAN in full, in groups of four as banks print it."""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+@register.filter
 def decimal_fr(number) -> str:
     """`1 000,5`: a quantity, French decimal comma, no trailing zeros beyond what was typed."""
     if number is None or number == "":

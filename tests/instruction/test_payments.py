@@ -243,6 +243,17 @@ def test_a_selection_that_is_not_ids_is_an_error(signed_in, accepted):
     assert not PaymentBatch.objects.exists()
 
 
+def test_a_request_without_frozen_bank_details_holds_the_whole_batch_back(signed_in, accepted, partly_accepted):
+    RefundRequest.objects.filter(pk=partly_accepted.pk).update(bank_iban="")
+
+    response = signed_in.post(PAYMENTS, {"requests": [accepted.pk, partly_accepted.pk]})
+
+    assert response.status_code == 200
+    assert f"La demande {partly_accepted.number} n&#x27;a pas d&#x27;IBAN enregistré au dépôt." in text(response)
+    assert not PaymentBatch.objects.exists()
+    assert set(RefundRequest.objects.values_list("status", flat=True)) == {Status.ACCEPTED, Status.PARTLY_ACCEPTED}
+
+
 @pytest.fixture
 def batch(signed_in, accepted, partly_accepted) -> PaymentBatch:
     put_in_payment(signed_in, accepted, partly_accepted)
