@@ -14,11 +14,13 @@ from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page
 
 from accounts.models import AddressChange
 from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
+from instruction import workflows
 from refunds.models import Campaign, Product, RefundRequest
 from structures.models import Membership
 from tests.factories import (
@@ -31,6 +33,8 @@ from tests.factories import (
     RefundRequestFactory,
     StructureFactory,
     UserFactory,
+    make_instructor,
+    make_sent_request,
     refund_reference_data,
 )
 
@@ -58,6 +62,10 @@ class Farm:
     draft: object = None
     draft_line: object = None
     sent: object = None
+    # The Drôme's tax office: Irène instructs GAEC du Serre's requests, in every state (`_instruction`).
+    instructor: object = None
+    reviewed: object = None
+    batch: object = None
 
 
 def build_farm() -> Farm:
@@ -77,7 +85,11 @@ def build_farm() -> Farm:
     uid = urlsafe_base64_encode(str(newcomer.pk).encode())
     member_uid = urlsafe_base64_encode(str(member.pk).encode())
     draft, sent, accountant = _refunds(deputy)
+    instructor, reviewed, batch = _instruction(sent.structure, deputy)
     return Farm(
+        instructor=instructor,
+        reviewed=reviewed,
+        batch=batch,
         accountant=accountant,
         draft=draft,
         draft_line=draft.lines.get(),
@@ -146,7 +158,29 @@ def _refunds(deputy):
         amount=Decimal("263.12"),
     )
     sent.events.create(kind="filed", actor=deputy, actor_label="Marc Martin (marc.martin@exemple.fr)")
+    RefundRequest.objects.filter(pk=sent.pk).update(departement="26")
     return draft, sent, accountant
+
+
+def _instruction(serre, deputy):
+    """Irène, instructor of the Drôme with her application; GAEC du Serre's 2021 request « En instruction »,
+    its 2020 one accepted, its 2019 one paid in a batch."""
+    instructor = make_instructor(
+        "26", email="irene.durand@dgfip.finances.gouv.fr", first_name="Irène", last_name="Durand"
+    )
+    TOTPDevice.objects.create(user=instructor, name="Téléphone", confirmed=True)  # instruction asks for one
+    reviewed = make_sent_request(
+        serre, year=2021, lines=2, filed_by=deputy, status=RefundRequest.Status.IN_REVIEW, assigned_to=instructor
+    )
+    make_sent_request(
+        serre, year=2020, lines=1, filed_by=deputy, status=RefundRequest.Status.ACCEPTED, total_granted="149.60"
+    ).lines.update(granted_amount="149.60")
+    paid = make_sent_request(
+        serre, year=2019, lines=1, filed_by=deputy, status=RefundRequest.Status.ACCEPTED, total_granted="149.60"
+    )
+    paid.lines.update(granted_amount="149.60")
+    batch = workflows.put_in_payment([paid.pk], by=instructor, departements=["26"])
+    return instructor, reviewed, batch
 
 
 def sent_date(year: int):

@@ -32,7 +32,9 @@ from accounts.models import User
 from approvals.models import ApprovalRequest
 from audit.models import Action, AuditEvent
 from chorus import reauth
-from refunds.models import Campaign, Product, Rate, RefundEvent, RefundLine, RefundRequest
+from instruction import workflows
+from instruction.models import Instructor
+from refunds.models import Campaign, PaymentBatch, Product, Rate, RefundLine, RefundRequest
 from structures.models import BankAccount, Membership, Structure
 from tests import factories
 from tests.factories import (
@@ -44,6 +46,8 @@ from tests.factories import (
     RefundRequestFactory,
     StructureFactory,
     UserFactory,
+    make_instructor,
+    make_sent_request,
 )
 from tests.signing_in import second_factor_device
 
@@ -65,6 +69,11 @@ class World:
     refund_request: RefundRequest  # A's request for 2022, sent, with a line and its invoice
     refund_draft: RefundRequest  # A's draft for 2023, ready to send: a line with its invoice, the statement ticked
     draft_line: RefundLine
+    # A's requests as the instruction finds them (A is in the Drôme, 26): « Déposée » is `refund_request`;
+    sent_line: RefundLine  # its line, with the invoice
+    reviewed_request: RefundRequest  # 2021, « En instruction », one line
+    accepted_request: RefundRequest  # 2020, « Acceptée », not yet in payment
+    batch: PaymentBatch  # in payment, with A's 2019 request and its SEPA file
     admin_objects: dict[str, object] = field(default_factory=dict)  # "app_label.model_name" -> one object
     sessions: dict[str, str] = field(default_factory=dict)  # persona -> session key, signed in
 
@@ -115,17 +124,19 @@ def _build() -> World:
     BankAccountFactory(structure=other_farm, label="Compte de B")
     ApprovalRequestFactory(structure=other_farm, requester=requester)
     factories.refund_reference_data()
-    refund_request = RefundRequestFactory(
-        structure=farm,
-        year=2022,
-        status=RefundRequest.Status.FILED,
-        number="TIC-2022-000001",
-        bank_account=default_account,
-        created_by=manager,
-        filed_by=manager,
+    refund_request = make_sent_request(farm, year=2022, lines=1, filed_by=manager, created_by=manager)
+    instructor = make_instructor("26", first_name="Irène")
+    reviewed_request = make_sent_request(
+        farm, year=2021, lines=1, filed_by=manager, status=RefundRequest.Status.IN_REVIEW, assigned_to=instructor
     )
-    RefundLineFactory(request=refund_request)
-    RefundEvent.objects.create(request=refund_request, kind=RefundEvent.Kind.FILED, actor=manager)
+    accepted_request = make_sent_request(
+        farm, year=2020, lines=1, filed_by=manager, status=RefundRequest.Status.ACCEPTED, total_granted="149.60"
+    )
+    accepted_request.lines.update(granted_amount="149.60")
+    paid_request = make_sent_request(
+        farm, year=2019, lines=1, filed_by=manager, status=RefundRequest.Status.ACCEPTED, total_granted="149.60"
+    )
+    batch = workflows.put_in_payment([paid_request.pk], by=instructor, departements=["26"])
     # The draft's campaign is open whatever the day the matrix runs.
     Campaign.objects.filter(year=2023).update(closes_on=timezone.localdate() + timedelta(days=365))
     refund_draft = RefundRequestFactory(
@@ -151,6 +162,8 @@ def _build() -> World:
         "support": support,
         "support_group": support_group,
         "superuser": UserFactory(first_name="Super", is_staff=True, is_superuser=True),
+        "instructor": instructor,  # instructs the Drôme (26), farm A's département
+        "other_instructor": make_instructor("35", first_name="Odile"),  # Ille-et-Vilaine only
     }
 
     email = Email.objects.create(
@@ -199,6 +212,7 @@ def _build() -> World:
         "refunds.rate": Rate.objects.get(year=2023, product__code="gnr"),
         "refunds.campaign": Campaign.objects.get(year=2022),  # with GNR's earlier closing
         "refunds.refundrequest": refund_request,
+        "instruction.instructor": Instructor.objects.get(user=users["other_instructor"]),
     }
     return World(
         farm=farm,
@@ -213,6 +227,10 @@ def _build() -> World:
         refund_request=refund_request,
         refund_draft=refund_draft,
         draft_line=draft_line,
+        sent_line=refund_request.lines.get(),
+        reviewed_request=reviewed_request,
+        accepted_request=accepted_request,
+        batch=batch,
         admin_objects=admin_objects,
         sessions={persona: _signed_in(user, persona != "manager_unconfirmed") for persona, user in users.items()},
     )
@@ -223,6 +241,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
     rib_field = BankAccount._meta.get_field("rib")
     invoice_field = RefundLine._meta.get_field("invoice")
+    payment_field = PaymentBatch._meta.get_field("file")
     with (
         django_db_blocker.unblock(),
         override_settings(MEDIA_ROOT=media),
@@ -232,5 +251,6 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         # RIB and invoice files land in a throw-away folder (the field resolved its storage when the model loaded).
         patch.setattr(rib_field, "storage", FileSystemStorage(location=media / "rib"))
         patch.setattr(invoice_field, "storage", FileSystemStorage(location=media / "invoices"))
+        patch.setattr(payment_field, "storage", FileSystemStorage(location=media / "payments"))
         yield _build()
         transaction.set_rollback(True)

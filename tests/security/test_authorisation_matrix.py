@@ -50,7 +50,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
-from refunds.models import Product
+from refunds.models import PaymentBatch, Product
 from structures.models import BankAccount
 from tests.factories import PASSWORD, make_siret
 from tests.structures.conftest import PDF
@@ -78,6 +78,8 @@ PERSONAS = [
     "support",  # is_staff with every admin view permission, no structure
     "support_group",  # is_staff, in the « Support » group (accounts/migrations/0003), no structure
     "superuser",
+    "instructor",  # staff in the « Instructeurs » group, instructs the Drôme (26), farm A's département
+    "other_instructor",  # the same, for Ille-et-Vilaine (35) only
 ]
 ADMIN_PERSONAS = ["anonymous", "manager", "staff", "support", "support_group", "superuser"]
 
@@ -168,6 +170,12 @@ def managers(outcome: Outcome, unconfirmed: Outcome | None = None) -> dict[str, 
     return {"manager": outcome, "second_manager": outcome, "manager_unconfirmed": unconfirmed or outcome}
 
 
+def instructors(outcome: Outcome, other: Outcome = NOT_FOUND) -> dict[str, Outcome]:
+    """/instruction/: the instructor of farm A's département gets `outcome`, the other one `other` (404 on A's
+    requests and batches); anyone else is refused (403), an anonymous visitor sent to sign in."""
+    return expect(FORBIDDEN, instructor=outcome, other_instructor=other)
+
+
 def everyone(outcome: Outcome) -> dict[str, Outcome]:
     return expect(outcome, anonymous=outcome)
 
@@ -192,7 +200,12 @@ def _new_bank_account(w, *_):
     return BankAccount.objects.latest("pk").get_absolute_url()
 
 
+def _new_batch(w, *_):
+    return reverse("instruction:batch_detail", args=[PaymentBatch.objects.latest("pk").pk])
+
+
 HOME = page("home")
+REVIEWED = page("instruction:request_detail", "reviewed_request")
 DRAFT = page("refunds:request_detail", "refund_draft")
 LIST = page("approvals:approval_list")
 USERS_OF_A = page("structures:structure_users", "farm")
@@ -289,6 +302,27 @@ PORTAL = {
     ("refunds:lines_import", "get"): expect(NOT_FOUND, attached=OK, **managers(OK)),
     ("refunds:lines_import", "post"): expect(NOT_FOUND, attached=done(DRAFT), **managers(done(DRAFT))),
     ("refunds:import_template", "get"): expect(OK),
+    # instruction: A's requests (« Déposée » 2022, « En instruction » 2021, « Acceptée » 2020) and its batch.
+    ("instruction:queue", "get"): instructors(OK, OK),
+    ("instruction:request_detail", "get"): instructors(OK),
+    ("instruction:take", "get"): instructors(NOT_ALLOWED, NOT_ALLOWED),
+    ("instruction:take", "post"): instructors(done(page("instruction:request_detail", "refund_request"))),
+    ("instruction:request_information", "get"): instructors(OK),
+    ("instruction:request_information", "post"): instructors(done(REVIEWED)),
+    ("instruction:accept", "get"): instructors(OK),
+    ("instruction:accept", "post"): instructors(done(REVIEWED)),
+    ("instruction:reject", "get"): instructors(OK),
+    ("instruction:reject", "post"): instructors(done(REVIEWED)),
+    ("instruction:invoice_download", "get"): instructors(OK),
+    ("instruction:rib_download", "get"): instructors(OK),
+    ("instruction:payments", "get"): instructors(OK, OK),
+    ("instruction:payments", "post"): instructors(done(_new_batch)),
+    ("instruction:batch_detail", "get"): instructors(OK),
+    ("instruction:batch_download", "get"): instructors(OK),
+    ("instruction:mark_paid", "get"): instructors(NOT_ALLOWED, NOT_ALLOWED),
+    ("instruction:mark_paid", "post"): instructors(done(page("instruction:batch_detail", "batch"))),
+    ("instruction:dashboard", "get"): instructors(OK, OK),
+    ("instruction:dashboard_export", "get"): instructors(OK, OK),
     # approvals
     ("approvals:approval_list", "get"): expect(OK),
     ("approvals:approval_detail", "get"): expect(NOT_FOUND, **managers(OK)),
@@ -384,7 +418,10 @@ PORTAL = {
     ("twofactor:recovery_codes_regenerate", "post"): expect(
         to(DEVICES),
         manager_unconfirmed=reauth(DEVICES),
-        **dict.fromkeys(["staff", "support", "support_group", "superuser"], done(page("twofactor:recovery_codes"))),
+        **dict.fromkeys(
+            ["staff", "support", "support_group", "superuser", "instructor", "other_instructor"],
+            done(page("twofactor:recovery_codes")),
+        ),
     ),
     ("twofactor:device_rename", "get"): expect(NOT_FOUND, **managers_own(OK)),
     ("twofactor:device_rename", "post"): expect(NOT_FOUND, **managers_own(done(DEVICES))),
@@ -488,6 +525,16 @@ URL_ARGS = {
     "refunds:invoice_download": ["refund_draft", "draft_line"],
     "refunds:lines_import": ["refund_draft"],
     "refunds:receipt": ["refund_request"],
+    "instruction:request_detail": ["refund_request"],
+    "instruction:take": ["refund_request"],
+    "instruction:request_information": ["reviewed_request"],
+    "instruction:accept": ["reviewed_request"],
+    "instruction:reject": ["reviewed_request"],
+    "instruction:invoice_download": ["refund_request", "sent_line"],
+    "instruction:rib_download": ["refund_request"],
+    "instruction:batch_detail": ["batch"],
+    "instruction:batch_download": ["batch"],
+    "instruction:mark_paid": ["batch"],
 }
 
 
@@ -585,6 +632,12 @@ DATA = {
     ("refunds:line_update", "post"): lambda w: _refund_line("FA-2023-0042"),
     ("refunds:invoice_attach", "post"): lambda w: {"invoice": _invoice()},
     ("refunds:lines_import", "post"): lambda w: {"file": _lines_csv()},
+    ("instruction:request_information", "post"): lambda w: {"message": "Joignez la facture lisible."},
+    ("instruction:accept", "post"): lambda w: {
+        f"granted_{line.pk}": "149,60" for line in w.reviewed_request.lines.all()
+    },
+    ("instruction:reject", "post"): lambda w: {"reason": "Activité non agricole."},
+    ("instruction:payments", "post"): lambda w: {"requests": [w.accepted_request.pk]},
     ("twofactor:device_rename", "post"): lambda w: {"name": "Téléphone pro"},
     ("twofactor:webauthn_register_begin", "post"): lambda w: {"name": "Clé USB"},
 }
@@ -712,6 +765,8 @@ RIGHTS = {
     "refunds.rate": Rights(),
     "refunds.campaign": Rights(),
     "refunds.refundrequest": Rights(add=False, change=False, delete=False),
+    # Who instructs which département: superusers (no group holds these permissions).
+    "instruction.instructor": Rights(),
 }
 # An empty change form posted by a superuser comes back with its errors (200), except where every field
 # is read-only: « saved », back to the list, nothing changed.
