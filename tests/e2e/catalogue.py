@@ -239,7 +239,7 @@ def refuse_selection_without_reason(page: Page) -> None:
 @dataclass(frozen=True)
 class Screen:
     name: str
-    who: str  # "anonymous", "manager" (Jeanne), "deputy" (Marc), "member" (Luc)
+    who: str  # "anonymous", "manager" (Jeanne), "deputy" (Marc), "member" (Luc), "accountant", "instructor" (Irène)
     url: Callable[[Farm], str]
     error: Callable[[Page], None] | None = None
     status: int = 200
@@ -266,6 +266,14 @@ def draft_pk(farm: Farm) -> int:
 
 def draft_line_pk(farm: Farm) -> int:
     return farm.draft_line.pk
+
+
+def sent_pk(farm: Farm) -> int:
+    return farm.sent.pk
+
+
+def reviewed_pk(farm: Farm) -> int:
+    return farm.reviewed.pk
 
 
 def address_change_path(farm: Farm) -> str:
@@ -360,4 +368,14 @@ SCREENS = [
     Screen("envoyer la demande", "deputy", at("refunds:request_send", draft_pk)),
     Screen("supprimer le brouillon", "deputy", at("refunds:request_delete", draft_pk)),
     Screen("mon espace, centre de gestion", "accountant", at("home")),
+    # Instruction, by the Drôme's tax office
+    Screen("demandes à instruire", "instructor", at("instruction:queue")),
+    Screen("demande à instruire, déposée", "instructor", at("instruction:request_detail", sent_pk)),
+    Screen("demande à instruire, en instruction", "instructor", at("instruction:request_detail", reviewed_pk)),
+    Screen("demander un complément", "instructor", at("instruction:request_information", reviewed_pk), submit_blank),
+    Screen("accepter une demande", "instructor", at("instruction:accept", reviewed_pk), submit_blank),
+    Screen("rejeter une demande", "instructor", at("instruction:reject", reviewed_pk), submit_blank),
+    Screen("paiements", "instructor", at("instruction:payments"), submit_without_a_file),
+    Screen("lot de virements", "instructor", at("instruction:batch_detail", lambda farm: farm.batch.pk)),
+    Screen("tableau de bord de l'instruction", "instructor", at("instruction:dashboard")),
 ]
