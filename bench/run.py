@@ -94,6 +94,10 @@ def environment(database_url: str, scale: str) -> dict:
         "THROTTLE_RESET_PER_HOUR": "1000000",
         "THROTTLE_ATTACHMENT_PER_HOUR": "1000000",
         "THROTTLE_ATTACHMENT_PER_IP_PER_HOUR": "1000000",
+        # The Banque de France's published example account: the benchmark pays no one.
+        "PAYMENT_DEBTOR_NAME": "DGFIP - Remboursement TIC TICGN agricole",
+        "PAYMENT_DEBTOR_IBAN": "FR7630001007941234567890185",
+        "PAYMENT_DEBTOR_BIC": "BDFEFRPPCCT",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),  # locust imports bench.mailbox
     }

@@ -48,6 +48,10 @@ def configure(database_url: str, mail_dir: str) -> None:
             "ALLOWED_HOSTS": "127.0.0.1",
             "SITE_URL": "http://127.0.0.1",
             "BENCH_MAIL_DIR": mail_dir,
+            # The Banque de France's published example account: the benchmark pays no one.
+            "PAYMENT_DEBTOR_NAME": "DGFIP - Remboursement TIC TICGN agricole",
+            "PAYMENT_DEBTOR_IBAN": "FR7630001007941234567890185",
+            "PAYMENT_DEBTOR_BIC": "BDFEFRPPCCT",
             "LOG_LEVEL": "WARNING",
             # One client address for every try: the per-IP limits would stop the run.
             "THROTTLE_SIGNUP_PER_HOUR": "1000000",

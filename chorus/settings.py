@@ -375,12 +375,25 @@ UPLOAD_MAX_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_PIXELS = 12_500_000
 # The most lines a refund request holds, those imported from a CSV file (refunds.csv_import) included.
 REFUND_IMPORT_MAX_LINES = env.int("REFUND_IMPORT_MAX_LINES", default=500)
-# The account the refunds are paid from: the debtor of every SEPA transfer file (instruction.sepa). The
-# defaults are the Banque de France's published example account, for development; production sets its own,
-# and a system check refuses an IBAN or BIC that is not valid.
-PAYMENT_DEBTOR_NAME = env.str("PAYMENT_DEBTOR_NAME", default="DGFIP - Remboursement TIC TICGN agricole")
-PAYMENT_DEBTOR_IBAN = env.str("PAYMENT_DEBTOR_IBAN", default="FR7630001007941234567890185")
-PAYMENT_DEBTOR_BIC = env.str("PAYMENT_DEBTOR_BIC", default="BDFEFRPPCCT")
+# The account the refunds are paid from: the debtor of every SEPA transfer file (instruction.sepa). With DEBUG
+# on, the defaults are the Banque de France's published example account; production must name its own (a file
+# paying from the example account is not one to send a bank), and a system check refuses an IBAN or BIC that is
+# not valid.
+PAYMENT_DEBTOR_NAME = env.str(
+    "PAYMENT_DEBTOR_NAME", default="DGFIP - Remboursement TIC TICGN agricole" if DEBUG else ""
+)
+PAYMENT_DEBTOR_IBAN = env.str("PAYMENT_DEBTOR_IBAN", default="FR7630001007941234567890185" if DEBUG else "")
+PAYMENT_DEBTOR_BIC = env.str("PAYMENT_DEBTOR_BIC", default="BDFEFRPPCCT" if DEBUG else "")
+for _name, _value in [
+    ("PAYMENT_DEBTOR_NAME", PAYMENT_DEBTOR_NAME),
+    ("PAYMENT_DEBTOR_IBAN", PAYMENT_DEBTOR_IBAN),
+    ("PAYMENT_DEBTOR_BIC", PAYMENT_DEBTOR_BIC),
+]:
+    if not DEBUG and not _value.strip():
+        raise ImproperlyConfigured(
+            f"{_name} is not set. Production pays the refunds from its own account: set PAYMENT_DEBTOR_NAME, "
+            "PAYMENT_DEBTOR_IBAN and PAYMENT_DEBTOR_BIC, or run with DEBUG=true for the example account."
+        )
 COUNTRIES_FIRST = ["FR"]
 # django-countries' French names, corrected: Guyana (GY) read « Guyane », the name of the French
 # département, listed again as « Guyane française » (GF). The five overseas départements are France:

@@ -12,6 +12,9 @@ PRODUCTION = {
     "CACHE_URL": "redis://127.0.0.1:6379/1",
     "ALLOWED_HOSTS": "tic.example.fr",
     "SITE_URL": "https://tic.example.fr",
+    "PAYMENT_DEBTOR_NAME": "DGFIP - Remboursement TIC TICGN agricole",
+    "PAYMENT_DEBTOR_IBAN": "FR1420041010050500013M02606",
+    "PAYMENT_DEBTOR_BIC": "PSSTFRPPXXX",
 }
 
 
@@ -26,14 +29,25 @@ def manage(*args, **env):
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "CACHE_URL"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "CACHE_URL", "PAYMENT_DEBTOR_NAME", "PAYMENT_DEBTOR_IBAN", "PAYMENT_DEBTOR_BIC"]
+)
 def test_production_refuses_to_start_without_its_secrets(missing):
     env = {key: value for key, value in PRODUCTION.items() if key != missing}
 
     result = manage("check", **env)
 
     assert result.returncode != 0
-    assert f"{missing} is not set" in result.stderr
+    assert f"ImproperlyConfigured: {missing} is not set" in result.stderr
+
+
+def test_development_pays_from_the_example_account():
+    show = "from django.conf import settings; print(settings.PAYMENT_DEBTOR_IBAN)"
+
+    result = manage("shell", "-c", show, DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "FR7630001007941234567890185"
 
 
 def test_production_settings_pass_the_deployment_checklist(tmp_path):
