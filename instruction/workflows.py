@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import holidays
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -159,9 +160,12 @@ def reject(request_pk: int, reason: str, *, by, departements) -> RefundRequest:
 
 
 def next_business_day(day: date) -> date:
-    """The first day after `day` that is not a Saturday or a Sunday: the execution date a batch asks for."""
+    """The execution date a batch asks for: the first day after `day` that SEPA transfers are settled, neither a
+    Saturday or Sunday nor a day the euro's settlement system (TARGET) is closed: 1 January, Good Friday, Easter
+    Monday, 1 May, 25 and 26 December."""
+    closed = holidays.financial_holidays("XECB")  # the ECB's TARGET calendar (ISO 10383 market code)
     day += timedelta(days=1)
-    while day.weekday() >= 5:
+    while day.weekday() >= 5 or day in closed:
         day += timedelta(days=1)
     return day
 

@@ -1,8 +1,11 @@
 """The instruction's steps on one request: each transition, each refusal (nothing changed), the mails and the audit."""
 
+from datetime import date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from post_office.models import Email
 
 from audit.models import Action, AuditEvent
@@ -330,6 +333,28 @@ def test_the_complement_sent_back_returns_the_request_to_the_queue_with_its_hist
     workflows.take(refiled.pk, by=instructor, departements=["35"])
     refiled.refresh_from_db()
     assert refiled.status == Status.IN_REVIEW
+
+
+# Payment.
+
+
+@pytest.mark.parametrize(
+    ("made_on", "executed_on"),
+    [
+        (date(2026, 12, 7), date(2026, 12, 8)),  # a Monday: the next day
+        (date(2026, 12, 24), date(2026, 12, 28)),  # Christmas and 26 December, a Friday and a Saturday
+        (date(2026, 12, 31), date(2027, 1, 4)),  # New Year's Day is a Friday
+        (date(2027, 3, 25), date(2027, 3, 30)),  # the Thursday before Easter: Good Friday, Easter Monday
+        (date(2026, 4, 30), date(2026, 5, 4)),  # 1 May is a Friday
+    ],
+)
+def test_a_batch_asks_for_the_next_day_sepa_transfers_are_settled(in_review, instructor, made_on, executed_on):
+    accepted = workflows.accept(in_review.pk, full(in_review), by=instructor, departements=["35"])
+
+    with time_machine.travel(datetime.combine(made_on, time(10), tzinfo=ZoneInfo("Europe/Paris"))):
+        batch = workflows.put_in_payment([accepted.pk], by=instructor, departements=["35"])
+
+    assert batch.execution_date == executed_on
 
 
 # PostgreSQL races: each step taken once.
