@@ -30,10 +30,6 @@ class Instructor(models.Model):
     def __str__(self) -> str:
         return f"{self.user.get_full_name()} ({self.user.email})"
 
-    @property
-    def codes(self) -> list[str]:
-        return [area.code for area in self.departements.all()]
-
 
 class InstructorDepartement(models.Model):
     instructor = models.ForeignKey(Instructor, on_delete=models.CASCADE, related_name="departements")

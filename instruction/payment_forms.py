@@ -7,6 +7,7 @@ from instruction import workflows
 from refunds.models import PaymentBatch
 
 NOTHING_TICKED = "Cochez au moins une demande acceptée à mettre en paiement."
+LARGEST_ID = 2**63 - 1  # a BigAutoField's largest value
 
 
 class RequestIdsField(forms.Field):
@@ -23,9 +24,13 @@ class RequestIdsField(forms.Field):
         if not value:
             return []
         try:
-            return sorted({int(pk) for pk in value})
+            pks = sorted({int(pk) for pk in value})
         except (TypeError, ValueError):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        # An id no table holds: past a 64-bit integer, a database cannot even compare it (SQLite: OverflowError).
+        if pks[0] < 1 or pks[-1] > LARGEST_ID:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return pks
 
 
 class PaymentForm(forms.Form):

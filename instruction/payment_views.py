@@ -9,22 +9,29 @@ request or a batch changed since the page was shown is refused with the workflow
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.db.models import OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from chorus import downloads
 from chorus.forms import posted
 from chorus.templatetags.ui import euros
 from instruction import access, workflows
 from instruction.payment_forms import PaymentForm
-from refunds.models import PaymentBatch, RefundRequest
+from refunds.models import PaymentBatch, RefundEvent, RefundRequest
 
 PAGE_SIZE = 50
+# The accepted requests listed to tick, those decided first (by their decision's event): a page of checkboxes
+# stays readable and its query bounded; the others are counted, and listed once these are in payment.
+PAYABLE_SHOWN = 200
+_decisions = RefundEvent.objects.filter(kind__in=[RefundEvent.Kind.ACCEPTED, RefundEvent.Kind.PARTLY_ACCEPTED])
 
 
 @access.instructor_required
 def payments(request):
-    """The accepted requests not yet in payment, to tick and « Mettre en paiement »; below, the batches."""
+    """The accepted requests not yet in payment, the 200 decided first, to tick and « Mettre en paiement »; below,
+    the batches."""
     form = PaymentForm(posted(request)[0])
     if request.method == "POST" and form.is_valid():
         try:
@@ -38,11 +45,12 @@ def payments(request):
             transfers = f"{batch.transfer_count} virement{'s' if batch.transfer_count > 1 else ''}"
             messages.success(request, f"Lot {batch.number} créé : {transfers}, total {euros(batch.control_sum)}.")
             return redirect("instruction:batch_detail", pk=batch.pk)
-    payable = (
-        access.requests_for(request.user)
-        .filter(status__in=RefundRequest.PAYABLE, payment_batch__isnull=True)
+    payable = access.requests_for(request.user).filter(status__in=RefundRequest.PAYABLE, payment_batch__isnull=True)
+    waiting = payable.count()
+    shown = list(
+        payable.annotate(decided_at=Subquery(_decisions.filter(request=OuterRef("pk")).values("at")[:1]))
         .select_related("structure")
-        .order_by("filed_at", "pk")
+        .order_by("decided_at", "pk")[:PAYABLE_SHOWN]
     )
     batches = access.batches_for(request.user).select_related("created_by")
     return render(
@@ -50,7 +58,9 @@ def payments(request):
         "instruction/payments.html",
         {
             "form": form,
-            "payable": payable,
+            "payable": shown,
+            "waiting": waiting,
+            "more": waiting - len(shown),
             "selected": set(form.cleaned_data["requests"]) if form.is_bound and form.is_valid() else set(),
             "page": Paginator(batches, PAGE_SIZE).get_page(request.GET.get("page")),
         },
@@ -87,10 +97,7 @@ def batch_download(request, pk):
         xml = batch.file.open("rb")
     except (FileNotFoundError, ValueError):  # ValueError: no file recorded
         raise Http404("Le fichier de virements de ce lot est introuvable.") from None
-    response = FileResponse(xml, as_attachment=True, filename=batch.download_name, content_type="application/xml")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.attachment(xml, batch.download_name, "application/xml")
 
 
 @access.instructor_required

@@ -7,16 +7,15 @@ départements (`access.requests_for`): any other answers 404, as if it did not e
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from chorus import downloads
 from chorus.forms import posted
 from chorus.templatetags.ui import euros
 from instruction import access, workflows
@@ -24,7 +23,7 @@ from instruction.access import instructor_required
 from instruction.forms import AcceptForm, InformationForm, QueueFilterForm, RejectForm
 from refunds.models import RefundRequest
 from structures import departements
-from structures.models import BankAccount, FieldChange, Membership, Structure
+from structures.models import BankAccount, Membership, Structure
 
 PAGE_SIZE = 50
 Status = RefundRequest.Status
@@ -83,11 +82,13 @@ def queue(request):
 
 @instructor_required
 def request_detail(request, pk):
-    """A request as the instructor checks it: header, flags, lines and invoices, the bank account in full with its
-    RIB and history, the structure's history and members, the events; the actions its status allows."""
+    """A request as the instructor checks it: header, flags, lines and invoices and their changes since filing, the
+    bank account filed in full with its RIB as filed and its history, the structure's history and members, the
+    events; the actions its status allows."""
     refund = _refund(request, pk)
     structure = refund.structure
     account = refund.bank_account
+    filed = _filed_account(refund)
     categories = dict(Structure.BeneficiaryCategory.choices)
     members = structure.memberships.select_related("user").order_by(
         Membership.ROLE_ORDER, "user__last_name", "user__first_name"
@@ -103,9 +104,14 @@ def request_detail(request, pk):
             members=list(members),
             category=categories.get(refund.beneficiary_category, refund.beneficiary_category),
             departement=departements.label(refund.departement) if refund.departement else "",
+            filed_account=filed,
             account_gone=account is None,
-            account_changed=account is not None and (account.iban, account.bic) != (refund.bank_iban, refund.bank_bic),
-            account_history=account_history(refund),
+            iban_changed=account is not None and (account.iban, account.bic) != (refund.bank_iban, refund.bank_bic),
+            rib_replaced=account is not None and filed is not None and account.rib.name != filed.rib.name,
+            account_history=BankAccount.changes_of(
+                structure_id=refund.structure_id, iban=refund.bank_iban, account_id=refund.bank_account_id
+            ),
+            line_changes=refund.line_changes(),
             structure_changes=structure.recent_changes(limit=10),
             shows_granted=refund.total_granted is not None,
         ),
@@ -215,65 +221,28 @@ def invoice_download(request, pk, line_pk):
         invoice = line.invoice.open("rb")
     except FileNotFoundError:
         raise Http404("Le fichier de la facture est introuvable.") from None
-    return _attachment(invoice, line.invoice_download_name, line.invoice_content_type)
+    return downloads.attachment(invoice, line.invoice_download_name, line.invoice_content_type)
 
 
 @instructor_required
 def rib_download(request, pk):
-    """The RIB of the bank account the request was filed with, while that account exists."""
+    """The RIB the request was filed with: the file the account had at filing, even if it was replaced or the
+    account deleted since (the history keeps the file)."""
     refund = _refund(request, pk)
-    account = refund.bank_account
-    if account is None or not account.rib:
-        raise Http404("La coordonnée bancaire de la demande a été supprimée depuis le dépôt.")
+    filed = _filed_account(refund)
+    if filed is None or not filed.rib:
+        raise Http404("Aucun RIB n'est enregistré pour la coordonnée bancaire de la demande au moment du dépôt.")
     try:
-        rib = account.rib.open("rb")
+        rib = filed.rib.open("rb")
     except FileNotFoundError:
         raise Http404("Le fichier du RIB est introuvable.") from None
-    return _attachment(rib, account.rib_download_name, account.rib_content_type)
+    return downloads.attachment(rib, filed.rib_download_name, filed.rib_content_type)
 
 
-def _attachment(file, filename: str, content_type: str) -> FileResponse:
-    """A private file, downloaded and never shown in the browser nor kept in a shared cache."""
-    response = FileResponse(file, as_attachment=True, filename=filename, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@dataclass(frozen=True)
-class AccountChange:
-    """One row of a bank account's history: created (`+`), changed (`~`, each field before and after), deleted (`-`)."""
-
-    at: datetime
-    by: object
-    kind: str
-    fields: list[FieldChange]
-
-
-def account_history(refund: RefundRequest) -> list[AccountChange]:
-    """The history of the account the request was filed with, newest first, even once deleted: found by its id
-    while it exists, and by the structure and the IBAN frozen at filing."""
-    history = BankAccount.history
-    ids = set()
-    if refund.bank_iban:
-        ids |= set(history.filter(structure_id=refund.structure_id, iban=refund.bank_iban).values_list("id", flat=True))
-    if refund.bank_account_id:
-        ids.add(refund.bank_account_id)
-    records = history.filter(id__in=ids).select_related("history_user").order_by("history_date", "history_id")
-    previous, changes = {}, []
-    for record in records:
-        before = previous.get(record.id)
-        fields = []
-        if before is not None and record.history_type == "~":
-            delta = record.diff_against(before, excluded_fields=["rib"])
-            fields = [
-                FieldChange.of(BankAccount._meta.get_field(change.field), change.old, change.new)
-                for change in delta.changes
-            ]
-            if record.rib != before.rib:  # the stored name is random: say that the file changed, not its name
-                fields.append(FieldChange("RIB", "fichier précédent", "nouveau fichier"))
-        previous[record.id] = record
-        if record.history_type == "~" and not fields:
-            continue  # saved without a change worth reading
-        changes.append(AccountChange(record.history_date, record.history_user, record.history_type, fields))
-    return changes[::-1]
+def _filed_account(refund: RefundRequest) -> BankAccount | None:
+    """The bank account as it was when the request was filed, read from its history, or None."""
+    if refund.filed_at is None:
+        return None
+    return BankAccount.version_at(
+        refund.filed_at, structure_id=refund.structure_id, iban=refund.bank_iban, account_id=refund.bank_account_id
+    )

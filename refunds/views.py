@@ -13,11 +13,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from chorus import reauth
+from chorus import downloads, reauth
 from chorus.forms import posted
 from chorus.templatetags.ui import euros
 from refunds import workflows
@@ -318,12 +318,7 @@ def invoice_download(request, pk, line_pk):
         invoice = line.invoice.open("rb")
     except FileNotFoundError:
         raise Http404("Le fichier de la facture est introuvable.") from None
-    response = FileResponse(
-        invoice, as_attachment=True, filename=line.invoice_download_name, content_type=line.invoice_content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.attachment(invoice, line.invoice_download_name, line.invoice_content_type)
 
 
 @login_required

@@ -358,6 +358,46 @@ class BankAccount(models.Model):
     def rib_download_name(self) -> str:
         return f"RIB-{self.structure.siret}-{self.pk}{self.EXTENSIONS[self.rib_content_type]}"
 
+    # What an account was: read from its history, which outlives the account. A replaced or deleted RIB file stays
+    # on disk, and each history row points to the file the account had then.
+
+    @classmethod
+    def version_at(
+        cls, at: datetime, *, structure_id: int, iban: str, account_id: int | None = None
+    ) -> "BankAccount | None":
+        """The account as it was at `at`, its RIB the file it had then, even if it was deleted since: the one of
+        the structure bearing `iban` then, or the one of id `account_id` when no IBAN is known; None when there was
+        none. Read from the history: never to be saved."""
+        rows = cls.history.filter(structure_id=structure_id, iban=iban) if iban else cls.history.filter(id=account_id)
+        rows = rows.filter(history_date__lte=at).exclude(history_type="-")
+        record = rows.order_by("-history_date", "-history_id").first()
+        return record.instance if record is not None else None
+
+    @classmethod
+    def changes_of(cls, *, structure_id: int, iban: str, account_id: int | None = None) -> list["AccountChange"]:
+        """The history of an account, newest first, even once deleted: found by its id while it exists, and by
+        the structure and an IBAN it bore (the one a refund request froze, say)."""
+        ids = set()
+        if iban:
+            ids |= set(cls.history.filter(structure_id=structure_id, iban=iban).values_list("id", flat=True))
+        if account_id:
+            ids.add(account_id)
+        records = cls.history.filter(id__in=ids).select_related("history_user").order_by("history_date", "history_id")
+        previous, changes = {}, []
+        for record in records:
+            before = previous.get(record.id)
+            previous[record.id] = record
+            fields = []
+            if before is not None and record.history_type == "~":
+                delta = record.diff_against(before, excluded_fields=["rib"])
+                fields = [FieldChange.of(cls._meta.get_field(d.field), d.old, d.new) for d in delta.changes]
+                if record.rib != before.rib:  # the stored name is random: say that the file changed, not its name
+                    fields.append(FieldChange("RIB", "fichier précédent", "nouveau fichier"))
+            if record.history_type == "~" and not fields:
+                continue  # saved without a change worth reading
+            changes.append(AccountChange(record.history_date, record.history_user, record.history_type, fields))
+        return changes[::-1]
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -379,6 +419,16 @@ class Change:
     at: datetime
     by: object
     created: bool
+    fields: list[FieldChange]
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One row of a bank account's history: created (`+`), changed (`~`, each field before and after), deleted (`-`)."""
+
+    at: datetime
+    by: object
+    kind: str
     fields: list[FieldChange]
 
 

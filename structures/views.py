@@ -1,11 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from chorus import reauth
+from chorus import downloads, reauth
 from chorus.forms import posted
 from structures import workflows
 from structures.forms import (
@@ -234,15 +234,7 @@ def rib_download(request, pk):
         rib = bank_account.rib.open("rb")
     except FileNotFoundError:
         raise Http404("Le fichier du RIB est introuvable.")
-    response = FileResponse(
-        rib,
-        as_attachment=True,
-        filename=bank_account.rib_download_name,
-        content_type=bank_account.rib_content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.attachment(rib, bank_account.rib_download_name, bank_account.rib_content_type)
 
 
 def _managing(request, pk) -> Membership:

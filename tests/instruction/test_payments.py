@@ -1,12 +1,14 @@
 """« Paiements »: accepted requests put in payment by one batch and its SEPA file, then the batch marked paid."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
-from instruction import sepa, workflows
+from instruction import payment_views, sepa, workflows
 from refunds.models import PaymentBatch, RefundEvent, RefundRequest
 from structures.models import Membership, Structure
 from tests.accounts.test_races import run_together
@@ -111,6 +113,25 @@ def test_payments_lists_the_accepted_requests_not_yet_in_payment(
     assert "Aucun lot de virements" in page
 
 
+def test_payments_lists_the_requests_accepted_first_and_counts_the_others(
+    signed_in, accepted, partly_accepted, instructor, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr(payment_views, "PAYABLE_SHOWN", 2)
+    latest = accept(make_sent_request(FarmFactory(postal_code="35200")), instructor)
+    # Accepted before the other two, although filed after them.
+    latest.events.filter(kind=RefundEvent.Kind.ACCEPTED).update(at=timezone.now() - timedelta(days=3))
+
+    with django_assert_max_num_queries(15):
+        response = signed_in.get(PAYMENTS)
+
+    page = " ".join(text(response).split())
+    assert latest.number in page and accepted.number in page
+    assert partly_accepted.number not in page
+    assert "3 demandes acceptées attendent d'être mises en paiement : voici les 2 acceptées le plus tôt." in page
+    assert "Une autre demande apparaîtra ici une fois celles-ci mises en paiement." in page
+    assert "(les 2 acceptées le plus tôt sur 3)" in page
+
+
 def test_two_accepted_requests_make_one_batch_and_its_sepa_file(
     signed_in, accepted, partly_accepted, farmer, morbihan_farmer, new_mails
 ):
@@ -145,7 +166,7 @@ def test_two_accepted_requests_make_one_batch_and_its_sepa_file(
     assert download.status_code == 200
     assert download["Content-Type"] == "application/xml"
     assert download["Content-Disposition"] == f'attachment; filename="virements-{batch.number}.xml"'
-    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["X-Content-Type-Options"] == "nosniff" and download["Cache-Control"] == "private, no-store"
     parsed = sepa.parse(b"".join(download.streaming_content))
     assert (parsed.message_id, parsed.count, parsed.control_sum) == (batch.number, 2, Decimal("548.80"))
     assert sorted((t.iban, t.bic, t.amount, t.remittance) for t in parsed.transfers) == sorted(
@@ -235,8 +256,9 @@ def test_an_empty_selection_is_an_error(signed_in, accepted):
     assert not PaymentBatch.objects.exists()
 
 
-def test_a_selection_that_is_not_ids_is_an_error(signed_in, accepted):
-    response = signed_in.post(PAYMENTS, {"requests": [str(accepted.pk), "1 OR 1=1"]})
+@pytest.mark.parametrize("sent", ["1 OR 1=1", "99999999999999999999999", str(2**63), "0", "-3"])
+def test_a_selection_that_is_not_ids_is_an_error(signed_in, accepted, sent):
+    response = signed_in.post(PAYMENTS, {"requests": [str(accepted.pk), sent]})
 
     assert response.status_code == 200
     assert "rechargez la page" in text(response)

@@ -2,22 +2,31 @@
 
 import html
 import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from chorus.uploads import CleanFile
 from instruction import views, workflows
-from refunds.models import RefundEvent, RefundFlag, RefundRequest
-from tests.factories import FarmFactory, UserFactory, instructors_group, make_sent_request
+from refunds import workflows as refund_workflows
+from refunds.models import Product, RefundEvent, RefundFlag, RefundRequest
+from structures import workflows as structure_workflows
+from tests.factories import FarmFactory, RefundRequestFactory, UserFactory, instructors_group, make_sent_request
 from twofactor.devices import email_device
 
 Status = RefundRequest.Status
 QUEUE = reverse("instruction:queue")
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def text(response) -> str:
@@ -283,7 +292,7 @@ def test_an_account_changed_since_filing_is_said_with_its_history(irene, filed, 
     assert "<td>IBAN</td><td>FR7630006000011234567890189</td><td>FR1420041010050500013M02606</td>" in shown
 
 
-def test_an_account_deleted_since_filing_keeps_its_history_and_no_rib(irene, filed):
+def test_an_account_deleted_since_filing_keeps_its_history_and_its_rib_as_filed(irene, filed):
     filed.bank_account.delete()
 
     response = irene.get(detail(filed))
@@ -292,8 +301,56 @@ def test_an_account_deleted_since_filing_keeps_its_history_and_no_rib(irene, fil
     assert "La coordonnée bancaire a été supprimée depuis le dépôt" in shown
     assert "FR76 3000 6000 0112 3456 7890 189" in shown
     assert ": suppression" in shown and ": création" in shown
+    assert "le RIB du dépôt reste téléchargeable" in shown
+    assert reverse("instruction:rib_download", args=[filed.pk]) in shown
+    rib = irene.get(reverse("instruction:rib_download", args=[filed.pk]))
+    assert rib.status_code == 200
+    assert b"".join(rib.streaming_content) == b"%PDF-1.4\n%%EOF\n"
+
+
+def replace_rib(account, by, content: bytes) -> None:
+    """« Modifier » the account with a new RIB file, a day after the filing."""
+    rib = CleanFile(ContentFile(content), "application/pdf")
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        structure_workflows.update_bank_account(account, label=account.label, rib=rib, filename="nouveau.pdf", by=by)
+
+
+def test_the_rib_downloaded_is_the_one_filed_even_once_replaced(irene, filed, farmer):
+    replace_rib(filed.bank_account, farmer, b"%PDF-1.4\n% le nouveau RIB\n%%EOF\n")
+
+    response = irene.get(detail(filed))
+    rib = irene.get(reverse("instruction:rib_download", args=[filed.pk]))
+
+    shown = text(response)
+    assert "La coordonnée bancaire a changé depuis le dépôt" in shown
+    assert "Son RIB a été remplacé depuis le dépôt : le RIB téléchargeable ci-dessus reste celui du dépôt." in shown
+    assert "Elle porte aujourd'hui l'IBAN" not in shown  # the IBAN and BIC did not change
+    assert "<td>RIB</td><td>fichier précédent</td><td>nouveau fichier</td>" in shown and "par Marie Champ" in shown
+    assert b"".join(rib.streaming_content) == b"%PDF-1.4\n%%EOF\n"  # as filed, not the new one
+    assert rib["X-Content-Type-Options"] == "nosniff" and rib["Cache-Control"] == "private, no-store"
+
+
+def test_a_rib_replaced_before_filing_downloads_as_it_was_at_filing(irene, farm, farmer):
+    replace_rib(farm.bank_accounts.get(), farmer, b"%PDF-1.4\n% le RIB du depot\n%%EOF\n")
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        refund = make_sent_request(farm, filed_by=farmer)
+
+    shown = text(irene.get(detail(refund)))
+    rib = irene.get(reverse("instruction:rib_download", args=[refund.pk]))
+
+    assert "a changé depuis le dépôt" not in shown
+    assert b"".join(rib.streaming_content) == b"%PDF-1.4\n% le RIB du depot\n%%EOF\n"
+
+
+def test_a_request_with_no_account_at_filing_has_no_rib_to_download(irene, filed):
+    RefundRequest.objects.filter(pk=filed.pk).update(filed_at=timezone.now() - timedelta(days=365))
+
+    shown = text(irene.get(detail(filed)))
+    rib = irene.get(reverse("instruction:rib_download", args=[filed.pk]))
+
+    assert "Aucun RIB n'est enregistré pour cette coordonnée bancaire au moment du dépôt." in shown
     assert reverse("instruction:rib_download", args=[filed.pk]) not in shown
-    assert irene.get(reverse("instruction:rib_download", args=[filed.pk])).status_code == 404
+    assert rib.status_code == 404
 
 
 def test_invoices_and_the_rib_download_as_attachments(irene, filed):
@@ -306,7 +363,44 @@ def test_invoices_and_the_rib_download_as_attachments(irene, filed):
     assert invoice["Content-Disposition"] == f'attachment; filename="{line.invoice_download_name}"'
     assert invoice["X-Content-Type-Options"] == "nosniff" and invoice["Cache-Control"] == "private, no-store"
     assert b"".join(rib.streaming_content) == b"%PDF-1.4\n%%EOF\n"
-    assert rib["Content-Disposition"].startswith('attachment; filename="RIB-')
+    assert (
+        rib["Content-Disposition"] == f'attachment; filename="RIB-{filed.structure.siret}-{filed.bank_account_id}.pdf"'
+    )
+
+
+def invoice_line(quantity: str = "1000") -> refund_workflows.LineData:
+    return refund_workflows.LineData(
+        invoice_number="F-1",
+        invoice_date=date(2023, 3, 15),
+        supplier="Coopérative du Val",
+        product=Product.objects.get(code="gnr"),
+        quantity=Decimal(quantity),
+    )
+
+
+def test_the_lines_changed_for_a_complement_are_shown_with_who_when_and_each_field(irene, farm, farmer):
+    draft = RefundRequestFactory(structure=farm, year=2023, created_by=farmer, bank_account=farm.bank_accounts.get())
+    invoice = refund_workflows.Invoice(CleanFile(ContentFile(b"%PDF-1.4\n%%EOF\n"), "application/pdf"), "mars.pdf")
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)):
+        line = refund_workflows.add_line(draft.pk, invoice_line(), invoice=invoice, by=farmer)
+        refund_workflows.save_header(
+            draft.pk, bank_account=draft.bank_account, not_in_difficulty=True, de_minimis_total=None, by=farmer
+        )
+        sent = refund_workflows.send(draft.pk, by=farmer)
+    before = text(irene.get(detail(sent)))
+    RefundRequest.objects.filter(pk=sent.pk).update(status=Status.INFORMATION_REQUESTED)
+    with time_machine.travel(datetime(2026, 12, 8, 10, 30, tzinfo=PARIS)):
+        refund_workflows.update_line(line.pk, invoice_line(quantity="800"), by=farmer)
+
+    shown = text(irene.get(detail(sent)))
+
+    assert "Lignes modifiées depuis le dépôt" not in before
+    words = " ".join(re.sub(r"<[^>]+>", " ", shown).split())
+    assert (
+        "Lignes modifiées depuis le dépôt Ligne Date Par Avant → après "
+        f"Facture F-1 : ligne modifiée 08/12/2026 10:30 Marie Champ ({farmer.email}) "
+        "Quantité : 1 000 litres → 800 litres Montant : 149,60 € → 119,68 €"
+    ) in words
 
 
 def test_another_requests_line_is_not_found(irene, filed):
