@@ -1,9 +1,10 @@
 """The SEPA credit-transfer file (pain.001.001.03) that pays a batch of accepted refund requests.
 
-One transfer per request, from the tax office's account (settings.PAYMENT_DEBTOR_*) to the IBAN and BIC the
-request was filed with (`bank_iban`, `bank_bic`), for its granted total, with its number as remittance
-information and end-to-end id. Only the data frozen at filing is read, never the structure's current bank
-accounts: money goes where the farm said when it signed, even if an account was changed since (QUALITY S15).
+One transfer per request, from the tax office's account (settings.PAYMENT_DEBTOR_*) to the holder, IBAN and BIC
+the request was filed with (`bank_holder`, `bank_iban`, `bank_bic`), for its granted total, with its number as
+remittance information and end-to-end id. Only the data frozen at filing is read, never the structure or its
+current bank accounts: money goes where the farm said when it signed, even if an account was changed since
+(QUALITY S15).
 The file is checked against the schema sepaxml ships before it is returned.
 """
 
@@ -53,6 +54,11 @@ def sepa_latin(text: str, limit: int = 70) -> str:
     return " ".join(OUTSIDE_SEPA_LATIN.sub(" ", text).split())[:limit].strip()
 
 
+def creditor_name(request: RefundRequest) -> str:
+    """The account's holder as filed, in the SEPA Latin set; its SIRET when nothing of the name is left."""
+    return sepa_latin(request.bank_holder) or f"SIRET {request.structure.siret}"
+
+
 def cents(amount: Decimal | None) -> int:
     """1234.56 → 123456, exactly; a missing, non-positive or sub-cent amount is refused."""
     if amount is None or amount <= 0 or (amount * 100) % 1:
@@ -80,7 +86,7 @@ def build(*, message_id: str, requests: list[RefundRequest], execution_date: dat
         if not request.bank_iban:
             raise ValueError(f"La demande {request.number} n'a pas d'IBAN enregistré au dépôt.")
         payment = {
-            "name": sepa_latin(request.structure.display_name),
+            "name": creditor_name(request),
             "IBAN": request.bank_iban,
             "amount": cents(request.total_granted),
             "execution_date": execution_date,

@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
+from sepaxml.validation import ValidationError
 
 from audit.log import record
 from audit.models import Action
@@ -206,6 +207,10 @@ def put_in_payment(request_pks: list[int], *, by, departements) -> PaymentBatch:
         xml = sepa.build(message_id=batch.number, requests=requests, execution_date=batch.execution_date)
     except ValueError as unpayable:  # a request without frozen bank details or amount: the whole batch waits
         raise DecisionInvalid({"requests": str(unpayable)}) from None
+    except ValidationError as invalid:  # what the schema refuses is never stored, nor put in payment
+        raise DecisionInvalid(
+            {"requests": f"Le fichier de virements n'est pas conforme au schéma SEPA : {invalid}"}
+        ) from None
     batch.file.save(f"{batch.number}.xml", ContentFile(xml), save=False)
     batch.save(update_fields=["number", "file"])
     RefundRequest.objects.filter(pk__in=wanted).update(status=Status.IN_PAYMENT, payment_batch=batch, updated_at=now)

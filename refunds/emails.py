@@ -5,10 +5,11 @@ from django.utils import timezone
 from chorus import mail
 
 
-def request_filed(request, lines, *, refiled: bool) -> None:
-    """Confirms the filing to the filer and tells every manager of the structure, each once.
+def request_filed(request, lines, *, refiled: bool, by, centre=None) -> None:
+    """Confirms the sending to who sent it (`by`) and tells every manager of the structure, each once.
 
-    A manager who is not the filer reads who filed and, for a management centre's user, for which centre.
+    A manager who did not send it reads who did and, for a management centre's user, for which centre. The
+    first filing is the request's filer, date and centre; sending back the complement is `by`, now, `centre`.
     """
     structure = request.structure
     context = {
@@ -16,16 +17,16 @@ def request_filed(request, lines, *, refiled: bool) -> None:
         "structure": structure,
         "lines": lines,
         "refiled": refiled,
-        "filer": request.filed_by,
-        "centre": request.filer_centre,
-        "at": timezone.localtime(request.filed_at),
+        "filer": by,
+        "centre": centre if refiled else request.filer_centre,
+        "at": timezone.localtime(timezone.now() if refiled else request.filed_at),
         "request_link": mail.absolute_url(request.get_absolute_url()),
     }
-    recipients = {request.filed_by.notification_email: request.filed_by}
+    recipients = {by.notification_email: by}
     for membership in structure.managers_to_notify():
         recipients.setdefault(membership.user.notification_email, membership.user)
     for address, user in recipients.items():
-        mail.send("refund_filed", address, {**context, "reader": user, "is_filer": user == request.filed_by})
+        mail.send("refund_filed", address, {**context, "reader": user, "is_filer": user == by})
 
 
 def request_event(request, event) -> None:
@@ -45,8 +46,10 @@ def request_event(request, event) -> None:
         "request_link": mail.absolute_url(request.get_absolute_url()),
     }
     recipients = {}
-    if request.filed_by is not None and request.filed_by.is_active:
-        recipients[request.filed_by.notification_email] = request.filed_by
+    filer = request.filed_by
+    # The filer while they still act for the farm (a centre's accountant detached since reads nothing more).
+    if filer is not None and filer.is_active and structure.memberships.filter(user=filer).exists():
+        recipients[filer.notification_email] = filer
     for membership in structure.managers_to_notify():
         recipients.setdefault(membership.user.notification_email, membership.user)
     for address, user in recipients.items():

@@ -158,6 +158,7 @@ def first_request(request: RefundRequest) -> str:
         RefundRequest.objects.filter(structure_id=request.structure_id)
         .exclude(pk=request.pk)
         .exclude(status=RefundRequest.Status.DRAFT)
+        .filter(filed_at__lt=request.filed_at)  # sent back for a complement, it stays the first it was
     )
     if others.exists():
         return ""

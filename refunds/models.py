@@ -12,7 +12,8 @@ bank account, the category and the PACAGE as they were. Every step after creatio
 
 import re
 import unicodedata
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -23,8 +24,11 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from chorus import uploads
+from chorus.templatetags.ui import decimal_fr, euros
+from structures.models import FieldChange
 
 CENT = Decimal("0.01")
 
@@ -228,6 +232,9 @@ class RefundRequest(models.Model):
 
     # Frozen when sent: what the request was filed with, whatever the structure or the account become.
     bank_label = models.CharField("nom de la coordonnée bancaire", max_length=100, blank=True)
+    bank_holder = models.CharField(
+        "titulaire du compte", max_length=300, blank=True, help_text="La structure, nommée comme au dépôt."
+    )
     bank_iban = models.CharField("IBAN", max_length=34, blank=True)
     bank_bic = models.CharField("BIC", max_length=11, blank=True)
     beneficiary_category = models.CharField("catégorie de bénéficiaire", max_length=40, blank=True)
@@ -320,6 +327,42 @@ class RefundRequest(models.Model):
         """How pages and breadcrumbs name it: « Demande TIC-2023-000123 », or « Demande 2023 (brouillon) »."""
         return f"Demande {self.number}" if self.number else f"Demande {self.year} (brouillon)"
 
+    def line_changes(self) -> list["LineChange"]:
+        """The lines added, changed or deleted since the request was first sent (answering a complement), oldest
+        first, each with who, when and every field before and after: read from the lines' history."""
+        if self.filed_at is None:
+            return []
+        records = (
+            RefundLine.history.filter(request_id=self.pk)
+            .select_related("history_user", "product")
+            .order_by("id", "history_date", "history_id")
+        )
+        changes, previous = [], {}
+        for record in records:
+            before = previous.get(record.id)
+            previous[record.id] = record
+            if record.history_date <= self.filed_at:
+                continue
+            fields = []
+            if record.history_type == "~" and before is not None:
+                delta = record.diff_against(before, included_fields=LineChange.FIELDS)
+                fields = [
+                    FieldChange.of(
+                        RefundLine._meta.get_field(d.field), _line_value(before, d.field), _line_value(record, d.field)
+                    )
+                    for d in sorted(delta.changes, key=lambda d: LineChange.FIELDS.index(d.field))
+                ]
+                # A new invoice file may bear the name of the one it replaces: say it is another file.
+                fields = [
+                    FieldChange(f.label, f.before, f"{f.after} (nouveau fichier)") if f.label == "Facture" else f
+                    for f in fields
+                ]
+                if not fields:
+                    continue  # saved again as it was (the rates recomputed at sending)
+            kind = {"+": "ajoutée", "~": "modifiée", "-": "supprimée"}[record.history_type]
+            changes.append(LineChange(record.invoice_number, kind, record.history_date, record.history_user, fields))
+        return sorted(changes, key=lambda change: change.at)
+
 
 def invoice_storage():
     """Private storage for invoices (`STORAGES["invoices"]`): no URL serves it."""
@@ -355,6 +398,10 @@ class RefundLine(models.Model):
     invoice_content_type = models.CharField("type du fichier", max_length=20, choices=uploads.FILE_TYPES, blank=True)
     position = models.PositiveIntegerField("ordre", default=0)
 
+    # History: what a line was before each change, so that the lines changed for a complement keep what was filed
+    # (the files of replaced invoices are kept for it, once the request was sent).
+    history = HistoricalRecords(excluded_fields=["position"])
+
     class Meta:
         verbose_name = "ligne de demande"
         verbose_name_plural = "lignes de demande"
@@ -388,6 +435,32 @@ class RefundLine(models.Model):
     @property
     def rate_display(self) -> str:
         return rate_text(self.rate, self.product)
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """A line of a sent request added, changed or deleted for a complement, as the instructor reads it."""
+
+    FIELDS = ["invoice_number", "invoice_date", "supplier", "product", "quantity", "amount", "invoice"]
+
+    invoice_number: str
+    kind: str  # « ajoutée », « modifiée », « supprimée »
+    at: datetime
+    by: object
+    fields: list[FieldChange]
+
+
+def _line_value(record, field: str):
+    """A historical line's value as people read it: the product's name, a French quantity, an amount in euros."""
+    if field == "product":
+        return record.product.name
+    if field == "quantity":
+        return f"{decimal_fr(record.quantity)} {record.product.invoice_unit}"
+    if field == "amount":
+        return euros(record.amount)
+    if field == "invoice":
+        return record.invoice_filename if record.invoice else ""
+    return getattr(record, field)
 
 
 class RefundEvent(models.Model):

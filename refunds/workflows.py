@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from audit.log import record
 from audit.models import Action
@@ -159,6 +160,7 @@ def add_line(request_pk: int, data: LineData, *, invoice: Invoice | None = None,
     rate = _rate(request.year, data.product)
     position = (request.lines.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     line = RefundLine(request=request, position=position)
+    line._history_user = by  # the lines' history says who, also outside a request (simple_history)
     _fill(line, data, rate)
     if invoice is not None:
         _attach(line, invoice)
@@ -172,13 +174,14 @@ def update_line(line_pk: int, data: LineData, *, invoice: Invoice | None = None,
     line = RefundLine.objects.select_related("request").get(pk=line_pk)
     request = _locked(line.request_id)
     line = request.lines.select_related("product").get(pk=line_pk)
+    line._history_user = by
     old_file = line.invoice.name if (invoice is not None and line.invoice) else ""
     _fill(line, data, _rate(request.year, data.product))
     if invoice is not None:
         _attach(line, invoice)
     _save_line(line, stored=line.invoice.name if invoice is not None else "")
     _update_total(request)
-    _delete_files_after_commit([old_file])
+    _delete_replaced_files(request, [old_file])
     return line
 
 
@@ -187,10 +190,11 @@ def attach_invoice(line_pk: int, invoice: Invoice, *, by) -> RefundLine:
     line = RefundLine.objects.get(pk=line_pk)
     request = _locked(line.request_id)
     line = request.lines.get(pk=line_pk)
+    line._history_user = by
     old_file = line.invoice.name if line.invoice else ""
     _attach(line, invoice)
     line.save()
-    _delete_files_after_commit([old_file])
+    _delete_replaced_files(request, [old_file])
     return line
 
 
@@ -199,10 +203,11 @@ def delete_line(line_pk: int, *, by) -> None:
     line = RefundLine.objects.get(pk=line_pk)
     request = _locked(line.request_id)
     line = request.lines.get(pk=line_pk)
+    line._history_user = by
     old_file = line.invoice.name if line.invoice else ""
     line.delete()
     _update_total(request)
-    _delete_files_after_commit([old_file])
+    _delete_replaced_files(request, [old_file])
 
 
 @transaction.atomic
@@ -220,7 +225,7 @@ def import_lines(request_pk: int, rows: list[LineData], *, by) -> list[RefundLin
         lines.append(line)
     try:
         with transaction.atomic():
-            RefundLine.objects.bulk_create(lines)
+            bulk_create_with_history(lines, RefundLine, default_user=by)
     except IntegrityError:
         raise InvoiceNumberTaken from None
     _update_total(request)
@@ -237,6 +242,16 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
     first_filing = request.status == RefundRequest.Status.DRAFT
     if first_filing and (message := _structure_missing(request.structure)):
         found.append(Problem("structure", message))
+    elif first_filing and not departements.of_postal_code(request.structure.postal_code):
+        # The tax office that instructs a request is the département's: without one, no instructor would see it.
+        found.append(
+            Problem(
+                "structure",
+                "L'adresse de la structure n'a pas de code postal d'un département français (métropole, Corse ou "
+                "outre-mer) : un gestionnaire de la structure le corrige dans « Modifier une structure » ; il dit "
+                "quel service instruit la demande.",
+            )
+        )
     campaign = Campaign.objects.prefetch_related("product_closings").filter(year=request.year).first()
     if first_filing and (campaign is None or not campaign.is_open(day)):
         found.append(Problem("year", f"Le dépôt des demandes pour l'année {request.year} est clos."))
@@ -331,7 +346,7 @@ def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
     for line in lines:
         line.rate = rates[line.product_id].amount
         line.amount = line.product.amount(line.quantity, line.rate)
-    RefundLine.objects.bulk_update(lines, ["rate", "amount"])
+    bulk_update_with_history(lines, RefundLine, ["rate", "amount"], default_user=by)
     request.total_asked = sum((line.amount for line in lines), Decimal("0.00"))
     refiled = request.status == RefundRequest.Status.INFORMATION_REQUESTED
     if not refiled:
@@ -339,6 +354,7 @@ def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
         # « Complément envoyé » event says who sent it back, and when).
         account = request.bank_account
         request.bank_label, request.bank_iban, request.bank_bic = account.label, account.iban, account.bic
+        request.bank_holder = request.structure.display_name
         request.beneficiary_category = request.structure.beneficiary_category
         request.pacage = request.structure.pacage
         request.number = f"TIC-{request.year}-{request.pk:06d}"
@@ -358,7 +374,7 @@ def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
         target=request.number,
         total=str(request.total_asked),
     )
-    emails.request_filed(request, lines, refiled=refiled)
+    emails.request_filed(request, lines, refiled=refiled, by=by, centre=centre_of(by) if refiled else None)
     return request
 
 
@@ -433,6 +449,13 @@ def _numbers(numbers: list[str]) -> str:
         if len(numbers) == 1
         else f"les factures {shown}" + (f" et {more} autres" if more > 0 else "")
     )
+
+
+def _delete_replaced_files(request: RefundRequest, names: list[str]) -> None:
+    """A draft's replaced or deleted invoices go once the step commits; a sent request's stay, as its lines'
+    history points to them: what was filed is kept when the farm answers a complement."""
+    if request.status == RefundRequest.Status.DRAFT:
+        _delete_files_after_commit(names)
 
 
 def _delete_files_after_commit(names: list[str]) -> None:

@@ -215,13 +215,13 @@ def make_sent_request(structure=None, *, year: int = 2023, lines: int = 2, filed
         "status": RefundRequest.Status.FILED,
         "bank_account": account,
         "bank_label": account.label,
+        "bank_holder": structure.display_name,
         "bank_iban": account.iban,
         "bank_bic": account.bic,
         "beneficiary_category": structure.beneficiary_category,
         "pacage": structure.pacage,
         "not_in_difficulty": True,
         "filed_by": filed_by,
-        "filed_at": timezone.now(),
         "departement": of_postal_code(structure.postal_code),
         # A sent request has a number (a constraint): a provisional one, then its own below.
         "number": f"TIC-{year}-S{structure.pk:06d}",
@@ -231,6 +231,8 @@ def make_sent_request(structure=None, *, year: int = 2023, lines: int = 2, filed
     for _ in range(lines):
         RefundLineFactory(request=request)
     request.total_asked = sum(line.amount for line in request.lines.all())
+    # Filed once its lines are written: they are what was filed, not lines added since (their history says so).
+    request.filed_at = fields.get("filed_at") or timezone.now()
     request.save()
     RefundEvent.objects.create(request=request, kind=RefundEvent.Kind.FILED, actor=filed_by)
     return request

@@ -36,6 +36,7 @@ def accepted(granted: str, *, iban: str = IBAN_A, bic: str = BIC_A, **structure)
         number=f"TIC-2023-{next(NUMBERS):06d}",
         bank_account=account,
         bank_label=account.label,
+        bank_holder=farm.display_name,
         bank_iban=iban,
         bank_bic=bic,
         total_granted=Decimal(granted),
@@ -109,6 +110,23 @@ def test_long_creditor_name_is_cut_to_70_characters():
     xml = build(accepted("50.00", name="Exploitation agricole à responsabilité limitée " * 3))
 
     assert len(sepa.parse(xml).transfers[0].name) == 70
+
+
+def test_the_holder_is_named_as_filed_even_after_the_structure_was_renamed():
+    request = accepted("50.00", name="EARL des Peupliers")
+    request.structure.name = "Société écran"
+    request.structure.save()
+
+    assert sepa.parse(build(request)).transfers[0].name == "EARL des Peupliers"
+
+
+def test_a_holder_name_with_nothing_left_in_the_sepa_latin_set_is_paid_to_its_siret():
+    request = accepted("50.00", name="★★★")
+
+    xml = build(request)
+
+    sepa.validate(xml)
+    assert sepa.parse(xml).transfers[0].name == f"SIRET {request.structure.siret}"
 
 
 def test_request_filed_without_bic_is_paid_on_its_iban_alone():

@@ -51,7 +51,11 @@ def send(farm, *lines, year=2023, at=FILING):
 def sent_before(farm, *lines, year=2023, status=RefundRequest.Status.FILED, number=None):
     """A request of the farm already sent (or a draft), made directly as instruction left it."""
     request = RefundRequestFactory(
-        structure=farm, year=year, status=status, number=number or (None if status == "draft" else f"TIC-{year}-X")
+        structure=farm,
+        year=year,
+        status=status,
+        number=number or (None if status == "draft" else f"TIC-{year}-X"),
+        filed_at=None if status == "draft" else FILING - timedelta(days=60),
     )
     for invoice_number, product, quantity in lines:
         RefundLineFactory(
@@ -235,6 +239,24 @@ def test_a_structure_that_sent_a_request_before_is_not_on_its_first():
     sent_before(farm, year=2021, status=RefundRequest.Status.REJECTED)
 
     assert explanations(send(farm)) == {}
+
+
+def test_a_first_request_sent_back_with_the_complement_stays_the_first_after_a_later_one():
+    farm = farm_with_account()
+    request = send(farm)
+    RefundRequestFactory(
+        structure=farm,
+        year=2024,
+        status=RefundRequest.Status.FILED,
+        number="TIC-2024-X",
+        filed_at=FILING + timedelta(days=1),
+    )
+    ask_complement(request)
+
+    with time_machine.travel(FILING + timedelta(days=3), tick=False):
+        workflows.send(request.pk, by=request.filed_by, message="Facture jointe.")
+
+    assert Kind.FIRST_REQUEST in explanations(request)
 
 
 # Computed again on each sending, in bounded queries.

@@ -120,6 +120,54 @@ def test_sending_freezes_rates_amounts_bank_account_category_and_pacage(draft, f
 
 
 @time_machine.travel(date(2026, 12, 7))
+@pytest.mark.parametrize("postal_code", ["", "98000", "00100"])
+def test_a_structure_without_a_french_departement_cannot_send(draft, farmer, postal_code):
+    draft.structure.postal_code = postal_code
+    draft.structure.save()
+    workflows.add_line(draft.pk, line(), invoice=invoice(), by=farmer)
+    workflows.save_header(
+        draft.pk, bank_account=draft.bank_account, not_in_difficulty=True, de_minimis_total=None, by=farmer
+    )
+
+    with pytest.raises(workflows.SendingRefused) as refused:
+        workflows.send(draft.pk, by=farmer)
+
+    [problem] = refused.value.problems
+    assert problem.field == "structure" and "code postal d'un département français" in problem.message
+    draft.refresh_from_db()
+    assert draft.status == RefundRequest.Status.DRAFT
+
+
+@time_machine.travel(date(2026, 12, 7))
+def test_a_line_changed_for_a_complement_keeps_what_was_filed(draft, farmer, private_media):
+    workflows.add_line(draft.pk, line("F-1"), invoice=invoice(), by=farmer)
+    workflows.save_header(
+        draft.pk, bank_account=draft.bank_account, not_in_difficulty=True, de_minimis_total=None, by=farmer
+    )
+    sent = workflows.send(draft.pk, by=farmer)
+    filed_line = sent.lines.get()
+    filed_invoice = filed_line.invoice.name
+    RefundRequest.objects.filter(pk=sent.pk).update(status=RefundRequest.Status.INFORMATION_REQUESTED)
+
+    with time_machine.travel(date(2026, 12, 8)):
+        workflows.update_line(filed_line.pk, line("F-1", quantity="800"), invoice=invoice(), by=farmer)
+        workflows.add_line(sent.pk, line("F-2"), invoice=invoice(), by=farmer)
+
+    [changed, added] = sent.line_changes()
+    assert (changed.invoice_number, changed.kind, changed.by) == ("F-1", "modifiée", farmer)
+    assert [
+        (field.label, " ".join(field.before.split()), " ".join(field.after.split())) for field in changed.fields
+    ] == [
+        ("Quantité", "1 000 litres", "800 litres"),
+        ("Montant", "149,60 €", "119,68 €"),
+        ("Facture", "facture-mars.pdf", "facture-mars.pdf (nouveau fichier)"),
+    ]
+    assert (added.invoice_number, added.kind) == ("F-2", "ajoutée")
+    # The invoice as filed stays in storage: the line's history points to it.
+    assert filed_line.invoice.storage.exists(filed_invoice)
+
+
+@time_machine.travel(date(2026, 12, 7))
 def test_sending_is_refused_with_each_problem_next_to_its_field(farm, farmer):
     farm.pacage = ""
     farm.save()
