@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.urls import reverse
 
 from instruction.models import GROUP, InstructorDepartement
 from refunds.models import PaymentBatch, RefundRequest
-from twofactor.devices import opens_admin
+from twofactor.devices import has_strong_device, opens_admin
 
 
 def departements_of(user) -> list[str]:
@@ -50,7 +50,8 @@ def batches_in(departements):
 
 
 def instructor_required(view):
-    """Signed in (else the sign-in page), an instructor (else 403), with a strong second factor (else a step up).
+    """Signed in (else the sign-in page), an instructor (else 403), with a strong second factor (else a page that
+    says so, 403, and leads to the step up).
 
     The view receives `request.departements`, the codes the user instructs.
     """
@@ -64,10 +65,11 @@ def instructor_required(view):
         if not codes:
             raise PermissionDenied
         if not opens_admin(user):
-            query = urlencode(
-                {"next": request.get_full_path() if request.method == "GET" else reverse("instruction:queue")}
-            )
-            return redirect(f"{reverse('twofactor:verify')}?{query}&renforcer=1")
+            # Signed in with the e-mail code: said why, with the way to a stronger device (or to add one).
+            next_url = request.get_full_path() if request.method == "GET" else reverse("instruction:queue")
+            verify_url = f"{reverse('twofactor:verify')}?{urlencode({'next': next_url})}&renforcer=1"
+            context = {"verify_url": verify_url, "has_strong_device": has_strong_device(user)}
+            return render(request, "instruction/second_factor_required.html", context, status=403)
         request.departements = codes
         return view(request, *args, **kwargs)
 

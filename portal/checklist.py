@@ -414,13 +414,10 @@ def _refund_steps(membership) -> list[Step]:
     asked for comes first: the step leads to that request until it is answered.
     """
     structure = membership.structure
-    if (
-        structure.is_agricultural_centre
-        or structure.status != Structure.Status.ACTIVE
-        or not (structure.refund_information_complete and membership.has_rib)
-    ):
+    if structure.is_agricultural_centre or structure.status != Structure.Status.ACTIVE:
         return []
     title = "Déposer votre demande de remboursement"
+    # Before the registration's check: a farm whose RIB went since it filed still answers the complement.
     if membership.refund_complement is not None:
         number = membership.refund_complement_number
         return [
@@ -437,6 +434,8 @@ def _refund_steps(membership) -> list[Step]:
                 ),
             )
         ]
+    if not (structure.refund_information_complete and membership.has_rib):
+        return []
     if not membership.campaign_open:
         return [Step(6, title, NOT_APPLICABLE, "Aucune campagne de dépôt des demandes n'est ouverte en ce moment.")]
     year = membership.refund_year

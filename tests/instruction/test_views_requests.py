@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chorus.uploads import CleanFile
 from instruction import views, workflows
@@ -116,21 +117,37 @@ def test_an_instructor_of_another_departement_gets_404_everywhere(sign_in, other
     assert filed.status == Status.FILED and filed.events.count() == 1
 
 
-def test_an_instructor_signed_in_with_the_mailed_code_steps_up_first(instructor, filed):
+def signed_in_with_the_mailed_code(instructor) -> Client:
     browser = Client()
     browser.force_login(instructor)
     session = browser.session
     session[DEVICE_ID_SESSION_KEY] = email_device(instructor).persistent_id
     session.save()
+    return browser
+
+
+def test_an_instructor_signed_in_with_the_mailed_code_is_told_to_use_the_application(instructor, filed):
+    browser = signed_in_with_the_mailed_code(instructor)  # force_login gave staff an application
 
     response = browser.get(detail(filed))
 
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("twofactor:verify"))
-    assert (
-        "renforcer=1" in response["Location"]
-        and f"next=%2Finstruction%2Fdemandes%2F{filed.pk}%2F" in (response["Location"])
-    )
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "L'instruction demande une application ou une clé de sécurité" in page
+    verify = f"{reverse('twofactor:verify')}?next=%2Finstruction%2Fdemandes%2F{filed.pk}%2F&amp;renforcer=1"
+    assert f'href="{verify}">Utiliser une application ou une clé</a>' in page
+    assert filed.number not in page
+
+
+def test_an_instructor_without_an_application_is_told_to_add_one(instructor, filed):
+    browser = signed_in_with_the_mailed_code(instructor)
+    TOTPDevice.objects.filter(user=instructor).delete()
+
+    page = browser.get(detail(filed)).content.decode()
+
+    assert "Votre compte n'a encore ni application ni clé" in page
+    assert "Utiliser une application ou une clé" not in page
+    assert f'href="{reverse("twofactor:devices")}">Ajouter une application ou une clé</a>' in page
 
 
 def test_the_menu_offers_instruction_to_instructors_only(irene, sign_in, farmer, filed):
