@@ -50,8 +50,12 @@ def _context(refund: RefundRequest) -> dict:
         category = Structure.BeneficiaryCategory(refund.beneficiary_category).label
     except ValueError:
         category = refund.beneficiary_category
-    filing = refund.events.filter(kind__in=[RefundEvent.Kind.FILED, RefundEvent.Kind.REFILED]).last()
+    filing = refund.events.filter(kind=RefundEvent.Kind.FILED).last()
+    # Sent back with a complement: the lines below are those sent back, on that date, by that person.
+    refiling = refund.events.filter(kind=RefundEvent.Kind.REFILED).last()
     return {
+        "refiled_at": timezone.localtime(refiling.at, PARIS) if refiling else None,
+        "refiled_by": refiling.actor_label if refiling else "",
         "refund": refund,
         "filed_at": timezone.localtime(refund.filed_at, PARIS) if refund.filed_at else None,
         "category": category,

@@ -59,6 +59,7 @@ GRANTED = [
     RefundRequest.Status.PAID,
 ]
 DECISIONS = [RefundEvent.Kind.ACCEPTED, RefundEvent.Kind.PARTLY_ACCEPTED, RefundEvent.Kind.REJECTED]
+PAYMENTS = [RefundEvent.Kind.IN_PAYMENT, RefundEvent.Kind.PAID]
 
 
 def _visible(request):
@@ -182,6 +183,7 @@ def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], for
         and refund.status == RefundRequest.Status.INFORMATION_REQUESTED
     ]
     decisions = [event for event in events if event.kind in DECISIONS]
+    payments = [event for event in events if event.kind in PAYMENTS]
     return _context(
         refund,
         lines=lines,
@@ -197,6 +199,7 @@ def _detail_context(request, refund: RefundRequest, lines: list[RefundLine], for
         events=events,
         information_request=information_requests[-1] if information_requests else None,
         decision=decisions[-1] if decisions and refund.status in [*GRANTED, RefundRequest.Status.REJECTED] else None,
+        payment=payments[-1] if payments else None,
         shows_granted=refund.status in GRANTED,
     )
 
