@@ -1,14 +1,19 @@
 """Signing in as the tests do it: through both pages (password, then code), or straight to a passed second factor."""
 
+import time
 from urllib.parse import quote
 
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from chorus import reauth
 from tests.factories import PASSWORD
 from twofactor.devices import default_device, email_device
 
@@ -20,6 +25,20 @@ def second_factor_device(user):
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         return device or TOTPDevice.objects.create(user=user, name="Téléphone", confirmed=True)
     return email_device(user)
+
+
+def signed_in_session(user, *, fresh: bool = True) -> str:
+    """The key of a session as `login()` and the second step leave it, without their signals (no sign-in row, no
+    mail): for tests about what the pages do, not about signing in. `fresh`: the password was just typed."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id  # both steps passed
+    if fresh:
+        session[reauth.SESSION_KEY] = int(time.time())
+    session.create()
+    return session.session_key
 
 
 def current_code(device) -> str:

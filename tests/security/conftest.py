@@ -7,7 +7,6 @@ each case runs in a savepoint of it (pytest-django's `db`) and its changes are
 rolled back; the world itself is rolled back when the module ends.
 """
 
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,23 +14,19 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.test import Client, override_settings
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
 from dsfr.models import DsfrConfig
 from post_office.models import STATUS, Attachment, Email, EmailTemplate, Log
 
 from accounts.models import User
 from approvals.models import ApprovalRequest
 from audit.models import Action, AuditEvent
-from chorus import reauth
 from instruction import workflows
 from instruction.models import Instructor
 from refunds.models import Campaign, PaymentBatch, Product, Rate, RefundLine, RefundRequest
@@ -49,7 +44,7 @@ from tests.factories import (
     make_instructor,
     make_sent_request,
 )
-from tests.signing_in import second_factor_device
+from tests.signing_in import signed_in_session
 
 # A second valid IBAN (La Banque Postale), for farm A's non-default account.
 SPARE_IBAN = "FR1420041010050500013M02606"
@@ -83,19 +78,6 @@ class World:
         if persona != "anonymous":
             client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[persona]
         return client
-
-
-def _signed_in(user: User, fresh: bool) -> str:
-    """A session as `login()` leaves it (without its signals: no sign-in row per case); `fresh`: password just typed."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session[DEVICE_ID_SESSION_KEY] = second_factor_device(user).persistent_id  # both steps passed
-    if fresh:
-        session[reauth.SESSION_KEY] = int(time.time())
-    session.create()
-    return session.session_key
 
 
 def _build() -> World:
@@ -232,7 +214,9 @@ def _build() -> World:
         accepted_request=accepted_request,
         batch=batch,
         admin_objects=admin_objects,
-        sessions={persona: _signed_in(user, persona != "manager_unconfirmed") for persona, user in users.items()},
+        sessions={
+            persona: signed_in_session(user, fresh=persona != "manager_unconfirmed") for persona, user in users.items()
+        },
     )
 
 
