@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -32,6 +33,17 @@ def requests_for(user):
     """The sent requests of the user's départements."""
     return RefundRequest.objects.exclude(status=RefundRequest.Status.DRAFT).filter(
         departement__in=departements_of(user)
+    )
+
+
+def work_of(user) -> dict | None:
+    """What waits for an instructor, for their home page: requests to take, and those they took; None for anyone
+    who is not an instructor. One query."""
+    if not departements_of(user):
+        return None
+    return requests_for(user).aggregate(
+        to_take=Count("pk", filter=Q(status=RefundRequest.Status.FILED)),
+        mine=Count("pk", filter=Q(status=RefundRequest.Status.IN_REVIEW, assigned_to=user)),
     )
 
 

@@ -11,20 +11,19 @@ from django import forms
 
 from instruction import workflows
 from refunds.forms import FrenchDecimalField
-from refunds.models import RefundFlag, RefundLine, RefundRequest
+from refunds.models import MESSAGE_MAX_LENGTH, MESSAGE_MAX_TEXT, RefundFlag, RefundLine, RefundRequest
 from structures import departements
 
 SENT_STATUSES = [(value, label) for value, label in RefundRequest.Status.choices if value != RefundRequest.Status.DRAFT]
 MESSAGE_HINT = (
-    f"{workflows.MESSAGE_MAX_LENGTH} caractères au plus. Il est écrit à la structure, par courriel et sur la page "
-    "de sa demande."
+    f"{MESSAGE_MAX_TEXT} caractères au plus. Il est écrit à la structure, par courriel et sur la page de sa demande."
 )
 
 
 def _text_field(label: str, required_message: str, **kwargs) -> forms.CharField:
     return forms.CharField(
         label=label,
-        max_length=workflows.MESSAGE_MAX_LENGTH,
+        max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
             "required": required_message,
@@ -35,11 +34,15 @@ def _text_field(label: str, required_message: str, **kwargs) -> forms.CharField:
 
 
 class QueueFilterForm(forms.Form):
-    """The queue's filters (GET): status, year, département, flag, « Assignées à moi »; any left empty is all."""
+    """The queue's filters (GET): status, year, département, flag, « Assignées à moi »; any left empty is all, but
+    the status, which by default is the work to do: « Déposée » (to take) and « En instruction » (to decide)."""
+
+    ALL = "tous"
+    TO_DO = [RefundRequest.Status.FILED, RefundRequest.Status.IN_REVIEW]
 
     status = forms.ChoiceField(
         label="Statut",
-        choices=[("", "Tous les statuts"), *SENT_STATUSES],
+        choices=[("", "À traiter (déposées, en instruction)"), (ALL, "Tous les statuts"), *SENT_STATUSES],
         required=False,
         error_messages={"invalid_choice": "Choisissez l'un des statuts de la liste."},
     )
@@ -75,8 +78,11 @@ class QueueFilterForm(forms.Form):
         if self.is_bound:
             self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        if data.get("status"):
-            requests = requests.filter(status=data["status"])
+        status = data.get("status")
+        if not status:
+            requests = requests.filter(status__in=self.TO_DO)
+        elif status != self.ALL:
+            requests = requests.filter(status=status)
         if data.get("year"):
             requests = requests.filter(year=data["year"])
         if data.get("departement"):
@@ -171,7 +177,7 @@ class AcceptForm(_DecisionForm):
             self.fields[f"reason_{line.pk}"] = forms.CharField(
                 label=f"Motif de la réduction pour la facture « {line.invoice_number} »",
                 required=False,
-                max_length=workflows.MESSAGE_MAX_LENGTH,
+                max_length=MESSAGE_MAX_LENGTH,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text="Obligatoire si le montant accordé est inférieur au montant demandé : il est écrit à "
                 "la structure.",

@@ -31,10 +31,17 @@ from chorus.templatetags.ui import euros
 from instruction import sepa
 from instruction.access import batches_in
 from refunds import emails
-from refunds.models import CENT, PaymentBatch, RefundEvent, RefundLine, RefundRequest
+from refunds.models import (
+    CENT,
+    MESSAGE_MAX_LENGTH,
+    MESSAGE_MAX_TEXT,
+    PaymentBatch,
+    RefundEvent,
+    RefundLine,
+    RefundRequest,
+)
 
 Status = RefundRequest.Status
-MESSAGE_MAX_LENGTH = 2000
 
 
 class NotFound(Exception):
@@ -114,7 +121,7 @@ def accept(request_pk: int, decisions: dict[int, LineDecision], *, by, departeme
         elif granted < line.amount and not decision.reason.strip():
             errors[line.pk] = "Indiquez le motif de la réduction : il est écrit à la structure."
         elif granted < line.amount and len(decision.reason.strip()) > MESSAGE_MAX_LENGTH:
-            errors[line.pk] = f"Le motif de la réduction s'écrit en {MESSAGE_MAX_LENGTH} caractères au plus."
+            errors[line.pk] = f"Le motif de la réduction s'écrit en {MESSAGE_MAX_TEXT} caractères au plus."
     if unknown := set(decisions) - {line.pk for line in lines}:
         errors["lines"] = f"Ces lignes ne sont pas celles de la demande : {sorted(unknown)}."
     if not errors and not any(decisions[line.pk].granted for line in lines):
@@ -292,7 +299,7 @@ def _required(text: str, field: str, message: str) -> str:
     if not text:
         raise DecisionInvalid({field: message})
     if len(text) > MESSAGE_MAX_LENGTH:
-        raise DecisionInvalid({field: f"{MESSAGE_MAX_LENGTH} caractères au plus ({len(text)} saisis)."})
+        raise DecisionInvalid({field: f"{MESSAGE_MAX_TEXT} caractères au plus ({len(text)} saisis)."})
     return text
 
 

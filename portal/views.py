@@ -5,7 +5,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 
+from instruction import access
 from portal.checklist import home_for, portfolio_rows, works_for_a_centre
 from portal.context_processors import ManagerSummary
 from refunds.csv_import import safe_cell
@@ -19,7 +21,19 @@ def home(request):
     if home.portfolio is None:
         # Every structure the user manages is on the page, with its waiting requests: the menu needs no query.
         request._manager_summary = ManagerSummary(bool(home.managed), home.waiting)
-    return render(request, "portal/home.html", {"nav": "home", "home": home})
+    return render(request, "portal/home.html", {"nav": "home", "home": home, "instruction": _instruction(request.user)})
+
+
+def _instruction(user) -> str:
+    """The « Instruction » tile's line for an instructor (« 3 demandes à prendre en charge, 1 que vous instruisez »),
+    "" for anyone else."""
+    work = access.work_of(user)
+    if work is None:
+        return ""
+    to_take, mine = work["to_take"], work["mine"]
+    return (
+        f"{to_take} demande{pluralize(to_take)} à prendre en charge dans vos départements, {mine} que vous instruisez"
+    )
 
 
 @login_required

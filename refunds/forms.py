@@ -12,7 +12,14 @@ from django import forms
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
 from chorus.uploads import UploadField
 from refunds import workflows
-from refunds.models import INVOICE_NUMBER_TAKEN, Product, RefundLine, RefundRequest
+from refunds.models import (
+    INVOICE_NUMBER_TAKEN,
+    MESSAGE_MAX_LENGTH,
+    MESSAGE_MAX_TEXT,
+    Product,
+    RefundLine,
+    RefundRequest,
+)
 from structures.forms import structure_choice_label
 from structures.models import BankAccount, Structure
 
@@ -40,7 +47,7 @@ class FrenchDecimalField(forms.CharField):
     """
 
     default_error_messages = {
-        "invalid": "Saisissez un nombre en chiffres, par exemple 1 000,50.",
+        "invalid": "Saisissez un nombre en chiffres, par exemple 1\u00a0000,50.",
         "not_positive": "Saisissez un nombre supérieur à zéro.",
         "negative": "Saisissez un nombre positif, ou 0.",
         "max_whole_digits": "Saisissez au plus %(max)s chiffres avant la virgule.",
@@ -301,10 +308,10 @@ class LineForm(forms.Form):
     quantity = FrenchDecimalField(
         label="Quantité",
         max_whole_digits=8,
-        help_text="Dans l'unité de la facture, 2 chiffres au plus après la virgule, par exemple 1 000,50.",
+        help_text="Dans l'unité de la facture, 2 chiffres au plus après la virgule, par exemple 1\u00a0000,50.",
         error_messages={
             "required": "Saisissez la quantité facturée.",
-            "invalid": "Saisissez la quantité en chiffres, par exemple 1 000,50.",
+            "invalid": "Saisissez la quantité en chiffres, par exemple 1\u00a0000,50.",
             "not_positive": "La quantité doit être supérieure à zéro.",
             "max_whole_digits": "La quantité compte au plus %(max)s chiffres avant la virgule (99 999 999,99 au plus).",
             "max_decimal_places": "La quantité compte au plus %(max)s chiffres après la virgule.",
@@ -337,7 +344,7 @@ class LineForm(forms.Form):
         self.fields["quantity"].help_text = (
             "Dans l'unité de la facture : "
             + ", ".join(f"{unit} ({', '.join(names)})" for unit, names in units.items())
-            + ". 2 chiffres au plus après la virgule, par exemple 1 000,50."
+            + ". 2 chiffres au plus après la virgule, par exemple 1\u00a0000,50."
         )
         self.fields[
             "invoice_date"
@@ -468,7 +475,6 @@ class InvoiceForm(forms.Form):
         return workflows.attach_invoice(self.line.pk, invoice_of(self.cleaned_data["invoice"]), by=self.by)
 
 
-RESPONSE_MAX = 2000
 RESPONSE_REQUIRED = "Saisissez votre réponse à la cellule remboursement : ce que vous avez modifié ou joint."
 
 
@@ -478,10 +484,10 @@ class SendForm(forms.Form):
 
     message = forms.CharField(
         label="Votre réponse",
-        max_length=RESPONSE_MAX,
+        max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Transmise à la cellule remboursement avec la demande : ce que vous avez modifié ou joint. "
-        "2 000 caractères au plus.",
+        f"{MESSAGE_MAX_TEXT} caractères au plus.",
         error_messages={
             "required": RESPONSE_REQUIRED,
             "max_length": "Votre réponse compte %(show_value)d caractères : raccourcissez-la à %(limit_value)d.",

@@ -31,6 +31,9 @@ from chorus.templatetags.ui import decimal_fr, euros
 from structures.models import FieldChange
 
 CENT = Decimal("0.01")
+# The longest message either side writes: a complement asked, a reason, the farm's answer (« 2 000 » in the pages).
+MESSAGE_MAX_LENGTH = 2000
+MESSAGE_MAX_TEXT = f"{MESSAGE_MAX_LENGTH:,}".replace(",", "\u00a0")
 
 
 def round_to_cent(amount: Decimal) -> Decimal:

@@ -258,7 +258,8 @@ def test_changing_the_contact_address_asks_for_the_password_when_it_was_not_type
     assert response.url == f"{reverse('accounts:confirm_password')}?next=%2Fcompte%2Fprofil%2Fe-mail-du-contact%2F"
     assert outbox() == [] and not AddressChange.objects.exists()
     page = browser.get(response.url).text
-    assert "le rôle de gestionnaire principal et l'e-mail du contact sont protégés" in " ".join(page.split())
+    protected = "le rôle de gestionnaire principal, l'e-mail du contact et l'envoi des demandes de remboursement"
+    assert f"{protected} sont protégés" in " ".join(page.split())
     assert f'href="{PROFILE}">Annuler</a>' in page  # back to « Mon profil », where the step began
 
 

@@ -207,6 +207,19 @@ def test_the_queue_filters_by_status_year_departement_flag_and_mine(irene, instr
     assert '<option value="56">56 – Morbihan</option>' in page and '<option value="26"' not in page
 
 
+def test_the_queue_shows_the_work_to_do_unless_every_status_is_asked(irene, filed):
+    decided = make_sent_request(FarmFactory(postal_code="35000"), status=Status.ACCEPTED, year=2022)
+    waiting = make_sent_request(FarmFactory(postal_code="35000"), status=Status.INFORMATION_REQUESTED, year=2021)
+
+    def numbers(**query):
+        return [row.split()[0] for row in rows(irene.get(QUEUE, query))]
+
+    assert numbers() == [filed.number]
+    assert sorted(numbers(status="tous")) == sorted([filed.number, decided.number, waiting.number])
+    assert numbers(status="information_requested") == [waiting.number]
+    assert '<option value="" selected>À traiter (déposées, en instruction)</option>' in text(irene.get(QUEUE))
+
+
 def test_a_filter_out_of_the_list_is_an_error_not_a_500(irene, filed):
     response = irene.get(QUEUE, {"departement": "26", "status": "draft", "year": "abc"})
 

@@ -151,7 +151,7 @@ def test_asking_a_complement_reopens_the_lines_and_mails_the_message(in_review, 
 
 @pytest.mark.parametrize(
     ("message", "error"),
-    [("   ", "Écrivez le complément"), ("x" * 2001, "2000 caractères au plus (2001 saisis)")],
+    [("   ", "Écrivez le complément"), ("x" * 2001, "2\u00a0000 caractères au plus (2001 saisis)")],
 )
 def test_a_complement_needs_a_message_of_at_most_2000_characters(in_review, instructor, message, error, mails_since):
     mails_since()
@@ -223,7 +223,7 @@ def test_a_reason_given_for_a_line_granted_in_full_is_not_kept(in_review, instru
         (Decimal("100.00"), "  ", "Indiquez le motif de la réduction"),
         (Decimal("100.005"), "Arrondi", "au centime près"),
         (Decimal("NaN"), "", "s'écrit en chiffres"),
-        (Decimal("100.00"), "x" * 2001, "2000 caractères au plus"),
+        (Decimal("100.00"), "x" * 2001, "2\u00a0000 caractères au plus"),
     ],
 )
 def test_a_wrong_line_decision_is_refused_and_nothing_is_saved(
@@ -333,6 +333,18 @@ def test_the_complement_sent_back_returns_the_request_to_the_queue_with_its_hist
     workflows.take(refiled.pk, by=instructor, departements=["35"])
     refiled.refresh_from_db()
     assert refiled.status == Status.IN_REVIEW
+
+
+def test_the_instructor_who_asked_is_mailed_the_farm_s_answer(in_review, instructor, farmer, mails_since):
+    workflows.request_information(in_review.pk, "Joignez la facture.", by=instructor, departements=["35"])
+    mails_since()
+
+    filing.send(in_review.pk, by=farmer, message="Facture jointe, lisible cette fois.")
+
+    [told] = [mail for mail in mails_since() if mail.to == [instructor.email]]
+    assert told.subject.startswith(f"Complément envoyé : {in_review.number}")
+    assert "Facture jointe, lisible cette fois." in told.body
+    assert f"/instruction/demandes/{in_review.pk}/" in told.body
 
 
 # Payment.

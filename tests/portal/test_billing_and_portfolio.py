@@ -20,6 +20,8 @@ from tests.factories import (
     RefundRequestFactory,
     StructureFactory,
     UserFactory,
+    make_instructor,
+    make_sent_request,
     refund_reference_data,
 )
 from tests.portal.test_home import text
@@ -419,3 +421,25 @@ def test_only_a_centre_user_has_an_export(client, farmer, farm_user, only_2023_o
     client.logout()
     response = client.get(reverse("portal:portfolio_export"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+
+
+# An instructor's home
+
+
+def test_an_instructor_s_home_leads_to_the_instruction_with_what_waits(client, db):
+    instructor = make_instructor("26", first_name="Irène")
+    farm = FarmFactory(postal_code="26400")
+    make_sent_request(farm, year=2023)
+    make_sent_request(farm, year=2022, status="in_review", assigned_to=instructor)
+    make_sent_request(FarmFactory(postal_code="35000"), year=2023)  # another département's
+
+    page, html = page_of(client, instructor, reverse("home"))
+
+    assert f'<a href="{reverse("instruction:queue")}">Instruction</a>' in html
+    assert "1 demande à prendre en charge dans vos départements, 1 que vous instruisez" in page
+
+
+def test_a_farmer_s_home_has_no_instruction(client, farmer, ready_farm, only_2023_open):
+    _, html = page_of(client, farmer, reverse("home"))
+
+    assert reverse("instruction:queue") not in html

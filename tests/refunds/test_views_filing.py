@@ -331,8 +331,8 @@ def test_a_product_without_a_rate_for_the_year_is_not_offered_and_the_page_says_
         ("0,00", "La quantité doit être supérieure à zéro."),
         ("1234567890", "La quantité compte au plus 8 chiffres avant la virgule"),
         ("12,345", "La quantité compte au plus 2 chiffres après la virgule."),
-        ("douze", "Saisissez la quantité en chiffres, par exemple 1 000,50."),
-        ("1e5", "Saisissez la quantité en chiffres, par exemple 1 000,50."),
+        ("douze", "Saisissez la quantité en chiffres, par exemple 1\u00a0000,50."),
+        ("1e5", "Saisissez la quantité en chiffres, par exemple 1\u00a0000,50."),
         ("", "Saisissez la quantité facturée."),
     ],
 )
