@@ -93,11 +93,9 @@ def batch_detail(request, pk):
 def batch_download(request, pk):
     """The batch's SEPA file as it was built and sent to the bank, as an attachment."""
     batch = _batch(request, pk)
-    try:
-        xml = batch.file.open("rb")
-    except (FileNotFoundError, ValueError):  # ValueError: no file recorded
-        raise Http404("Le fichier de virements de ce lot est introuvable.") from None
-    return downloads.attachment(xml, batch.download_name, "application/xml")
+    return downloads.attachment(
+        batch.file, batch.download_name, "application/xml", missing="Le fichier de virements de ce lot est introuvable."
+    )
 
 
 @access.instructor_required

@@ -21,7 +21,7 @@ from chorus.templatetags.ui import euros
 from instruction import access, workflows
 from instruction.access import instructor_required
 from instruction.forms import AcceptForm, InformationForm, QueueFilterForm, RejectForm
-from refunds.models import RefundRequest
+from refunds.models import INVOICE_MISSING, RefundEvent, RefundRequest
 from structures import departements
 from structures.models import BankAccount, Membership, Structure
 
@@ -100,7 +100,7 @@ def request_detail(request, pk):
             refund,
             lines=list(refund.lines.select_related("product")),
             flags=list(refund.flags.all()),
-            events=list(refund.events.select_related("actor")),
+            events=_events(refund),
             members=list(members),
             category=categories.get(refund.beneficiary_category, refund.beneficiary_category),
             departement=departements.label(refund.departement) if refund.departement else "",
@@ -215,13 +215,9 @@ def invoice_download(request, pk, line_pk):
     """A line's invoice, as an attachment."""
     refund = _refund(request, pk)
     line = get_object_or_404(refund.lines.all(), pk=line_pk)
-    if not line.has_invoice:
-        raise Http404("Aucune facture n'est jointe à cette ligne.")
-    try:
-        invoice = line.invoice.open("rb")
-    except FileNotFoundError:
-        raise Http404("Le fichier de la facture est introuvable.") from None
-    return downloads.attachment(invoice, line.invoice_download_name, line.invoice_content_type)
+    return downloads.attachment(
+        line.invoice, line.invoice_download_name, line.invoice_content_type, missing=INVOICE_MISSING
+    )
 
 
 @instructor_required
@@ -230,13 +226,11 @@ def rib_download(request, pk):
     account deleted since (the history keeps the file)."""
     refund = _refund(request, pk)
     filed = _filed_account(refund)
-    if filed is None or not filed.rib:
+    if filed is None:
         raise Http404("Aucun RIB n'est enregistré pour la coordonnée bancaire de la demande au moment du dépôt.")
-    try:
-        rib = filed.rib.open("rb")
-    except FileNotFoundError:
-        raise Http404("Le fichier du RIB est introuvable.") from None
-    return downloads.attachment(rib, filed.rib_download_name, filed.rib_content_type)
+    return downloads.attachment(
+        filed.rib, filed.rib_download_name, filed.rib_content_type, missing="Le fichier du RIB est introuvable."
+    )
 
 
 def _filed_account(refund: RefundRequest) -> BankAccount | None:
@@ -246,3 +240,12 @@ def _filed_account(refund: RefundRequest) -> BankAccount | None:
     return BankAccount.version_at(
         refund.filed_at, structure_id=refund.structure_id, iban=refund.bank_iban, account_id=refund.bank_account_id
     )
+
+
+def _events(refund: RefundRequest) -> list[RefundEvent]:
+    """The « fil d'évènements », each with `who`: the instructor reads every author, as recorded at the time."""
+    events = list(refund.events.select_related("actor"))
+    for event in events:
+        actor = event.actor
+        event.who = event.actor_label or (f"{actor.get_full_name()} ({actor.email})" if actor else "–")
+    return events

@@ -376,6 +376,7 @@ def invoice_upload_to(line: "RefundLine", filename: str) -> str:
     return uploads.stored_name(line.invoice_content_type)
 
 
+INVOICE_MISSING = "Aucune facture n'est jointe à cette ligne, ou son fichier est introuvable."
 INVOICE_NUMBER_TAKEN = "Ce numéro de facture figure déjà dans la demande de cette structure pour cette année."
 
 

@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -22,7 +21,7 @@ from chorus.forms import posted
 from chorus.templatetags.ui import euros
 from refunds import workflows
 from refunds.forms import HeaderForm, InvoiceForm, LineForm, ListFilterForm, SendForm, StartForm
-from refunds.models import Campaign, RefundEvent, RefundLine, RefundRequest
+from refunds.models import INVOICE_MISSING, Campaign, RefundEvent, RefundLine, RefundRequest
 from structures.models import Structure
 
 PAGE_SIZE = 25
@@ -315,13 +314,9 @@ def invoice_download(request, pk, line_pk):
     """A line's invoice, as an attachment, to the structure's members and to staff allowed to see requests."""
     requests = RefundRequest.objects.documents_readable_by(request.user)
     line = get_object_or_404(RefundLine.objects.filter(request__in=requests), request__pk=pk, pk=line_pk)
-    if not line.has_invoice:
-        raise Http404("Aucune facture n'est jointe à cette ligne.")
-    try:
-        invoice = line.invoice.open("rb")
-    except FileNotFoundError:
-        raise Http404("Le fichier de la facture est introuvable.") from None
-    return downloads.attachment(invoice, line.invoice_download_name, line.invoice_content_type)
+    return downloads.attachment(
+        line.invoice, line.invoice_download_name, line.invoice_content_type, missing=INVOICE_MISSING
+    )
 
 
 @login_required

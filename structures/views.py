@@ -230,11 +230,12 @@ def rib_download(request, pk):
         raise PermissionDenied(
             "Seuls les gestionnaires de la structure téléchargent le RIB : il montre l'IBAN en entier."
         )
-    try:
-        rib = bank_account.rib.open("rb")
-    except FileNotFoundError:
-        raise Http404("Le fichier du RIB est introuvable.")
-    return downloads.attachment(rib, bank_account.rib_download_name, bank_account.rib_content_type)
+    return downloads.attachment(
+        bank_account.rib,
+        bank_account.rib_download_name,
+        bank_account.rib_content_type,
+        missing="Le fichier du RIB est introuvable.",
+    )
 
 
 def _managing(request, pk) -> Membership:
