@@ -135,7 +135,7 @@ class RefundRequestAdmin(ReadOnlyAdminMixin, SiretSearchMixin, admin.ModelAdmin)
     # Short titles, the amount and the day in few characters, the structure wrapping (static/css/admin.css):
     # the list fits a 1280-pixel screen beside the filters.
     list_display = ["number_shown", "structure", "year_shown", "status", "asked", "filed"]
-    list_filter = ["status", "year"]
+    list_filter = ["status", "year", "departement"]
     # The PACAGE as filed, and the farm's own (a draft carries none yet).
     search_fields = ["number", "structure__siret", "pacage", "structure__pacage"]
     list_select_related = ["structure"]
@@ -158,7 +158,9 @@ class RefundRequestAdmin(ReadOnlyAdminMixin, SiretSearchMixin, admin.ModelAdmin)
         "filed_by",
         "filer_centre",
         "filed_at",
+        "departement",
         "assigned_to",
+        "payment_batch",
     ]
     readonly_fields = fields
     inlines = [RefundLineInline, RefundEventInline]
