@@ -15,6 +15,7 @@ from audit.admin import short_date, short_datetime
 from chorus.admin import ReadOnlyAdminMixin
 from chorus.templatetags.ui import euros
 from refunds.models import Campaign, Product, ProductClosing, Rate, RefundEvent, RefundLine, RefundRequest
+from structures import departements
 from structures.admin import SiretSearchMixin, yes_no
 
 
@@ -128,6 +129,20 @@ class RefundEventInline(ReadOnlyAdminMixin, admin.TabularInline):
         return short_datetime(event.at)
 
 
+class DepartementFilter(admin.SimpleListFilter):
+    """The départements requests were filed in, named (« 26 – Drôme »); a draft has none yet."""
+
+    title = "département"
+    parameter_name = "departement"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).exclude(departement="").values_list("departement", flat=True)
+        return [(code, departements.label(code)) for code in sorted(set(codes))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(departement=self.value()) if self.value() else queryset
+
+
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdminMixin, SiretSearchMixin, admin.ModelAdmin):
     """Support finds a request by its number, the farm's SIRET or PACAGE, and reads it: it changes nothing."""
@@ -135,7 +150,7 @@ class RefundRequestAdmin(ReadOnlyAdminMixin, SiretSearchMixin, admin.ModelAdmin)
     # Short titles, the amount and the day in few characters, the structure wrapping (static/css/admin.css):
     # the list fits a 1280-pixel screen beside the filters.
     list_display = ["number_shown", "structure", "year_shown", "status", "asked", "filed"]
-    list_filter = ["status", "year", "departement"]
+    list_filter = ["status", "year", DepartementFilter]
     # The PACAGE as filed, and the farm's own (a draft carries none yet).
     search_fields = ["number", "structure__siret", "pacage", "structure__pacage"]
     list_select_related = ["structure"]
