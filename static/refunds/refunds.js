@@ -93,3 +93,6 @@ if (form && ratesScript) {
     }
   }
 }
+
+// The same reading and writing of French amounts, for the instruction's « Accepter » page (static/instruction/accept.js).
+export { euros, parseDecimal, toCents };

@@ -137,6 +137,9 @@ def test_a_request_is_instructed_answered_accepted_in_part_and_paid(page, site, 
     page.get_by_role("button", name="Prendre en charge").click()
     page.get_by_role("link", name="Accepter").click()
     labelled(page, "Montant accordé pour la facture « FA-2023-0042 »").fill("100")
+    expect(page.locator("[data-granted-total-text]")).to_have_text(  # as she types
+        "Montant accordé : 399,20\u00a0€ sur 448,80\u00a0€ demandés."
+    )
     page.get_by_role("button", name="Accepter la demande").click()
     expect(main).to_contain_text("Indiquez le motif de la réduction")  # a reduction needs its reason
     assert_accessible(page)
