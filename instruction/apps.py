@@ -7,4 +7,4 @@ class InstructionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from instruction import checks  # noqa: F401  (registers the payment account's check)
+        from instruction import checks, receivers  # noqa: F401  (the payment account's check; refunds' signals)

@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
-from django.template.defaultfilters import pluralize
 
 from instruction import access
 from portal.checklist import home_for, portfolio_rows, works_for_a_centre
@@ -32,7 +31,8 @@ def _instruction(user) -> str:
         return ""
     to_take, mine = work["to_take"], work["mine"]
     return (
-        f"{to_take} demande{pluralize(to_take)} à prendre en charge dans vos départements, {mine} que vous instruisez"
+        f"{to_take} demande{'s' if to_take > 1 else ''} à prendre en charge dans vos départements, "
+        f"{mine} que vous instruisez"
     )
 
 

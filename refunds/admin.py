@@ -136,8 +136,9 @@ class DepartementFilter(admin.SimpleListFilter):
     parameter_name = "departement"
 
     def lookups(self, request, model_admin):
-        codes = model_admin.get_queryset(request).exclude(departement="").values_list("departement", flat=True)
-        return [(code, departements.label(code)) for code in sorted(set(codes))]
+        requests = model_admin.get_queryset(request).exclude(departement="")
+        codes = requests.order_by("departement").values_list("departement", flat=True).distinct()
+        return [(code, departements.label(code)) for code in codes]
 
     def queryset(self, request, queryset):
         return queryset.filter(departement=self.value()) if self.value() else queryset

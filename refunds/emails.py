@@ -1,6 +1,5 @@
 """The mails of a refund request (templates in templates/emails/refund_*)."""
 
-from django.urls import reverse
 from django.utils import timezone
 
 from chorus import mail
@@ -28,16 +27,6 @@ def request_filed(request, lines, *, refiled: bool, by, centre=None) -> None:
         recipients.setdefault(membership.user.notification_email, membership.user)
     for address, user in recipients.items():
         mail.send("refund_filed", address, {**context, "reader": user, "is_filer": user == by})
-    instructor = request.assigned_to
-    if refiled and instructor is not None and instructor.is_active:
-        # The instructor who asked is told the answer came: the request is back in their queue, « Déposée ».
-        link = mail.absolute_url(reverse("instruction:request_detail", args=[request.pk]))
-        answer = request.events.filter(kind="refiled").last()
-        mail.send(
-            "refund_complement_answered",
-            instructor.email,
-            {**context, "reader": instructor, "answer": answer.message if answer else "", "request_link": link},
-        )
 
 
 def request_event(request, event) -> None:

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.models import HistoricalRecords
 
 from chorus import uploads
@@ -31,6 +32,8 @@ from chorus.templatetags.ui import decimal_fr, euros
 from structures.models import FieldChange
 
 CENT = Decimal("0.01")
+# Why the lines' history has a row at a sending: the rates and amounts recomputed, by the portal.
+RECOMPUTED = "Taux et montant recalculés à l'envoi"
 # The longest message either side writes: a complement asked, a reason, the farm's answer (« 2 000 » in the pages).
 MESSAGE_MAX_LENGTH = 2000
 MESSAGE_MAX_TEXT = f"{MESSAGE_MAX_LENGTH:,}".replace(",", "\u00a0")
@@ -363,7 +366,11 @@ class RefundRequest(models.Model):
                 if not fields:
                     continue  # saved again as it was (the rates recomputed at sending)
             kind = {"+": "ajoutée", "~": "modifiée", "-": "supprimée"}[record.history_type]
-            changes.append(LineChange(record.invoice_number, kind, record.history_date, record.history_user, fields))
+            # The rates recomputed at a sending are the portal's doing, not the farm's.
+            by = None if record.history_change_reason == RECOMPUTED else record.history_user
+            # The invoice a change replaced (its file is kept once the request was sent): the instructor may open it.
+            replaced = before.history_id if any(f.label == "Facture" for f in fields) and before.invoice else None
+            changes.append(LineChange(record.invoice_number, kind, record.history_date, by, fields, replaced))
         return sorted(changes, key=lambda change: change.at)
 
 
@@ -450,8 +457,9 @@ class LineChange:
     invoice_number: str
     kind: str  # « ajoutée », « modifiée », « supprimée »
     at: datetime
-    by: object
+    by: object  # None: the portal (the rates recomputed at a sending)
     fields: list[FieldChange]
+    replaced_invoice: int | None = None  # the history id of the line as it was, when its invoice was replaced
 
 
 def _line_value(record, field: str):
@@ -462,6 +470,8 @@ def _line_value(record, field: str):
         return f"{decimal_fr(record.quantity)} {record.product.invoice_unit}"
     if field == "amount":
         return euros(record.amount)
+    if field == "invoice_date":
+        return date_format(record.invoice_date, "SHORT_DATE_FORMAT")
     if field == "invoice":
         return record.invoice_filename if record.invoice else ""
     return getattr(record, field)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from refunds.models import RefundEvent, RefundRequest
+from refunds.models import RefundEvent, RefundLine, RefundRequest
 from structures.models import Structure
 
 STYLESHEET = settings.BASE_DIR / "static" / "refunds" / "receipt.css"
@@ -45,6 +45,14 @@ def download_name(refund: RefundRequest) -> str:
     return f"accuse-de-depot-{refund.number}.pdf"
 
 
+def _lines_sent(refund: RefundRequest, sending) -> list[RefundLine]:
+    """The lines as they were last sent. While a complement is asked the farm may be changing them: then they are
+    read from their history as of that sending; otherwise the request is read-only and they are its lines."""
+    if refund.status == RefundRequest.Status.INFORMATION_REQUESTED and sending is not None:
+        return list(RefundLine.history.as_of(sending.at).filter(request_id=refund.pk).order_by("id"))
+    return list(refund.lines.select_related("product"))
+
+
 def _context(refund: RefundRequest) -> dict:
     try:
         category = Structure.BeneficiaryCategory(refund.beneficiary_category).label
@@ -62,5 +70,5 @@ def _context(refund: RefundRequest) -> dict:
         "filer": refund.filed_by,
         # The filer's name and address as they were, should the account be gone since.
         "filer_label": filing.actor_label if filing else "",
-        "lines": list(refund.lines.select_related("product")),
+        "lines": _lines_sent(refund, refiling or filing),
     }

@@ -25,8 +25,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from audit.log import record
 from audit.models import Action
 from chorus.uploads import CleanFile
-from refunds import emails, flags
-from refunds.models import Campaign, Product, Rate, RefundEvent, RefundLine, RefundRequest
+from refunds import emails, flags, signals
+from refunds.models import RECOMPUTED, Campaign, Product, Rate, RefundEvent, RefundLine, RefundRequest
 from structures import departements
 from structures.models import BankAccount, Structure
 
@@ -91,6 +91,12 @@ def open_campaigns(day: date | None = None):
 def rates_of(year: int) -> dict[int, Rate]:
     """The published rates of a year, by product id."""
     return {rate.product_id: rate for rate in Rate.objects.filter(year=year).select_related("product")}
+
+
+def departement_of(structure: Structure) -> str:
+    """The département whose tax office instructs the structure's requests: its French postal code's, else none (a
+    foreign address, Monaco, the Pacific)."""
+    return departements.of_postal_code(structure.postal_code) if structure.country == "FR" else ""
 
 
 def centre_of(user) -> Structure | None:
@@ -242,7 +248,7 @@ def problems(request: RefundRequest, *, day: date | None = None) -> list[Problem
     first_filing = request.status == RefundRequest.Status.DRAFT
     if first_filing and (message := _structure_missing(request.structure)):
         found.append(Problem("structure", message))
-    elif first_filing and not departements.of_postal_code(request.structure.postal_code):
+    elif first_filing and not departement_of(request.structure):
         # The tax office that instructs a request is the département's: without one, no instructor would see it.
         found.append(
             Problem(
@@ -346,7 +352,7 @@ def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
     for line in lines:
         line.rate = rates[line.product_id].amount
         line.amount = line.product.amount(line.quantity, line.rate)
-    bulk_update_with_history(lines, RefundLine, ["rate", "amount"], default_user=by)
+    bulk_update_with_history(lines, RefundLine, ["rate", "amount"], default_user=by, default_change_reason=RECOMPUTED)
     request.total_asked = sum((line.amount for line in lines), Decimal("0.00"))
     refiled = request.status == RefundRequest.Status.INFORMATION_REQUESTED
     if not refiled:
@@ -362,7 +368,7 @@ def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
         request.filed_by = by
         request.filer_centre = centre_of(by)
         # The tax office that instructs it, once: a farm that moves afterwards stays with the office it filed with.
-        request.departement = departements.of_postal_code(request.structure.postal_code)
+        request.departement = departement_of(request.structure)
     request.status = RefundRequest.Status.FILED
     request.save()
     flags.renew(request, lines)
@@ -375,6 +381,8 @@ def send(request_pk: int, *, by, message: str = "") -> RefundRequest:
         total=str(request.total_asked),
     )
     emails.request_filed(request, lines, refiled=refiled, by=by, centre=centre_of(by) if refiled else None)
+    if refiled:
+        signals.complement_answered.send(RefundRequest, request=request, answer=message, by=by)
     return request
 
 

@@ -16,6 +16,40 @@ def holder_of_sent_requests(apps, schema_editor):
         request.save(update_fields=["bank_holder"])
 
 
+def history_of_existing_lines(apps, schema_editor):
+    """Each line written before the lines had a history gets its first row, as it stands, dated when its request
+    was filed (or created, for a draft): a later change then reads « before → after »."""
+    RefundLine = apps.get_model("refunds", "RefundLine")
+    HistoricalRefundLine = apps.get_model("refunds", "HistoricalRefundLine")
+    using = schema_editor.connection.alias
+    fields = [
+        "id",
+        "invoice_number",
+        "invoice_date",
+        "supplier",
+        "product_id",
+        "quantity",
+        "rate",
+        "amount",
+        "granted_amount",
+        "reduction_reason",
+        "invoice",
+        "invoice_filename",
+        "invoice_content_type",
+        "request_id",
+    ]
+    rows = [
+        HistoricalRefundLine(
+            **{field: getattr(line, field) for field in fields},
+            history_date=line.request.filed_at or line.request.created_at,
+            history_type="+",
+            history_change_reason="",
+        )
+        for line in RefundLine.objects.using(using).select_related("request")
+    ]
+    HistoricalRefundLine.objects.using(using).bulk_create(rows, batch_size=1000)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("refunds", "0004_instruction_and_payment"),
@@ -113,4 +147,5 @@ class Migration(migrations.Migration):
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.RunPython(holder_of_sent_requests, migrations.RunPython.noop),
+        migrations.RunPython(history_of_existing_lines, migrations.RunPython.noop),
     ]

@@ -347,6 +347,28 @@ def test_the_instructor_who_asked_is_mailed_the_farm_s_answer(in_review, instruc
     assert f"/instruction/demandes/{in_review.pk}/" in told.body
 
 
+def test_the_answer_goes_to_the_instructor_who_asked_not_to_who_took_it(
+    in_review, instructor, colleague, farmer, mails_since
+):
+    workflows.request_information(in_review.pk, "Joignez la facture.", by=colleague, departements=["35"])
+    mails_since()
+
+    filing.send(in_review.pk, by=farmer, message="Facture jointe.")
+
+    told = [mail.to for mail in mails_since() if mail.subject.startswith("Complément envoyé")]
+    assert [colleague.email] in told and [instructor.email] not in told
+
+
+def test_an_instructor_who_no_longer_instructs_the_departement_is_not_told(in_review, instructor, farmer, mails_since):
+    workflows.request_information(in_review.pk, "Joignez la facture.", by=instructor, departements=["35"])
+    instructor.instructor.departements.filter(code="35").delete()
+    mails_since()
+
+    filing.send(in_review.pk, by=farmer, message="Facture jointe.")
+
+    assert not [mail for mail in mails_since() if mail.to == [instructor.email]]
+
+
 # Payment.
 
 

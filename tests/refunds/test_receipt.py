@@ -98,6 +98,22 @@ def test_the_receipt_shows_the_frozen_category_and_pacage_not_the_structure_s_cu
     assert "Compte courant" in html and "Compte renommé" not in html
 
 
+def test_a_request_sent_back_lists_the_lines_as_sent_not_the_edits_of_a_second_complement(sent, farmer):
+    RefundRequest.objects.filter(pk=sent.pk).update(status=RefundRequest.Status.INFORMATION_REQUESTED)
+    with time_machine.travel(datetime(2024, 4, 2, 8, 0, tzinfo=UTC), tick=False):
+        workflows.send(sent.pk, by=farmer, message="Facture jointe.")
+    RefundRequest.objects.filter(pk=sent.pk).update(status=RefundRequest.Status.INFORMATION_REQUESTED)
+    with time_machine.travel(datetime(2024, 4, 9, 8, 0, tzinfo=UTC), tick=False):
+        line = workflows.LineData("PAS-ENVOYEE", date(2023, 5, 1), "Coopérative", Product.objects.get(code="gnr"), 10)
+        workflows.add_line(sent.pk, line, by=farmer)
+
+    html = receipt_html(RefundRequest.objects.get(pk=sent.pk))
+
+    assert "Complément envoyé le" in html and "02/04/2024 à 10:00" in html
+    assert "FA-2023-0042" in html and "GPL-7" in html
+    assert "PAS-ENVOYEE" not in html
+
+
 def test_the_pdf_is_tagged_titled_and_in_french(sent):
     data = render_receipt(sent)
 

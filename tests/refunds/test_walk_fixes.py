@@ -300,7 +300,7 @@ def test_the_list_s_filters_and_its_button_are_columns_of_one_grid(sign_in, farm
     assert [column.xpath(".//select/@name") for column in columns[:3]] == [["structure"], ["year"], ["status"]]
     assert [text_of(button) for button in columns[3].xpath(".//button | .//a")] == [
         "Filtrer",
-        "Tout afficher",
+        "Réinitialiser les filtres",
     ]
 
 

@@ -120,9 +120,9 @@ def test_sending_freezes_rates_amounts_bank_account_category_and_pacage(draft, f
 
 
 @time_machine.travel(date(2026, 12, 7))
-@pytest.mark.parametrize("postal_code", ["", "98000", "00100"])
-def test_a_structure_without_a_french_departement_cannot_send(draft, farmer, postal_code):
-    draft.structure.postal_code = postal_code
+@pytest.mark.parametrize(("postal_code", "country"), [("", "FR"), ("98000", "FR"), ("00100", "FR"), ("10115", "DE")])
+def test_a_structure_without_a_french_departement_cannot_send(draft, farmer, postal_code, country):
+    draft.structure.postal_code, draft.structure.country = postal_code, country
     draft.structure.save()
     workflows.add_line(draft.pk, line(), invoice=invoice(), by=farmer)
     workflows.save_header(
