@@ -13,6 +13,11 @@ urlpatterns = [
     path("demandes/<int:pk>/accepter/", views.accept, name="accept"),
     path("demandes/<int:pk>/rejeter/", views.reject, name="reject"),
     path("demandes/<int:pk>/lignes/<int:line_pk>/facture/", views.invoice_download, name="invoice_download"),
+    path(
+        "demandes/<int:pk>/lignes-modifiees/<int:history_id>/facture/",
+        views.replaced_invoice_download,
+        name="replaced_invoice_download",
+    ),
     path("demandes/<int:pk>/rib/", views.rib_download, name="rib_download"),
     path("paiements/", payment_views.payments, name="payments"),
     path("paiements/lots/<int:pk>/", payment_views.batch_detail, name="batch_detail"),

@@ -21,7 +21,7 @@ from chorus.templatetags.ui import euros
 from instruction import access, workflows
 from instruction.access import instructor_required
 from instruction.forms import AcceptForm, InformationForm, QueueFilterForm, RejectForm
-from refunds.models import INVOICE_MISSING, RefundEvent, RefundRequest
+from refunds.models import INVOICE_MISSING, RefundEvent, RefundLine, RefundRequest
 from structures import departements
 from structures.models import BankAccount, Membership, Structure
 
@@ -218,6 +218,28 @@ def invoice_download(request, pk, line_pk):
     return downloads.attachment(
         line.invoice, line.invoice_download_name, line.invoice_content_type, missing=INVOICE_MISSING
     )
+
+
+@instructor_required
+def replaced_invoice_download(request, pk, history_id):
+    """An invoice the farm replaced answering a complement, as it was before: the line's history names its file,
+    kept in storage once the request was sent."""
+    refund = _refund(request, pk)
+    record = get_object_or_404(RefundLine.history.filter(request_id=refund.pk, history_id=history_id))
+    # The history keeps the file's name only: the line it rebuilds opens it from the invoices' storage.
+    line = record.instance
+    return downloads.attachment(
+        line.invoice,
+        _replaced_invoice_name(line),
+        line.invoice_content_type,
+        missing="Aucune facture n'est enregistrée pour cette version de la ligne, ou son fichier est introuvable.",
+    )
+
+
+def _replaced_invoice_name(line: RefundLine) -> str:
+    """`facture-FA-2023-0042-remplacee.pdf`: named as the line's invoice, and not mistaken for the current one."""
+    extension = RefundLine.EXTENSIONS.get(line.invoice_content_type, "")
+    return f"{line.invoice_download_name.removesuffix(extension)}-remplacee{extension}"
 
 
 @instructor_required

@@ -365,23 +365,24 @@ class BankAccount(models.Model):
     def version_at(
         cls, at: datetime, *, structure_id: int, iban: str, account_id: int | None = None
     ) -> "BankAccount | None":
-        """The account as it was at `at`, its RIB the file it had then, even if it was deleted since: the one of
-        the structure bearing `iban` then, or the one of id `account_id` when no IBAN is known; None when there was
-        none. Read from the history: never to be saved."""
-        rows = cls.history.filter(structure_id=structure_id, iban=iban) if iban else cls.history.filter(id=account_id)
+        """The account as it was at `at`, its RIB the file it had then, even if it was deleted since: the one of id
+        `account_id` while it exists, once deleted the one of the structure bearing `iban` then (the IBAN a refund
+        request froze); None when there was none. Read from the history: never to be saved."""
+        if account_id:
+            rows = cls.history.filter(id=account_id)
+        else:
+            rows = cls.history.filter(structure_id=structure_id, iban=iban)
         rows = rows.filter(history_date__lte=at).exclude(history_type="-")
         record = rows.order_by("-history_date", "-history_id").first()
         return record.instance if record is not None else None
 
     @classmethod
     def changes_of(cls, *, structure_id: int, iban: str, account_id: int | None = None) -> list["AccountChange"]:
-        """The history of an account, newest first, even once deleted: found by its id while it exists, and by
-        the structure and an IBAN it bore (the one a refund request froze, say)."""
-        ids = set()
-        if iban:
-            ids |= set(cls.history.filter(structure_id=structure_id, iban=iban).values_list("id", flat=True))
-        if account_id:
-            ids.add(account_id)
+        """The history of an account, newest first, even once deleted: found by its id while it exists (a refund
+        request's `bank_account_id`); once deleted (the request's link is emptied), the structure's account(s) that
+        bore `iban` (the one the request froze). An account of the same IBAN deleted before is another account."""
+        bearers = cls.history.filter(structure_id=structure_id, iban=iban).values("id")
+        ids = [account_id] if account_id else bearers
         records = cls.history.filter(id__in=ids).select_related("history_user").order_by("history_date", "history_id")
         previous, changes = {}, []
         for record in records:

@@ -22,7 +22,15 @@ from instruction import views, workflows
 from refunds import workflows as refund_workflows
 from refunds.models import Product, RefundEvent, RefundFlag, RefundRequest
 from structures import workflows as structure_workflows
-from tests.factories import FarmFactory, RefundRequestFactory, UserFactory, instructors_group, make_sent_request
+from tests.factories import (
+    BankAccountFactory,
+    FarmFactory,
+    RefundLineFactory,
+    RefundRequestFactory,
+    UserFactory,
+    instructors_group,
+    make_sent_request,
+)
 from twofactor.devices import email_device
 
 Status = RefundRequest.Status
@@ -439,6 +447,108 @@ def test_another_requests_line_is_not_found(irene, filed):
     url = reverse("instruction:invoice_download", args=[filed.pk, other.lines.first().pk])
 
     assert irene.get(url).status_code == 404
+
+
+def pdf(content: bytes, filename: str = "mars.pdf") -> refund_workflows.Invoice:
+    return refund_workflows.Invoice(CleanFile(ContentFile(content), "application/pdf"), filename)
+
+
+AS_FILED = b"%PDF-1.4\n% la facture du depot\n%%EOF\n"
+NEW_ONE = b"%PDF-1.4\n% la nouvelle facture\n%%EOF\n"
+
+
+@pytest.fixture
+def replaced(farm, farmer):
+    """The farm's 2023 request, sent with F-1's invoice, which the farm replaced by another file for a complement."""
+    draft = RefundRequestFactory(structure=farm, year=2023, created_by=farmer, bank_account=farm.bank_accounts.get())
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)):
+        line = refund_workflows.add_line(draft.pk, invoice_line(), invoice=pdf(AS_FILED), by=farmer)
+        refund_workflows.save_header(
+            draft.pk, bank_account=draft.bank_account, not_in_difficulty=True, de_minimis_total=None, by=farmer
+        )
+        sent = refund_workflows.send(draft.pk, by=farmer)
+    RefundRequest.objects.filter(pk=sent.pk).update(status=Status.INFORMATION_REQUESTED)
+    with time_machine.travel(datetime(2026, 12, 8, 10, 30, tzinfo=PARIS)):
+        refund_workflows.update_line(line.pk, invoice_line(), invoice=pdf(NEW_ONE), by=farmer)
+    return sent
+
+
+def replaced_invoice_url(refund, history_id) -> str:
+    return reverse("instruction:replaced_invoice_download", args=[refund.pk, history_id])
+
+
+def test_a_replaced_invoice_downloads_as_it_was_filed(irene, replaced):
+    [change] = replaced.line_changes()
+    url = replaced_invoice_url(replaced, change.replaced_invoice)
+    line = replaced.lines.get()
+
+    shown = text(irene.get(detail(replaced)))
+    response = irene.get(url)
+
+    assert "Facture : mars.pdf → mars.pdf (nouveau fichier)" in shown
+    assert f'<a href="{url}" download>Télécharger la facture remplacée' in shown
+    assert '<span class="fr-sr-only"> de la ligne F-1</span>' in shown
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == AS_FILED
+    assert response["Content-Disposition"] == 'attachment; filename="facture-F-1-remplacee.pdf"'
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Cache-Control"] == "private, no-store"
+    current = irene.get(reverse("instruction:invoice_download", args=[replaced.pk, line.pk]))
+    assert b"".join(current.streaming_content) == NEW_ONE
+
+
+def test_a_line_changed_without_a_new_invoice_offers_no_replaced_one(irene, replaced, farmer):
+    line = replaced.lines.get()
+    with time_machine.travel(datetime(2026, 12, 9, 10, 0, tzinfo=PARIS)):
+        refund_workflows.update_line(line.pk, invoice_line(quantity="800"), by=farmer)
+
+    shown = text(irene.get(detail(replaced)))
+
+    assert shown.count("Télécharger la facture remplacée") == 1  # the earlier change's, not this one
+
+
+def test_an_instructor_of_another_departement_cannot_download_a_replaced_invoice(sign_in, other_instructor, replaced):
+    [change] = replaced.line_changes()
+
+    response = sign_in(other_instructor).get(replaced_invoice_url(replaced, change.replaced_invoice))
+
+    assert response.status_code == 404
+
+
+def test_a_version_of_another_requests_line_is_not_found(irene, replaced):
+    other = make_sent_request(FarmFactory(postal_code="35000"))
+    other_version = other.lines.first().history.earliest()
+
+    assert irene.get(replaced_invoice_url(other, other_version.history_id)).status_code == 200
+    assert irene.get(replaced_invoice_url(replaced, other_version.history_id)).status_code == 404
+
+
+def test_a_version_of_a_line_without_an_invoice_is_not_found(irene, replaced):
+    without = RefundLineFactory(request=replaced, invoice="", invoice_filename="", invoice_content_type="")
+
+    assert irene.get(replaced_invoice_url(replaced, without.history.earliest().history_id)).status_code == 404
+
+
+def account_history(response) -> str:
+    return text(response).split("Historique de la coordonnée bancaire")[1].split('<h2 id="structure"')[0]
+
+
+def test_an_older_deleted_account_of_the_same_iban_is_not_in_the_filed_account_s_history(irene, farm, farmer):
+    with time_machine.travel(datetime(2026, 11, 2, 9, 0, tzinfo=PARIS)):
+        old = BankAccountFactory(
+            structure=farm, label="Ancien compte", iban="FR1420041010050500013M02606", is_default=False
+        )
+    with time_machine.travel(datetime(2026, 11, 3, 9, 0, tzinfo=PARIS)):
+        old.delete()
+    with time_machine.travel(datetime(2026, 11, 4, 9, 0, tzinfo=PARIS)):
+        farm.bank_accounts.update(is_default=False)
+        account = BankAccountFactory(structure=farm, label="Nouveau compte", iban="FR1420041010050500013M02606")
+        refund = make_sent_request(farm, filed_by=farmer)
+    assert refund.bank_account == account
+
+    history = account_history(irene.get(detail(refund)))
+
+    assert "04/11/2026" in history and ": création" in history
+    assert "02/11/2026" not in history and "03/11/2026" not in history and ": suppression" not in history
 
 
 # Decisions.

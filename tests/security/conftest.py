@@ -66,6 +66,7 @@ class World:
     draft_line: RefundLine
     # A's requests as the instruction finds them (A is in the Drôme, 26): « Déposée » is `refund_request`;
     sent_line: RefundLine  # its line, with the invoice
+    sent_line_record: object  # its line's history row as created (its pk is the history id), naming the invoice's file
     reviewed_request: RefundRequest  # 2021, « En instruction », one line
     accepted_request: RefundRequest  # 2020, « Acceptée », not yet in payment
     batch: PaymentBatch  # in payment, with A's 2019 request and its SEPA file
@@ -210,6 +211,7 @@ def _build() -> World:
         refund_draft=refund_draft,
         draft_line=draft_line,
         sent_line=refund_request.lines.get(),
+        sent_line_record=refund_request.lines.get().history.earliest(),
         reviewed_request=reviewed_request,
         accepted_request=accepted_request,
         batch=batch,
