@@ -1,16 +1,13 @@
 """« Tableau de bord » (REFUNDS.md §4): the sent requests of the instructor's départements, counted and summed
 (`instruction.dashboard`), on the page and as a CSV file."""
 
-import csv
-import io
-
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
 
 from instruction import access
 from instruction.dashboard import Dashboard, build, years
-from refunds.csv_import import safe_cell
+from refunds.csv_import import spreadsheet_lines
 
 CSV_HEADER = ["Section", "Clé", "Nombre de demandes", "Montant demandé", "Montant accordé", "Quantité", "Unité"]
 
@@ -67,10 +64,8 @@ def dashboard_export(request):
     """The dashboard as a CSV file: `;`, a byte-order mark and decimal commas, as a French spreadsheet opens it;
     every cell quoted and made safe, so that a product or a label never runs as a formula."""
     form, figures = _figures(request)
-    output = io.StringIO(newline="")
-    writer = csv.writer(output, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerows([safe_cell(str(cell)) for cell in row] for row in _csv_rows(figures))
-    response = HttpResponse("\ufeff" + output.getvalue(), content_type="text/csv; charset=utf-8")
+    content = "".join(spreadsheet_lines(_csv_rows(figures)))
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     name = f"tableau-de-bord-{form.year}.csv" if form.year else "tableau-de-bord.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"

@@ -1,6 +1,3 @@
-import csv
-from itertools import chain
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
@@ -9,7 +6,7 @@ from django.shortcuts import render
 from instruction import access
 from portal.checklist import home_for, portfolio_rows, works_for_a_centre
 from portal.context_processors import ManagerSummary
-from refunds.csv_import import safe_cell
+from refunds.csv_import import spreadsheet_lines
 
 
 def home(request):
@@ -48,13 +45,6 @@ def billing(request):
     return render(request, "portal/billing.html", {"nav": "billing"})
 
 
-class _Line:
-    """What `csv.writer` writes to: the line itself, handed on to the response as it streams."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
 @login_required
 def portfolio_export(request):
     """A centre's portfolio as a CSV file: every client farm, with its request of each open year (REFUNDS.md §3).
@@ -67,9 +57,8 @@ def portfolio_export(request):
     """
     if not works_for_a_centre(request.user):
         raise Http404
-    writer = csv.writer(_Line(), delimiter=";", quoting=csv.QUOTE_ALL)
-    lines = (writer.writerow([safe_cell(str(cell)) for cell in row]) for row in portfolio_rows(request.user))
-    response = StreamingHttpResponse(chain(["\ufeff"], lines), content_type="text/csv; charset=utf-8")
+    lines = spreadsheet_lines(portfolio_rows(request.user))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="portefeuille.csv"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -10,7 +10,8 @@ Spreadsheets write CSV in many ways: `;` (French Excel) or `,` as the separator,
 or Windows-1252, French decimal commas, spaces between thousands. All of them are read; anything else (a
 binary file, UTF-16) is refused with a message saying how to save the file.
 
-`safe_cell` is for the other direction: a cell of an exported CSV that a spreadsheet would run as a formula.
+`safe_cell` and `spreadsheet_lines` are for the other direction: the CSV files the portal writes, whose cells a
+spreadsheet must never run as formulas.
 """
 
 import csv
@@ -129,6 +130,23 @@ def safe_cell(value: str) -> str:
     The quote makes the spreadsheet show the text as it is (OWASP, « CSV injection »).
     """
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+class _Line:
+    """What `csv.writer` writes to: the line itself, handed on as it is written."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def spreadsheet_lines(rows):
+    """An exported CSV as a French spreadsheet opens it, line by line (a response may stream them): a byte-order
+    mark, `;`, every cell quoted (a spreadsheet told to read quoted fields as text keeps leading zeros) and made safe
+    (`safe_cell`)."""
+    writer = csv.writer(_Line(), delimiter=";", quoting=csv.QUOTE_ALL)
+    yield "\ufeff"
+    for row in rows:
+        yield writer.writerow([safe_cell(str(cell)) for cell in row])
 
 
 def template_csv(example_year: int) -> bytes:

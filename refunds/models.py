@@ -29,7 +29,7 @@ from simple_history.models import HistoricalRecords
 
 from chorus import uploads
 from chorus.templatetags.ui import decimal_fr, euros
-from structures.models import FieldChange
+from structures.models import FieldChange, with_previous
 
 CENT = Decimal("0.01")
 # Why the lines' history has a row at a sending: the rates and amounts recomputed, by the portal.
@@ -343,10 +343,8 @@ class RefundRequest(models.Model):
             .select_related("history_user", "product")
             .order_by("id", "history_date", "history_id")
         )
-        changes, previous = [], {}
-        for record in records:
-            before = previous.get(record.id)
-            previous[record.id] = record
+        changes = []
+        for record, before in with_previous(records):
             if record.history_date <= self.filed_at:
                 continue
             fields = []

@@ -164,7 +164,7 @@ class Structure(models.Model):
             if previous is not None:
                 for delta in record.diff_against(previous).changes:
                     fields.append(FieldChange.of(Structure._meta.get_field(delta.field), delta.old, delta.new))
-            changes.append(Change(record.history_date, record.history_user, record.history_type == "+", fields))
+            changes.append(Change(record.history_date, record.history_user, record.history_type, fields))
         return changes[:limit]
 
     def manager_memberships(self):
@@ -377,17 +377,14 @@ class BankAccount(models.Model):
         return record.instance if record is not None else None
 
     @classmethod
-    def changes_of(cls, *, structure_id: int, iban: str, account_id: int | None = None) -> list["AccountChange"]:
+    def changes_of(cls, *, structure_id: int, iban: str, account_id: int | None = None) -> list["Change"]:
         """The history of an account, newest first, even once deleted: found by its id while it exists (a refund
         request's `bank_account_id`); once deleted (the request's link is emptied), the structure's account(s) that
         bore `iban` (the one the request froze). An account of the same IBAN deleted before is another account."""
-        bearers = cls.history.filter(structure_id=structure_id, iban=iban).values("id")
-        ids = [account_id] if account_id else bearers
+        ids = [account_id] if account_id else cls.history.filter(structure_id=structure_id, iban=iban).values("id")
         records = cls.history.filter(id__in=ids).select_related("history_user").order_by("history_date", "history_id")
-        previous, changes = {}, []
-        for record in records:
-            before = previous.get(record.id)
-            previous[record.id] = record
+        changes = []
+        for record, before in with_previous(records):
             fields = []
             if before is not None and record.history_type == "~":
                 delta = record.diff_against(before, excluded_fields=["rib"])
@@ -396,7 +393,7 @@ class BankAccount(models.Model):
                     fields.append(FieldChange("RIB", "fichier précédent", "nouveau fichier"))
             if record.history_type == "~" and not fields:
                 continue  # saved without a change worth reading
-            changes.append(AccountChange(record.history_date, record.history_user, record.history_type, fields))
+            changes.append(Change(record.history_date, record.history_user, record.history_type, fields))
         return changes[::-1]
 
 
@@ -415,22 +412,26 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Change:
-    """One row of a structure's history, as the « Dernières modifications » list shows it."""
-
-    at: datetime
-    by: object
-    created: bool
-    fields: list[FieldChange]
-
-
-@dataclass(frozen=True)
-class AccountChange:
-    """One row of a bank account's history: created (`+`), changed (`~`, each field before and after), deleted (`-`)."""
+    """One row of a history (a structure's, a bank account's), as `_partials/changes.html` shows it: created (`+`),
+    changed (`~`, each field before and after), deleted (`-`)."""
 
     at: datetime
     by: object
     kind: str
     fields: list[FieldChange]
+
+    @property
+    def created(self) -> bool:
+        return self.kind == "+"
+
+
+def with_previous(records):
+    """Each historical record, oldest first, beside the record of the same object just before it (None for its
+    first): what a change is read against."""
+    previous = {}
+    for record in records:
+        yield record, previous.get(record.id)
+        previous[record.id] = record
 
 
 def _shown(field, value) -> str:
