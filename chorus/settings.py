@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "chorus",
+    "sirene",
     "structures",
     "approvals",
     "audit",
