@@ -21,6 +21,7 @@ from chorus.validators import (
     squeeze_spaces,
     validate_email_address,
 )
+from structures import directory
 from structures.models import Structure
 from structures.validators import clean_siret
 from twofactor.forms import CodeForm
@@ -191,7 +192,9 @@ class SignupForm(forms.Form):
         return clean_phone_number(self.cleaned_data["phone"])
 
     def clean_identifier(self):
-        return clean_siret(self.cleaned_data["identifier"])
+        siret = clean_siret(self.cleaned_data["identifier"])
+        self.listing = directory.refuse_closed(siret)
+        return siret
 
     def clean_comment(self):
         return self.cleaned_data["comment"].strip()
@@ -220,6 +223,7 @@ class SignupForm(forms.Form):
             contact_email=data["contact_email"],
             survey_consent=data["survey_consent"],
             comment=data["comment"],
+            listing=self.listing,
         )
 
 

@@ -15,6 +15,8 @@ from approvals import workflows as approvals
 from audit.log import record
 from audit.models import Action
 from chorus.mail import after_response
+from sirene.directory import Listed, Unlisted
+from structures import directory
 from structures.models import Structure
 
 # Who signs in, and where bank and role warnings go: changed only by a confirmed link.
@@ -27,6 +29,8 @@ class Registration:
 
     `structure_exists`: an activated account already holds a structure of this SIRET
     (structures come into being at activation), so the attachment will be requested.
+    `sirene_*`: what the SIRENE directory says of the SIRET, when one is loaded (`sirene_state` blank otherwise),
+    the name and address the new structure will take; the address stays blank when it is not public.
     """
 
     email: str
@@ -37,6 +41,12 @@ class Registration:
     siret: str
     structure_exists: bool
     comment: str = ""
+    sirene_state: str = ""
+    sirene_stock_date: str = ""
+    sirene_name: str = ""
+    sirene_address: str = ""
+    sirene_restricted: bool = False
+    vat_number: str = ""
 
 
 def register(
@@ -49,6 +59,7 @@ def register(
     contact_email: str = "",
     survey_consent: bool = False,
     comment: str = "",
+    listing: Listed | Unlisted | None = None,
 ) -> Registration:
     """« Créer mon compte »: the recap at once, the account once the answer has left.
 
@@ -77,7 +88,26 @@ def register(
         siret=siret,
         structure_exists=Structure.objects.filter(siret=siret).exists(),
         comment=comment,
+        **_as_listed(listing, siret),
     )
+
+
+def _as_listed(listing: Listed | Unlisted | None, siret: str) -> dict:
+    """The recap's words for the directory's answer."""
+    values = directory.values_of(listing, siret[:9])
+    if not values:
+        return {}
+    shown = {"sirene_state": values["sirene_state"], "sirene_stock_date": f"{listing.stock_date:%d/%m/%Y}"}
+    if isinstance(listing, Listed):
+        shown.update(
+            sirene_name=values["name"],
+            sirene_restricted=listing.restricted,
+            vat_number=values["vat_number"],
+        )
+        if not listing.restricted:
+            lines = [values["address"], values["address_complement_1"], f"{values['postal_code']} {values['city']}"]
+            shown["sirene_address"] = "\n".join(line.strip() for line in lines if line.strip())
+    return shown
 
 
 def _create_account(*, email: str, siret: str, comment: str, **fields) -> None:

@@ -3,6 +3,7 @@ from django import forms
 from approvals import workflows
 from approvals.models import ApprovalRequest
 from chorus.forms import REQUIRED_NOTICE, fields_only
+from structures import directory
 from structures.models import Structure
 from structures.validators import clean_siret
 
@@ -114,6 +115,11 @@ class StructureCreateForm(SiretForm):
         "rattachement est envoyée à son gestionnaire, avec ce commentaire (votre fonction, ou le centre de gestion "
         "pour lequel vous travaillez)."
     )
+
+    def clean_siret(self):
+        siret = super().clean_siret()
+        directory.refuse_closed(siret)
+        return siret
 
     def save(self) -> workflows.Joined | None:
         """Creates the structure or files the request. Not in `clean_siret`: the caller counts look-ups

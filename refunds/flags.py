@@ -6,7 +6,8 @@ instructor. They say what the data show, never a verdict:
 - the bank account paid was created or changed within 30 days before the filing;
 - an invoice number of the request appears in a sent request of another structure for the same year;
 - a product's quantity is more than three times that of the structure's request of the year before;
-- the structure has sent no other request.
+- the structure has sent no other request;
+- the SIRENE directory does not hold the structure's SIRET, or says its establishment is closed.
 
 Each check is one or two queries, whatever the number of lines.
 """
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from chorus.templatetags.ui import decimal_fr
 from refunds.models import RefundFlag, RefundLine, RefundRequest
-from structures.models import BankAccount
+from structures.models import BankAccount, SireneState
 
 RECENT_DAYS = 30
 JUMP_FACTOR = 3
@@ -44,6 +45,7 @@ def compute(request: RefundRequest, lines: list[RefundLine]) -> list[RefundFlag]
         Kind.INVOICE_ELSEWHERE: invoice_elsewhere(request, lines),
         Kind.QUANTITY_JUMP: quantity_jump(request, lines),
         Kind.FIRST_REQUEST: first_request(request),
+        Kind.SIRENE: sirene(request),
     }
     return [RefundFlag(request=request, kind=kind, explanation=text) for kind, text in found.items() if text]
 
@@ -163,3 +165,19 @@ def first_request(request: RefundRequest) -> str:
     if others.exists():
         return ""
     return "Première demande de la structure : elle n'a envoyé aucune autre demande de remboursement."
+
+
+def sirene(request: RefundRequest) -> str:
+    """The directory's mark on the structure, as the last stock set it (`structures.receivers`)."""
+    structure = request.structure
+    if structure.sirene_state == SireneState.UNLISTED:
+        return (
+            f"La structure est absente du répertoire SIRENE au {structure.sirene_stock_date:%d/%m/%Y} : un "
+            "établissement créé depuis ce stock n'y figure pas encore ; sinon, son SIRET n'est celui d'aucun "
+            "établissement."
+        )
+    if structure.sirene_state == SireneState.CLOSED:
+        return (
+            f"L'établissement est fermé selon le répertoire SIRENE (stock du {structure.sirene_stock_date:%d/%m/%Y})."
+        )
+    return ""

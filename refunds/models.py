@@ -516,6 +516,7 @@ class RefundFlag(models.Model):
         INVOICE_ELSEWHERE = "invoice_elsewhere", "Facture présentée par une autre structure"
         QUANTITY_JUMP = "quantity_jump", "Quantité plus de trois fois supérieure à l'an passé"
         FIRST_REQUEST = "first_request", "Première demande"
+        SIRENE = "sirene", "Répertoire SIRENE"
 
     request = models.ForeignKey(RefundRequest, on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField("signalement", max_length=24, choices=Kind)

@@ -134,17 +134,30 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
     list_display = ["siret", "name", "category", "pacage", "status", "created"]
     list_filter = [
         NoActiveMainManagerFilter,
+        "sirene_state",
         "beneficiary_category",
         "is_agricultural_centre",
         "status",
         "structure_type",
     ]
     search_fields = ["siret", "name", "pacage"]
-    readonly_fields = ["siret", "siren", "identifier_type", "created_at", "updated_at", "audit_trail"]
+    readonly_fields = [
+        "siret",
+        "siren",
+        "identifier_type",
+        "sirene",
+        "address_restricted",
+        "created_at",
+        "updated_at",
+        "audit_trail",
+    ]
     inlines = [MembershipInline, BankAccountInline]
     fieldsets = [
         *[(legend, {"fields": names}) for legend, names in STRUCTURE_BLOCKS.items()],
-        ("Suivi", {"fields": ["identifier_type", "created_at", "updated_at", "audit_trail"]}),
+        (
+            "Suivi",
+            {"fields": ["identifier_type", "sirene", "address_restricted", "created_at", "updated_at", "audit_trail"]},
+        ),
     ]
 
     def dashboard_panel(self, request) -> DashboardPanel:
@@ -173,13 +186,26 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         """Who did what on the structure, its roles, requests and bank details (the simple history shows values)."""
         return audit_trail_link(structure, "Voir les événements de cette structure", structure=structure.pk)
 
+    @admin.display(description="répertoire SIRENE")
+    def sirene(self, structure):
+        """Absent or closed as of which stock; listed; or never checked, while no directory was loaded."""
+        if structure.sirene_mark:
+            return structure.sirene_mark
+        if structure.sirene_state:
+            return f"Présent au répertoire SIRENE (stock du {structure.sirene_stock_date:%d/%m/%Y})"
+        return "Non vérifié : aucun répertoire SIRENE n'était chargé"
+
     @admin.display(description="SIREN")
     def siren(self, structure):
         return structure.siren
 
     def get_readonly_fields(self, request, obj=None):
         # The SIRET identifies the structure: typed once, at sign-up (or by staff when adding one).
-        return self.readonly_fields if obj else ["siren", "created_at", "updated_at", "audit_trail"]
+        return (
+            self.readonly_fields
+            if obj
+            else ["siren", "sirene", "address_restricted", "created_at", "updated_at", "audit_trail"]
+        )
 
     # Saved and deleted through the workflows, which write the audit trail; its inlines are read-only.
 

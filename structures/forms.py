@@ -1,6 +1,10 @@
+from dataclasses import dataclass
+
 from crispy_forms.layout import Div, Fieldset
 from django import forms
 from django.urls import reverse
+from django.utils.text import capfirst
+from django_countries import Countries
 from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
@@ -12,7 +16,7 @@ from chorus.validators import (
     squeeze_spaces,
     validate_email_address,
 )
-from structures import workflows
+from structures import directory, workflows
 from structures.models import BankAccount, Membership, Structure
 from structures.validators import (
     clean_bic,
@@ -473,3 +477,68 @@ class HandOverForm(forms.Form):
         chosen = self.cleaned_data["membership"]
         workflows.hand_over_main_manager(self.structure, to=chosen, by=self.by, current=self.by)
         return chosen
+
+
+# « Comparer avec le répertoire SIRENE »: the fields the directory knows, in the order of « Modifier une structure ».
+COMPARED = ["name", "vat_number", "address", "address_complement_1", "postal_code", "city", "country"]
+# Those the structure cannot leave blank: a blank value from the directory is not offered for them.
+REQUIRED_FIELDS = {"name", "address", "postal_code", "city", "country"}
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    label: str
+    ours: str
+    theirs: str
+
+
+class SireneComparisonForm(forms.Form):
+    """« Comparer avec le répertoire SIRENE »: a box for each field where the structure differs from the directory;
+    the values ticked are taken, through `workflows.update_structure` (audited and mailed to every manager)."""
+
+    def __init__(self, structure: Structure, listing, *args, by, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.structure = structure
+        self.by = by
+        self.unlisted = not isinstance(listing, directory.Listed)
+        self.values = {} if self.unlisted else directory.values_of(listing, structure.siren)
+        self.differences = [
+            Difference(name, capfirst(Structure._meta.get_field(name).verbose_name), ours, theirs)
+            for name in COMPARED
+            if (ours := _shown(structure, name)) != (theirs := _shown_value(name, self.values.get(name, "")))
+            and (theirs or name not in REQUIRED_FIELDS)
+        ]
+        for difference in self.differences:
+            self.fields[difference.name] = forms.BooleanField(
+                label=difference.label,
+                required=False,
+                help_text=f"Sur le portail : {difference.ours or '(vide)'} → répertoire SIRENE : "
+                f"{difference.theirs or '(vide)'}",
+            )
+        self.helper = fields_only(
+            Fieldset("Informations à reprendre du répertoire SIRENE", *[d.name for d in self.differences])
+        )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.differences and not any(cleaned_data.get(d.name) for d in self.differences):
+            raise forms.ValidationError("Cochez au moins une information à reprendre.", code="nothing_ticked")
+        return cleaned_data
+
+    def save(self) -> list[str]:
+        """The names of the fields that changed."""
+        for difference in self.differences:
+            if self.cleaned_data[difference.name]:
+                setattr(self.structure, difference.name, self.values[difference.name])
+        return workflows.update_structure(self.structure, by=self.by)
+
+
+def _shown_value(name: str, value) -> str:
+    if name == "country" and value:
+        return str(Countries().name(getattr(value, "code", value)))
+    return str(value)
+
+
+def _shown(structure: Structure, name: str) -> str:
+    return _shown_value(name, getattr(structure, name))

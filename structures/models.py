@@ -32,6 +32,12 @@ class StructureQuerySet(models.QuerySet):
         return self.filter(memberships__user=user, memberships__role__in=Membership.MANAGER_ROLES)
 
 
+class SireneState(models.TextChoices):
+    LISTED = "listed", "Présent"
+    CLOSED = "closed", "Fermé"
+    UNLISTED = "unlisted", "Absent"
+
+
 class Structure(models.Model):
     """A company or farm on the portal, identified by its SIRET."""
 
@@ -99,11 +105,18 @@ class Structure(models.Model):
     pacage = models.CharField("numéro PACAGE", max_length=9, blank=True, db_index=True)
     is_agricultural_centre = models.BooleanField("l'organisation est un centre de gestion agricole", default=False)
 
+    # What the SIRENE directory said of the SIRET, at the structure's creation and at each import since
+    # (`structures.directory`); blank while no directory was ever loaded.
+    sirene_state = models.CharField("répertoire SIRENE", max_length=10, choices=SireneState, blank=True)
+    sirene_stock_date = models.DateField("stock SIRENE du", null=True, blank=True)
+    # Partly public in the directory: the address is for the structure's managers and staff only.
+    address_restricted = models.BooleanField("adresse non diffusible", default=False)
+
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
     # History: each field before and after a save (not the audit trail, which says who did what).
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "sirene_state", "sirene_stock_date"])
     objects = StructureQuerySet.as_manager()
 
     class Meta:
@@ -140,6 +153,19 @@ class Structure(models.Model):
     def name_and_siret(self) -> str:
         """« EARL Martin (SIRET 73282932000074) », or the SIRET alone while the structure has no name."""
         return f"{self.name} (SIRET {self.siret})" if self.name else f"SIRET {self.siret}"
+
+    @property
+    def sirene_mark(self) -> str:
+        """What support and instructors read of the directory's word on the SIRET; blank when it is listed, open."""
+        if self.sirene_state == SireneState.UNLISTED:
+            return f"Absent du répertoire SIRENE au {self.sirene_stock_date:%d/%m/%Y}"
+        if self.sirene_state == SireneState.CLOSED:
+            return f"Établissement fermé selon le répertoire SIRENE (stock du {self.sirene_stock_date:%d/%m/%Y})"
+        return ""
+
+    def address_shown_to(self, user, *, is_manager: bool) -> bool:
+        """A partly public structure's address is for its managers and staff alone."""
+        return not self.address_restricted or is_manager or user.is_staff
 
     @property
     def refund_information_complete(self) -> bool:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("gerer/", views.structure_manage, name="structure_manage"),
     path("<int:pk>/", views.structure_detail, name="structure_detail"),
     path("<int:pk>/modifier/", views.structure_update, name="structure_update"),
+    path("<int:pk>/repertoire-sirene/", views.structure_sirene, name="structure_sirene"),
     path("<int:pk>/utilisateurs/", views.structure_users, name="structure_users"),
     path("<int:pk>/utilisateurs/<int:membership_pk>/detacher/", views.membership_detach, name="membership_detach"),
     path("<int:pk>/gestionnaire-principal/", views.main_manager_hand_over, name="main_manager_hand_over"),

@@ -7,12 +7,14 @@ from django.views.decorators.http import require_POST
 
 from chorus import downloads, reauth
 from chorus.forms import posted
+from sirene import directory as sirene
 from structures import workflows
 from structures.forms import (
     BankAccountForm,
     BankAccountUpdateForm,
     HandOverForm,
     ManageStructureForm,
+    SireneComparisonForm,
     StructureForm,
 )
 from structures.models import BankAccount, Membership, Structure
@@ -72,6 +74,7 @@ def structure_detail(request, pk):
             "nav": "organisation",
             "structure": structure,
             "is_manager": is_manager,
+            "address_shown": structure.address_shown_to(request.user, is_manager=is_manager),
             "bank_accounts": structure.bank_accounts.all(),
             "changes": structure.recent_changes() if is_manager else [],
         },
@@ -111,7 +114,34 @@ def structure_update(request, pk):
             "form": form,
             "manage_form": manage_form,
             "changes": structure.recent_changes(),
+            "sirene_loaded": sirene.stock_in_service() is not None,
         },
+    )
+
+
+@login_required
+def structure_sirene(request, pk):
+    """« Comparer avec le répertoire SIRENE », for the structure's managers, the password asked again as for
+    « Modifier une structure »: each difference, and the directory's values the manager ticks are taken."""
+    structure = get_object_or_404(Structure.objects.managed_by(request.user), pk=pk)
+    listing = sirene.look_up(structure.siret)
+    if listing is None:
+        raise Http404("Aucun répertoire SIRENE n'est chargé.")
+    if not reauth.is_recent(request):
+        return reauth.ask(request)
+    form = SireneComparisonForm(structure, listing, posted(request)[0], by=request.user)
+    if request.method == "POST" and form.differences and form.is_valid():
+        form.save()
+        messages.success(
+            request,
+            "Les informations cochées sont reprises du répertoire SIRENE. Les gestionnaires de la structure en sont "
+            "informés par courriel.",
+        )
+        return redirect("structures:structure_update", pk=structure.pk)
+    return render(
+        request,
+        "structures/structure_sirene.html",
+        {"nav": "organisation", "structure": structure, "listing": listing, "form": form},
     )
 
 

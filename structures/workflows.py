@@ -18,7 +18,7 @@ from django.db.models.fields.files import FieldFile
 from audit.log import record
 from audit.models import Action
 from chorus.uploads import CleanFile
-from structures import emails
+from structures import directory, emails
 from structures.models import BankAccount, FieldChange, Membership, Structure
 
 
@@ -85,12 +85,13 @@ def _record_change(action: Action, before: dict, instance, *, by) -> list[str]:
 def register_structure(siret: str, *, main_manager) -> tuple[Structure, bool]:
     """At activation: the structure of the sign-up's SIRET, created with `main_manager` as main manager if new.
 
-    Returns it and whether it was created. A known SIRET is left as it is (the
+    Returns it and whether it was created. A new structure takes the SIRENE directory's name, address and VAT
+    number, when a directory is loaded (`directory.creation_values`). A known SIRET is left as it is (the
     caller files an attachment request instead). The author is the account being
     activated: nobody is signed in yet.
     """
     with transaction.atomic():
-        structure, created = Structure.objects.get_or_create(siret=siret)
+        structure, created = Structure.objects.get_or_create(siret=siret, defaults=directory.creation_values(siret))
         if created:
             _record(Action.STRUCTURE_CREATED, structure, by=main_manager)
             membership = Membership.objects.create(
