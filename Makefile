@@ -2,6 +2,7 @@
 # make test – set up and run the whole test suite
 # make lint – ruff, the layers' import contract, template indentation, migrations in step with the models
 # make serve – the production shape: gunicorn, whitenoise, the mail worker (environment in the README)
+# make sirene-sample – load the repository's made-up SIRENE stock, to try the directory locally
 # make bench SCALE=small|full – seeds a throwaway PostgreSQL database, serves it, measures P1–P4
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
@@ -9,7 +10,7 @@ PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint serve bench migrate superuser clean
+.PHONY: run test lint serve bench migrate superuser clean sirene-sample
 SCALE ?= small
 
 # The interpreter: the one .python-version selects (pyenv), else python3.13 or
@@ -71,6 +72,11 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/djhtml --check templates
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+# The made-up stock of sirene/sample/, as INSEE's files would be loaded (README, « The SIRENE directory »).
+sirene-sample: migrate
+	DEBUG=$${DEBUG:-true} $(PY) manage.py import_sirene --date 2026-11-01 \
+	  --etablissements sirene/sample/StockEtablissement_sample.csv --unites-legales sirene/sample/StockUniteLegale_sample.csv
 
 superuser: migrate
 	DEBUG=true $(PY) manage.py createsuperuser
