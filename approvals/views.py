@@ -10,7 +10,7 @@ from approvals.forms import AttachmentRequestForm, RefusalForm, StateFilterForm,
 from approvals.models import ApprovalRequest
 from chorus import throttling
 from chorus.forms import posted
-from structures.models import Structure
+from structures.models import SireneState, Structure
 
 PAGE_SIZE = 50
 THROTTLED = "Vous avez fait beaucoup de recherches de SIRET en une heure. Réessayez plus tard."
@@ -229,10 +229,17 @@ def structure_create(request):
             form.add_error(None, THROTTLED)
         elif joined := form.save():
             if joined.created:
+                structure = joined.structure
+                from_directory = (
+                    f" avec le libellé, l'adresse et le numéro de TVA du répertoire SIRENE (stock du "
+                    f"{structure.sirene_stock_date:%d/%m/%Y})"
+                    if structure.sirene_state in (SireneState.LISTED, SireneState.CLOSED)
+                    else ""
+                )
                 messages.success(
                     request,
-                    f"La structure {joined.structure.siret} est créée : vous en êtes le gestionnaire principal. "
-                    "Un courriel vous rappelle les étapes qui suivent.",
+                    f"La structure {structure.siret} est créée{from_directory} : vous en êtes le gestionnaire "
+                    "principal. Un courriel vous rappelle les étapes qui suivent.",
                 )
                 return redirect(joined.structure)
             messages.success(

@@ -490,8 +490,18 @@ def _put_in_service(stock: Stock, reports: tuple[FileReport, FileReport]) -> Non
 
 
 def _rows_of(stocks) -> None:
-    Establishment.objects.filter(stock__in=stocks).delete()
-    LegalUnit.objects.filter(stock__in=stocks).delete()
+    """Deletes the stocks' rows. PostgreSQL deletes them in one statement, which no reader waits on; SQLite in
+    batches, each its own transaction, so that the portal's writes are not held back for the whole of it."""
+    for model in (Establishment, LegalUnit):
+        rows = model.objects.filter(stock__in=stocks)
+        if connection.vendor == "postgresql":
+            rows.delete()
+            continue
+        while True:
+            with transaction.atomic():
+                deleted, _ = model.objects.filter(pk__in=list(rows.values_list("pk", flat=True)[:BATCH])).delete()
+            if not deleted:
+                break
 
 
 def _delete_replaced() -> None:

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections
 
 from sirene import importer
 from sirene.directory import Listed, Unlisted, look_up
@@ -263,18 +263,13 @@ def test_on_postgresql_rows_are_copied(write_stock):
 @pytest.mark.usefixtures("postgresql_only")
 def test_a_second_import_meanwhile_is_refused(write_stock):
     establishments, legal_units = write_stock(rows=10)
-    with connection.cursor() as cursor:
-        # Another session holds the import's lock.
-        from django.db import connections
-
-        other = connections.create_connection("default")
-        other.cursor().execute("SELECT pg_advisory_lock(%s)", [importer.LOCK_KEY])
-        try:
-            with pytest.raises(importer.ImportFailed, match="Un autre import"):
-                importer.load(establishments, legal_units)
-        finally:
-            other.close()
-        cursor.execute("SELECT 1")
+    other = connections.create_connection("default")  # another session, holding the import's lock
+    other.cursor().execute("SELECT pg_advisory_lock(%s)", [importer.LOCK_KEY])
+    try:
+        with pytest.raises(importer.ImportFailed, match="Un autre import"):
+            importer.load(establishments, legal_units)
+    finally:
+        other.close()
     assert not Stock.objects.exists()
 
 
@@ -289,7 +284,7 @@ def test_readers_see_one_stock_or_the_other_while_it_is_replaced(write_stock):
         try:
             while not done.is_set():
                 answers.append(look_up(LISTED))
-        except Exception as error:  # noqa: BLE001  (reported below)
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()

@@ -122,6 +122,10 @@ def test_create_a_structure_refuses_a_closed_one_and_fills_in_an_open_one(sign_i
     assert created.redirect_chain[-1][0] == structure.get_absolute_url()
     assert structure.name == "EARL DU PLATEAU" and structure.city == "CREST"
     assert "EARL DU PLATEAU" in text(created) and "12 BIS ROUTE DE LA FORET" in text(created)
+    assert (
+        "est créée avec le libellé, l'adresse et le numéro de TVA du répertoire SIRENE (stock du 01/11/2026)"
+        in text(created)
+    )
 
 
 def test_each_new_stock_marks_every_structure_again(db, write_stock):
