@@ -9,29 +9,39 @@ and reported by its line number; any failure (a truncated archive, a file not in
 deletes what the new stock had written and leaves the stock in service as it was. Putting the new stock in
 service is one short transaction, which tells the structures (`signals.stock_replaced`); the replaced stock's
 rows go after it.
+
+Before that swap, the new stock must look whole: both files loaded rows, at most 1 % of the records were set
+aside, and neither file lost more than a tenth of the rows of the stock in service (a truncated download or a
+shifted column would otherwise mark most structures absent). `force=True` (`--force`) swaps it in anyway. A
+stock older than the one in service is refused likewise.
 """
 
 import csv
+import fcntl
+import hashlib
 import io
+import tempfile
 import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 from django.utils import timezone
-from stdnum.fr import siren as stdnum_siren
-from stdnum.fr import siret as stdnum_siret
 
 from sirene.models import Establishment, LegalUnit, Stock
 from sirene.signals import stock_replaced
 
 BATCH = 5_000
 REPORTED_LINES = 20
+# What a whole stock looks like: few records set aside, and about as many rows as the one before.
+MAX_SET_ASIDE = 0.01
+MIN_SHARE_OF_PREVIOUS = 0.9
+UNCHANGED = "Le répertoire en service n'a pas changé."
 # An advisory lock's key, so that two imports never run at once on PostgreSQL (« SIRE » in ASCII).
 LOCK_KEY = 0x53495245
 
@@ -95,6 +105,10 @@ def figure(number: float) -> str:
     return f"{round(number):,}".replace(",", "\u202f")
 
 
+def plural(number: int, one: str, several: str) -> str:
+    return f"{figure(number)} {one if number < 2 else several}"
+
+
 class ImportFailed(Exception):
     """The import stopped; the stock in service, if any, is as it was. The message says why, in French."""
 
@@ -108,18 +122,28 @@ class FileReport:
     label: str
     rows: int = 0
     malformed: int = 0
-    examples: list[tuple[int, str]] = field(default_factory=list)
+    examples: list[tuple[str, str]] = field(default_factory=list)
 
-    def set_aside(self, line: int, reason: str) -> None:
-        self.malformed += 1
+    def set_aside(self, line: int, reason: str, *, last_line: int | None = None) -> None:
+        """A record set aside; one that ran over several lines (an unclosed quote) counts each of them."""
+        lines = 1 if last_line is None else last_line - line + 1
+        self.malformed += lines
         if len(self.examples) < REPORTED_LINES:
-            self.examples.append((line, reason))
+            where = f"ligne {line}" if lines == 1 else f"lignes {line} à {last_line}"
+            self.examples.append((where, reason))
+
+    @property
+    def records(self) -> int:
+        return self.rows + self.malformed
 
     def lines(self) -> list[str]:
-        text = [f"{self.label} : {figure(self.rows)} lignes chargées, {figure(self.malformed)} écartées."]
-        text += [f"  ligne {line} : {reason}" for line, reason in self.examples]
-        if self.malformed > len(self.examples):
-            text.append(f"  … et {self.malformed - len(self.examples)} autres lignes écartées.")
+        text = [
+            f"{self.label} : {plural(self.rows, 'ligne chargée', 'lignes chargées')}, {figure(self.malformed)} "
+            f"{'écartée' if self.malformed < 2 else 'écartées'}."
+        ]
+        text += [f"  {where} : {reason}" for where, reason in self.examples]
+        if len(self.examples) == REPORTED_LINES:
+            text.append("  … (les autres lignes écartées ne sont pas détaillées)")
         return text
 
 
@@ -129,8 +153,9 @@ class Progress:
 
     label: str
     rows: int
-    elapsed: float
-    fraction: float
+    elapsed: float  # seconds since this file's first row
+    fraction: float  # of both files' bytes
+    stage: str = ""  # after the rows: what the import does now
 
 
 class StockFile:
@@ -157,6 +182,11 @@ class StockFile:
         """The CSV's byte stream and the date its archive gives it (`None` for a plain CSV)."""
         if not zipfile.is_zipfile(self.raw):
             self.raw.seek(0)
+            if self.raw.read(4) == b"PK\x03\x04":
+                raise ImportFailed(
+                    f"{self.label} : l'archive ZIP est tronquée (sa fin manque) : téléchargez-la à nouveau."
+                )
+            self.raw.seek(0)
             return self.raw, None
         try:
             archive = zipfile.ZipFile(self.raw)
@@ -178,7 +208,12 @@ class StockFile:
             header = next(self.rows)
         except StopIteration:
             raise ImportFailed(f"{self.label} : le fichier est vide.") from None
-        except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, EOFError, zlib.error, OSError):
+        except UnicodeDecodeError:
+            raise ImportFailed(
+                f"{self.label} : le début du fichier n'est pas en UTF-8 (Windows-1252 ?), ou ce n'est pas un fichier "
+                "CSV. INSEE publie ses stocks en UTF-8 : téléchargez-le à nouveau ou convertissez-le."
+            ) from None
+        except (csv.Error, zipfile.BadZipFile, EOFError, zlib.error, OSError):
             raise ImportFailed(
                 f"{self.label} : ce n'est ni un fichier CSV en UTF-8 ni une archive ZIP du stock SIRENE."
             ) from None
@@ -192,7 +227,7 @@ class StockFile:
                 hint = " Ce fichier semble être l'autre fichier du stock : les deux ont-ils été inversés ?"
             raise ImportFailed(
                 f"{self.label} : ce n'est pas le fichier attendu du stock SIRENE ; il manque à son en-tête les "
-                f"colonnes {', '.join(missing)}.{hint} Le répertoire en service n'a pas changé."
+                f"colonnes {', '.join(missing)}.{hint}"
             )
         return header
 
@@ -203,36 +238,70 @@ class StockFile:
             return 0
 
     def records(self, report: FileReport) -> Iterator[tuple[int, list[str]]]:
-        """(line number, values) of each record; a record that CSV cannot read is set aside."""
+        """(line number, values) of each record; a record that CSV cannot read, or that runs over several lines
+        (INSEE's values hold no line break: an unclosed quote swallowed the lines after it), is set aside."""
         width = len(self.header)
         while True:
+            first_line = self.rows.line_num + 1
             try:
                 values = next(self.rows)
             except StopIteration:
                 return
             except csv.Error as error:
-                report.set_aside(self.rows.line_num, f"ligne CSV illisible ({error})")
+                report.set_aside(first_line, f"ligne CSV illisible ({error})", last_line=self.rows.line_num)
                 continue
             except UnicodeDecodeError:
                 raise ImportFailed(
-                    f"{self.label}, vers la ligne {self.rows.line_num + 1} : le fichier n'est pas encodé en UTF-8 "
+                    f"{self.label}, vers la ligne {first_line} : le fichier n'est pas encodé en UTF-8 "
                     "(Windows-1252 ?). INSEE publie ses stocks en UTF-8 : téléchargez-le à nouveau ou "
-                    "convertissez-le. Le répertoire en service n'a pas changé."
+                    "convertissez-le."
                 ) from None
             except (zipfile.BadZipFile, EOFError, zlib.error) as error:
                 raise ImportFailed(
-                    f"{self.label}, vers la ligne {self.rows.line_num + 1} : l'archive ZIP est tronquée ou abîmée "
-                    f"({error}). Le répertoire en service n'a pas changé."
+                    f"{self.label}, vers la ligne {first_line} : l'archive ZIP est tronquée ou abîmée ({error})."
                 ) from None
+            line = self.rows.line_num
+            if line > first_line:
+                report.set_aside(
+                    first_line, "guillemet non refermé : ces lignes forment un seul enregistrement", last_line=line
+                )
+                continue
             if not values:
                 continue
             if len(values) != width:
-                report.set_aside(self.rows.line_num, f"{len(values)} colonnes au lieu de {width}")
+                report.set_aside(line, f"{len(values)} colonnes au lieu de {width}")
                 continue
-            yield self.rows.line_num, values
+            yield line, values
 
     def close(self) -> None:
         self.raw.close()
+
+
+def _luhn(digits: str) -> bool:
+    """The Luhn key of SIREN and SIRET, checked inline: python-stdnum's `is_valid` costs most of a row's time."""
+    total = 0
+    for position, character in enumerate(reversed(digits)):
+        value = ord(character) - 48
+        if position % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+LA_POSTE = "356000000"
+LA_POSTE_HEAD_OFFICE = "35600000000048"
+
+
+def siret_key_is_right(siret: str) -> bool:
+    """As `stdnum.fr.siret.is_valid` for 14 digits: the SIRET's key (La Poste's establishments, but its head office,
+    have the sum of their digits a multiple of 5 instead), and the SIREN's."""
+    if siret.startswith(LA_POSTE) and siret != LA_POSTE_HEAD_OFFICE:
+        key_is_right = sum(ord(character) - 48 for character in siret) % 5 == 0
+    else:
+        key_is_right = _luhn(siret)
+    return key_is_right and _luhn(siret[:9])
 
 
 def _text_columns(model, mapping: dict[str, str]) -> list[tuple[str, int]]:
@@ -257,7 +326,7 @@ class EstablishmentRows:
             raise Malformed(f"SIRET « {siret[:20]} » : 14 chiffres attendus")
         if siret != values[at["siren"]].strip() + values[at["nic"]].strip():
             raise Malformed(f"SIRET {siret} : ce n'est pas le SIREN suivi du NIC")
-        if not stdnum_siret.is_valid(siret):
+        if not siret_key_is_right(siret):
             raise Malformed(f"SIRET {siret} : clé de contrôle fausse")
         state = values[at["etatAdministratifEtablissement"]].strip()
         if state not in ("A", "F"):
@@ -284,7 +353,7 @@ class LegalUnitRows:
         siren = values[at["siren"]].strip()
         if not (len(siren) == 9 and siren.isdigit()):
             raise Malformed(f"SIREN « {siren[:20]} » : 9 chiffres attendus")
-        if not stdnum_siren.is_valid(siren):
+        if not _luhn(siren):
             raise Malformed(f"SIREN {siren} : clé de contrôle fausse")
         state = values[at["etatAdministratifUniteLegale"]].strip()
         if state not in ("A", "C"):
@@ -299,6 +368,8 @@ def _texts(values: list[str], columns: list[tuple[int, str, int]], key: str) -> 
     texts = []
     for position, column, limit in columns:
         value = values[position].strip()
+        if "\x00" in value:
+            raise Malformed(f"{key} : {column} contient un caractère nul")
         if len(value) > limit:
             raise Malformed(f"{key} : {column} dépasse {limit} caractères")
         texts.append(value)
@@ -311,12 +382,21 @@ class Outcome:
     establishments: FileReport
     legal_units: FileReport
     duplicates: int
+    # The replaced stock's rows could not all be deleted (an interruption): the next import deletes the rest.
+    leftovers: bool = False
 
     def lines(self) -> list[str]:
         text = [f"Stock SIRENE du {self.stock.stock_date:%d/%m/%Y} en service."]
         text += self.establishments.lines() + self.legal_units.lines()
         if self.duplicates:
-            text.append(f"{self.duplicates} SIRET figurent plusieurs fois dans le fichier des établissements.")
+            text.append(
+                f"{plural(self.duplicates, 'SIRET figure', 'SIRET figurent')} plusieurs fois dans le fichier des "
+                "établissements."
+            )
+        if self.leftovers:
+            text.append(
+                "La suppression des lignes du stock remplacé a été interrompue : le prochain import la terminera."
+            )
         return text
 
 
@@ -325,10 +405,15 @@ def load(
     legal_units: str,
     *,
     stock_date: date | None = None,
+    force: bool = False,
     progress: Callable[[Progress], None] | None = None,
 ) -> Outcome:
     """Loads the two files into a new stock and puts it in service, or raises `ImportFailed` having changed nothing
-    the portal reads."""
+    the portal reads.
+
+    `stock_date`: the stock's date; by default the one both archives give their file (a plain CSV has none to
+    give). `force`: put the stock in service even if it does not look whole, or is older than the one in service.
+    """
     files = []
     try:
         files.append(
@@ -340,80 +425,161 @@ def load(
             )
         )
         files.append(StockFile(legal_units, label="Unités légales", columns=LEGAL_UNIT_COLUMNS, other_kind="siret"))
+        written_on = stock_date or _date_of(*files)
         with _single_import():
-            return _load(*files, stock_date=stock_date, progress=progress)
+            _refuse_older(written_on, force=force)
+            return _load(*files, stock_date=written_on, force=force, progress=progress)
     finally:
         for stock_file in files:
             stock_file.close()
 
 
+def _date_of(establishments: StockFile, legal_units: StockFile) -> date:
+    """The date both archives give their file: INSEE writes the two files of a stock on the same day."""
+    dates = {establishments.written_on, legal_units.written_on}
+    if None in dates:
+        raise ImportFailed(
+            "Précisez la date du stock avec --date AAAA-MM-JJ : un fichier CSV ne la donne pas (une archive ZIP "
+            "d'INSEE, si)."
+        )
+    if len(dates) > 1:
+        raise ImportFailed(
+            "Les deux archives ne sont pas du même stock : celle des établissements date du "
+            f"{establishments.written_on:%d/%m/%Y}, celle des unités légales du {legal_units.written_on:%d/%m/%Y}. "
+            "Téléchargez les deux fichiers du même mois, ou précisez --date si vous êtes sûr de leur accord."
+        )
+    return dates.pop()
+
+
+def _refuse_older(stock_date: date, *, force: bool) -> None:
+    current = Stock.objects.filter(state=Stock.State.CURRENT).first()
+    if current and stock_date < current.stock_date and not force:
+        raise ImportFailed(
+            f"Le stock du {stock_date:%d/%m/%Y} est plus ancien que celui en service (stock du "
+            f"{current.stock_date:%d/%m/%Y}). Ajoutez --force pour revenir à un stock ancien."
+        )
+
+
 class _single_import:
-    """On PostgreSQL, a session advisory lock: a second import started meanwhile stops at once."""
+    """One import at a time: a second one started meanwhile stops at once. PostgreSQL: a session advisory lock;
+    other databases: an exclusive lock on a file beside the database (`flock`, released if the process dies)."""
 
     def __enter__(self):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-                if not cursor.fetchone()[0]:
-                    raise ImportFailed("Un autre import du répertoire SIRENE est en cours : attendez qu'il finisse.")
+                locked = cursor.fetchone()[0]
+        else:
+            name = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+            self.lock_file = (Path(tempfile.gettempdir()) / f"sirene-import-{name}.lock").open("w")
+            try:
+                fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except BlockingIOError:
+                self.lock_file.close()
+                locked = False
+        if not locked:
+            raise ImportFailed("Un autre import du répertoire SIRENE est en cours : attendez qu'il finisse.")
         return self
 
     def __exit__(self, *exc):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        else:
+            fcntl.flock(self.lock_file, fcntl.LOCK_UN)
+            self.lock_file.close()
 
 
-def _load(establishments: StockFile, legal_units: StockFile, *, stock_date, progress) -> Outcome:
+def _load(establishments: StockFile, legal_units: StockFile, *, stock_date, force, progress) -> Outcome:
+    clock = _Clock(progress, total_bytes=establishments.size + legal_units.size)
+    clock.stage("Suppression des restes d'un import précédent")
     _discard_unfinished()
-    written_on = stock_date or establishments.written_on or _modified_on(establishments.path)
+    _delete_replaced()
     stock = Stock.objects.create(
-        stock_date=written_on,
+        stock_date=stock_date,
         establishments_file=establishments.path.name,
         legal_units_file=legal_units.path.name,
     )
     reports = FileReport("Établissements"), FileReport("Unités légales")
-    clock = _Clock(progress, total_bytes=establishments.size + legal_units.size)
     try:
         _write(stock, establishments, EstablishmentRows(establishments.positions), reports[0], clock)
         clock.done_bytes = establishments.size
         _write(stock, legal_units, LegalUnitRows(legal_units.positions), reports[1], clock)
+        if not force:
+            _refuse_incomplete(reports)
+        clock.stage("Recherche des SIRET en double")
         duplicates = _duplicated_sirets(stock)
+        clock.stage("Mise en service et marquage des structures")
         _put_in_service(stock, reports)
     except BaseException:
         _discard(stock)
         raise
-    _delete_replaced()
+    clock.stage("Suppression des lignes du stock remplacé")
+    try:
+        _delete_replaced()
+    except KeyboardInterrupt:
+        return Outcome(stock, *reports, duplicates=duplicates, leftovers=True)
     return Outcome(stock, *reports, duplicates=duplicates)
 
 
-def _modified_on(path: Path) -> date:
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.get_current_timezone()).date()
+def _refuse_incomplete(reports: tuple[FileReport, FileReport]) -> None:
+    """A stock that does not look whole stays out of service (`force` puts it in anyway)."""
+    current = Stock.objects.filter(state=Stock.State.CURRENT).first()
+    previous = {"Établissements": current.establishments, "Unités légales": current.legal_units} if current else {}
+    for report in reports:
+        if report.rows == 0:
+            raise ImportFailed(f"{report.label} : aucune ligne n'a pu être chargée. {_first_reasons(report)}")
+        if report.malformed > MAX_SET_ASIDE * report.records:
+            raise ImportFailed(
+                f"{report.label} : {figure(report.malformed)} lignes sur {figure(report.records)} ont été écartées "
+                f"(plus de {MAX_SET_ASIDE:.0%}) : le fichier semble abîmé. {_first_reasons(report)} Ajoutez --force "
+                "pour le mettre en service quand même."
+            )
+        if report.rows < MIN_SHARE_OF_PREVIOUS * previous.get(report.label, 0):
+            raise ImportFailed(
+                f"{report.label} : {figure(report.rows)} lignes chargées, contre {figure(previous[report.label])} "
+                "dans le stock en service : le fichier semble tronqué. Ajoutez --force pour le mettre en service "
+                "quand même."
+            )
+
+
+def _first_reasons(report: FileReport) -> str:
+    return " ; ".join(f"{where} : {reason}" for where, reason in report.examples[:3]) + "." if report.examples else ""
 
 
 class _Clock:
-    """Calls `progress` about once a second."""
+    """Calls `progress` about once a second on a terminal, every ten seconds otherwise (a log)."""
 
-    def __init__(self, progress, *, total_bytes: int):
+    def __init__(self, progress, *, total_bytes: int, every: float = 1.0):
         self.progress = progress
         self.total_bytes = max(total_bytes, 1)
         self.done_bytes = 0
-        self.started = time.monotonic()
+        self.every = every
+        self.file_started = time.monotonic()
         self.last = 0.0
+
+    def start_file(self) -> None:
+        self.file_started = time.monotonic()
 
     def tick(self, label: str, rows: int, stock_file: StockFile, *, final: bool = False) -> None:
         now = time.monotonic()
-        if self.progress is None or (now - self.last < 1 and not final):
+        if self.progress is None or (now - self.last < self.every and not final):
             return
         self.last = now
         fraction = min((self.done_bytes + stock_file.position()) / self.total_bytes, 1.0)
-        self.progress(Progress(label, rows, now - self.started, fraction))
+        self.progress(Progress(label, rows, now - self.file_started, fraction))
+
+    def stage(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(Progress("", 0, 0.0, 1.0, stage=text))
 
 
 def _write(stock: Stock, stock_file: StockFile, kind, report: FileReport, clock: _Clock) -> None:
     """Every well-formed row of `stock_file` into `kind.model`'s table, under `stock`."""
     table = kind.model._meta.db_table
     columns = [kind.model._meta.get_field(name).column for name in kind.fields]
+    clock.start_file()
 
     def rows():
         for line, values in stock_file.records(report):
@@ -477,36 +643,44 @@ def _duplicated_sirets(stock: Stock) -> int:
 
 
 def _put_in_service(stock: Stock, reports: tuple[FileReport, FileReport]) -> None:
+    """The new stock in service in place of the old one, in one transaction, if it is still the one loading."""
     with transaction.atomic():
-        list(Stock.objects.select_for_update().filter(state=Stock.State.CURRENT))
+        list(Stock.objects.select_for_update().filter(state__in=[Stock.State.CURRENT, Stock.State.LOADING]))
         Stock.objects.filter(state=Stock.State.CURRENT).update(state=Stock.State.REPLACED)
-        stock.state = Stock.State.CURRENT
-        stock.finished_at = timezone.now()
-        stock.establishments, stock.legal_units = reports[0].rows, reports[1].rows
-        stock.malformed = reports[0].malformed + reports[1].malformed
-        stock.report = "\n".join(reports[0].lines() + reports[1].lines())
-        stock.save()
+        swapped = Stock.objects.filter(pk=stock.pk, state=Stock.State.LOADING).update(
+            state=Stock.State.CURRENT,
+            finished_at=timezone.now(),
+            establishments=reports[0].rows,
+            legal_units=reports[1].rows,
+            malformed=reports[0].malformed + reports[1].malformed,
+            report="\n".join(reports[0].lines() + reports[1].lines()),
+        )
+        if not swapped:
+            raise ImportFailed("L'import a été abandonné pendant son chargement (un autre import l'a remplacé).")
+        stock.refresh_from_db()
         stock_replaced.send(sender=Stock, stock=stock)
 
 
 def _rows_of(stocks) -> None:
     """Deletes the stocks' rows. PostgreSQL deletes them in one statement, which no reader waits on; SQLite in
-    batches, each its own transaction, so that the portal's writes are not held back for the whole of it."""
+    batches of consecutive ids, each its own transaction, so that the portal's writes are not held back for the
+    whole of it (a stock's rows were inserted together: their ids follow each other)."""
     for model in (Establishment, LegalUnit):
         rows = model.objects.filter(stock__in=stocks)
         if connection.vendor == "postgresql":
             rows.delete()
             continue
-        while True:
+        bounds = rows.aggregate(first=Min("pk"), last=Max("pk"))
+        if bounds["first"] is None:
+            continue
+        for start in range(bounds["first"], bounds["last"] + 1, BATCH):
             with transaction.atomic():
-                deleted, _ = model.objects.filter(pk__in=list(rows.values_list("pk", flat=True)[:BATCH])).delete()
-            if not deleted:
-                break
+                rows.filter(pk__gte=start, pk__lt=start + BATCH).delete()
 
 
 def _delete_replaced() -> None:
     """The rows of the stocks no longer in service; the stocks themselves stay, as the imports' record."""
-    _rows_of(Stock.objects.filter(state=Stock.State.REPLACED).values("pk"))
+    _rows_of(list(Stock.objects.filter(state=Stock.State.REPLACED).values_list("pk", flat=True)))
 
 
 def _discard(stock: Stock) -> None:
@@ -518,7 +692,8 @@ def _discard(stock: Stock) -> None:
 
 
 def _discard_unfinished() -> None:
-    """An import interrupted before it could clean up (a killed process) left a stock loading: its rows go."""
-    unfinished = Stock.objects.filter(state=Stock.State.LOADING)
-    _rows_of(unfinished.values("pk"))
-    unfinished.update(state=Stock.State.FAILED, finished_at=timezone.now())
+    """An import interrupted before it could clean up (a killed process) left a stock loading: its rows go. The
+    lock (`_single_import`) makes sure no other import is loading it."""
+    unfinished = list(Stock.objects.filter(state=Stock.State.LOADING).values_list("pk", flat=True))
+    _rows_of(unfinished)
+    Stock.objects.filter(pk__in=unfinished).update(state=Stock.State.FAILED, finished_at=timezone.now())

@@ -83,7 +83,7 @@ def test_the_zip_insee_ships_loads_as_the_csv_does(db, write_stock):
 
 def test_a_new_stock_replaces_the_old_one_whole(db, write_stock):
     load_sample()
-    establishments, legal_units = write_stock(rows=10)
+    establishments, legal_units = write_stock(rows=290)
 
     importer.load(establishments, legal_units, stock_date=date(2026, 12, 1))
 
@@ -92,7 +92,7 @@ def test_a_new_stock_replaces_the_old_one_whole(db, write_stock):
         (Stock.State.CURRENT, date(2026, 12, 1)),
     ]
     # The replaced stock's rows are gone; the new one answers.
-    assert Establishment.objects.count() == LegalUnit.objects.count() == 10
+    assert Establishment.objects.count() == LegalUnit.objects.count() == 290
     assert look_up(LISTED).stock_date == date(2026, 12, 1)
     assert look_up(rows_of(ESTABLISHMENTS)[-1][2]) == Unlisted(rows_of(ESTABLISHMENTS)[-1][2], date(2026, 12, 1))
 
@@ -108,10 +108,10 @@ def test_malformed_rows_are_set_aside_and_reported_by_line(db, tmp_path):
     short = rows[7][:10]
     establishments = write_rows(tmp_path / "e.csv", [header, *rows[:5], bad_key, bad_state, short, *rows[8:]])
 
-    outcome = importer.load(establishments, str(LEGAL_UNITS))
+    outcome = importer.load(establishments, str(LEGAL_UNITS), stock_date=STOCK_DATE)
 
     assert outcome.establishments.rows == 297 and outcome.establishments.malformed == 3
-    assert [line for line, _ in outcome.establishments.examples] == [7, 8, 9]
+    assert [where for where, _ in outcome.establishments.examples] == ["ligne 7", "ligne 8", "ligne 9"]
     reasons = [reason for _, reason in outcome.establishments.examples]
     assert "clé de contrôle fausse" in reasons[0]
     assert "état administratif « X » inconnu" in reasons[1]
@@ -145,7 +145,7 @@ def test_a_wrong_header_stops_before_anything_is_written(in_service, tmp_path):
 
 def test_the_two_files_swapped_are_told_so(in_service):
     with pytest.raises(importer.ImportFailed, match="les deux ont-ils été inversés"):
-        importer.load(str(LEGAL_UNITS), str(ESTABLISHMENTS))
+        importer.load(str(LEGAL_UNITS), str(ESTABLISHMENTS), stock_date=STOCK_DATE)
 
 
 def test_a_semicolon_file_is_told_the_separator(in_service, tmp_path):
@@ -165,7 +165,7 @@ def test_a_semicolon_file_is_told_the_separator(in_service, tmp_path):
 def test_a_file_that_is_neither_csv_nor_zip_is_refused(in_service, tmp_path, content):
     (tmp_path / "e.csv").write_bytes(content)
 
-    with pytest.raises(importer.ImportFailed, match=r"Établissements : (ce n'est|le fichier est vide)"):
+    with pytest.raises(importer.ImportFailed, match=r"Établissements : (ce n'est|le fichier est vide|le début du)"):
         importer.load(str(tmp_path / "e.csv"), str(LEGAL_UNITS))
 
 
@@ -207,17 +207,18 @@ def test_a_windows_1252_file_fails_with_the_line_and_leaves_the_stock_in_service
     establishments = write_rows(tmp_path / "e.csv", [header, *rows], encoding="cp1252")
 
     with pytest.raises(importer.ImportFailed, match="n'est pas encodé en UTF-8") as failure:
-        importer.load(establishments, str(LEGAL_UNITS))
+        importer.load(establishments, str(LEGAL_UNITS), stock_date=STOCK_DATE)
     assert "vers la ligne" in str(failure.value)
 
 
 def test_an_interruption_leaves_the_stock_in_service(in_service, write_stock):
     def interrupt(progress):
-        raise KeyboardInterrupt
+        if not progress.stage:  # while rows are written
+            raise KeyboardInterrupt
 
     establishments, legal_units = write_stock(rows=20)
     with pytest.raises(KeyboardInterrupt):
-        importer.load(establishments, legal_units, progress=interrupt)
+        importer.load(establishments, legal_units, stock_date=STOCK_DATE, progress=interrupt)
     assert Stock.objects.filter(state=Stock.State.FAILED).count() == 1
 
 
@@ -225,8 +226,9 @@ def test_progress_says_rows_and_how_much_is_read(db, write_stock):
     seen = []
     establishments, legal_units = write_stock(rows=2500)
 
-    importer.load(establishments, legal_units, progress=seen.append)
+    importer.load(establishments, legal_units, stock_date=STOCK_DATE, progress=seen.append)
 
+    seen = [progress for progress in seen if not progress.stage]
     assert seen[-1].label == "Unités légales" and seen[-1].rows == 2500
     assert [p.rows for p in seen if p.label == "Établissements"][-1] == 2500
     assert seen[-1].fraction == pytest.approx(1.0)
@@ -243,7 +245,7 @@ def test_the_command_reports_and_fails_clearly(db, tmp_path, capsys):
         stderr=io.StringIO(),
     )
     assert "Stock SIRENE du 01/11/2026 en service." in out.getvalue()
-    assert "Établissements : 300 lignes chargées, 0 écartées." in out.getvalue()
+    assert "Établissements : 300 lignes chargées, 0 écartée." in out.getvalue()
 
     (tmp_path / "e.csv").write_text("nom,prenom\nMartin,Jeanne\n", encoding="utf-8")
     with pytest.raises(CommandError, match="Le répertoire en service n'a pas changé"):
@@ -267,7 +269,7 @@ def test_a_second_import_meanwhile_is_refused(write_stock):
     other.cursor().execute("SELECT pg_advisory_lock(%s)", [importer.LOCK_KEY])
     try:
         with pytest.raises(importer.ImportFailed, match="Un autre import"):
-            importer.load(establishments, legal_units)
+            importer.load(establishments, legal_units, stock_date=STOCK_DATE)
     finally:
         other.close()
     assert not Stock.objects.exists()
@@ -301,3 +303,105 @@ def test_readers_see_one_stock_or_the_other_while_it_is_replaced(write_stock):
     assert {answer.stock_date for answer in answers} <= {STOCK_DATE, date(2026, 12, 1)}
     assert all(answer.name == "EARL DU PLATEAU" for answer in answers)
     assert look_up(LISTED).stock_date == date(2026, 12, 1)
+
+
+def test_a_stock_that_does_not_look_whole_stays_out_of_service_unless_forced(in_service, tmp_path):
+    header, *rows = rows_of(ESTABLISHMENTS)
+    truncated = write_rows(tmp_path / "e.csv", [header, *rows[:150]])
+
+    with pytest.raises(importer.ImportFailed, match="150 lignes chargées, contre 300 dans le stock en service"):
+        importer.load(truncated, str(LEGAL_UNITS), stock_date=date(2026, 12, 1))
+    assert Stock.objects.filter(state=Stock.State.FAILED).count() == 1
+
+
+def test_forced_a_smaller_stock_goes_in_service(db, tmp_path):
+    load_sample()
+    header, *rows = rows_of(ESTABLISHMENTS)
+    truncated = write_rows(tmp_path / "e.csv", [header, *rows[:150]])
+
+    outcome = importer.load(truncated, str(LEGAL_UNITS), stock_date=date(2026, 12, 1), force=True)
+
+    assert outcome.stock.state == Stock.State.CURRENT and Establishment.objects.count() == 150
+
+
+def test_a_shifted_header_sets_every_row_aside_and_changes_nothing(in_service, tmp_path):
+    header, *rows = rows_of(ESTABLISHMENTS)
+    establishments = write_rows(tmp_path / "e.csv", [[*header, "colonneEnTrop"], *rows])
+
+    with pytest.raises(
+        importer.ImportFailed, match=r"aucune ligne n'a pu être chargée\. ligne 2 : 53 colonnes au lieu de 54"
+    ):
+        importer.load(establishments, str(LEGAL_UNITS), stock_date=date(2026, 12, 1))
+
+
+def test_too_many_rows_set_aside_stop_the_swap(in_service, tmp_path):
+    header, *rows = rows_of(ESTABLISHMENTS)
+    siret = header.index("siret")
+    damaged = [
+        [*row[:siret], row[siret][:-1] + "x", *row[siret + 1 :]] if i % 20 == 0 else row for i, row in enumerate(rows)
+    ]
+    establishments = write_rows(tmp_path / "e.csv", [header, *damaged])
+
+    with pytest.raises(importer.ImportFailed, match="15 lignes sur 300 ont été écartées"):
+        importer.load(establishments, str(LEGAL_UNITS), stock_date=date(2026, 12, 1))
+
+
+def test_an_older_stock_is_refused_unless_forced(in_service):
+    with pytest.raises(importer.ImportFailed, match="plus ancien que celui en service"):
+        load_sample(stock_date=date(2026, 10, 1))
+
+
+def test_a_csv_needs_its_date(in_service):
+    with pytest.raises(importer.ImportFailed, match="Précisez la date du stock avec --date"):
+        importer.load(str(ESTABLISHMENTS), str(LEGAL_UNITS))
+
+
+def test_two_archives_of_different_months_are_refused(in_service, write_stock):
+    establishments, legal_units = write_stock(rows=300, zipped=True)
+    with zipfile.ZipFile(legal_units) as archive:
+        [member] = archive.infolist()
+        content = archive.read(member)
+    with zipfile.ZipFile(legal_units, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(member.filename, date_time=(2026, 10, 1, 0, 0, 0)), content)
+
+    with pytest.raises(importer.ImportFailed, match="ne sont pas du même stock"):
+        importer.load(establishments, legal_units)
+
+
+def test_a_nul_byte_or_an_unclosed_quote_is_set_aside_by_its_lines(db, tmp_path):
+    header, *rows = rows_of(ESTABLISHMENTS)
+    city = header.index("libelleCommuneEtablissement")
+    rows[3][city] = "CRE\x00ST"
+    establishments = write_rows(tmp_path / "e.csv", [header, *rows])
+    with open(establishments, "a", encoding="utf-8") as stream:
+        stream.write('1,"unclosed\n2,3\n')
+
+    outcome = importer.load(establishments, str(LEGAL_UNITS), stock_date=STOCK_DATE)
+
+    examples = dict(outcome.establishments.examples)
+    assert "contient un caractère nul" in examples["ligne 5"]
+    assert "guillemet non refermé" in examples["lignes 302 à 303"]
+    assert outcome.establishments.rows == 299 and outcome.establishments.malformed == 3
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_inline_key_check_agrees_with_python_stdnum(seed):
+    import random
+
+    from stdnum.fr import siret as stdnum_siret
+
+    from tests.factories import make_siret
+
+    rng = random.Random(seed)
+    numbers = [make_siret(rng) for _ in range(200)]
+    numbers += ["".join(rng.choice("0123456789") for _ in range(14)) for _ in range(2000)]
+    numbers += ["35600000000048", "35600000049837", "35600000012345"]  # La Poste's establishments
+    for number in numbers:
+        assert importer.siret_key_is_right(number) == stdnum_siret.is_valid(number), number
+
+
+def test_a_second_import_meanwhile_is_refused_on_sqlite_too(in_service, tmp_path):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL's advisory lock is tested above")
+    with importer._single_import(), pytest.raises(importer.ImportFailed, match="Un autre import"):
+        load_sample(stock_date=date(2026, 12, 1))
