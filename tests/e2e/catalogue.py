@@ -7,7 +7,7 @@ real browser, first as it is shown, then in its error state; the titles test
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.tokens import default_token_generator
@@ -22,6 +22,7 @@ from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
 from instruction import workflows
 from refunds.models import Campaign, Product, RefundRequest
+from sirene.models import Diffusion, Establishment, LegalUnit, Stock
 from structures.models import Membership
 from tests.factories import (
     ApprovalRequestFactory,
@@ -284,6 +285,37 @@ def address_change_path(farm: Farm) -> str:
     return reverse("accounts:confirm_address_change", args=[change.make_token()])
 
 
+def sirene_comparison_path(farm: Farm) -> str:
+    """« Comparer avec le répertoire SIRENE » for EARL Martin, a stock in service listing it under INSEE's name and
+    the address its managers never typed: the name, the VAT number and each address line differ. Asked for twice by
+    the titles test, the stock is written once."""
+    stock, created = Stock.objects.get_or_create(state=Stock.State.CURRENT, defaults={"stock_date": date(2026, 11, 1)})
+    if created:
+        siret = farm.structure.siret
+        Establishment.objects.create(
+            stock=stock,
+            siret=siret,
+            diffusion=Diffusion.PUBLIC,
+            state=Establishment.State.ACTIVE,
+            head_office=True,
+            address_complement="LIEU-DIT LES GRANGES",
+            street_number="12",
+            repetition_index="B",
+            street_type="RTE",
+            street_name="DE LA FORET",
+            postal_code="26400",
+            city="CREST",
+        )
+        LegalUnit.objects.create(
+            stock=stock,
+            siren=siret[:9],
+            diffusion=Diffusion.PUBLIC,
+            state=LegalUnit.State.ACTIVE,
+            denomination="EARL MARTIN",
+        )
+    return reverse("structures:structure_sirene", args=[farm.structure.pk])
+
+
 SCREENS = [
     # Anyone
     Screen("accueil", "anonymous", at("home")),
@@ -319,6 +351,7 @@ SCREENS = [
     Screen("gérer une structure", "manager", at("structures:structure_manage"), choose_no_structure),
     Screen("créer une structure", "member", at("approvals:structure_create"), submit_blank),
     Screen("modifier une structure", "manager", at("structures:structure_update", structure_pk), submit_blank),
+    Screen("comparer avec le répertoire SIRENE", "manager", sirene_comparison_path),
     Screen("utilisateurs de la structure", "manager", at("structures:structure_users", structure_pk)),
     Screen(
         "détacher un utilisateur",

@@ -29,6 +29,7 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
 import pytest
@@ -51,6 +52,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
 from refunds.models import PaymentBatch, Product
+from sirene.models import Diffusion, Establishment, LegalUnit, Stock
 from structures.models import BankAccount
 from tests.factories import PASSWORD, make_siret
 from tests.structures.conftest import PDF
@@ -63,6 +65,36 @@ def _failed_sign_in_stays_recent(settings):
     """The world is built once per module, and a slow machine takes more than axes' 15-minute cool-off
     to run it: its failed sign-in would then count as expired, and « cleanup » would find something."""
     settings.AXES_COOLOFF_TIME = 24  # hours
+
+
+@pytest.fixture(scope="module")
+def world(world, django_db_blocker):
+    """The world, with a SIRENE stock in service that lists farm A under INSEE's name and address: the
+    comparison page has differences to offer, so a manager's POST takes one and the refusals guard a real step.
+    Written inside the world's transaction, rolled back with it."""
+    with django_db_blocker.unblock():
+        stock = Stock.objects.create(stock_date=date(2026, 11, 1), state=Stock.State.CURRENT)
+        Establishment.objects.create(
+            stock=stock,
+            siret=world.farm.siret,
+            diffusion=Diffusion.PUBLIC,
+            state=Establishment.State.ACTIVE,
+            head_office=True,
+            street_number="1",
+            street_type="RTE",
+            street_name="DE CREST",
+            postal_code="26400",
+            city="CREST",
+        )
+        LegalUnit.objects.create(
+            stock=stock,
+            siren=world.farm.siret[:9],
+            diffusion=Diffusion.PUBLIC,
+            state=LegalUnit.State.ACTIVE,
+            denomination="EARL DU CHAMP A",
+        )
+    world.admin_objects["sirene.stock"] = stock
+    return world
 
 
 PERSONAS = [
@@ -234,6 +266,11 @@ PORTAL = {
     # What refund requests carry: the password is asked again, as for bank details.
     ("structures:structure_update", "get"): expect(NOT_FOUND, **managers(OK, REAUTH)),
     ("structures:structure_update", "post"): expect(
+        NOT_FOUND, **managers(done(page("structures:structure_update", "farm")), REAUTH)
+    ),
+    # « Comparer avec le répertoire SIRENE »: what « Modifier une structure » changes, guarded the same way.
+    ("structures:structure_sirene", "get"): expect(NOT_FOUND, **managers(OK, REAUTH)),
+    ("structures:structure_sirene", "post"): expect(
         NOT_FOUND, **managers(done(page("structures:structure_update", "farm")), REAUTH)
     ),
     ("structures:structure_users", "get"): expect(NOT_FOUND, **managers(OK)),
@@ -503,6 +540,7 @@ def _reset_link(w):
 URL_ARGS = {
     "structures:structure_detail": ["farm"],
     "structures:structure_update": ["farm"],
+    "structures:structure_sirene": ["farm"],
     "structures:structure_users": ["farm"],
     "structures:membership_detach": ["farm", "attached_membership"],
     "structures:main_manager_hand_over": ["farm"],
@@ -590,6 +628,7 @@ DATA = {
         "beneficiary_category": "farming_company",
         "pacage": "026123456",
     },
+    ("structures:structure_sirene", "post"): lambda w: {"name": "on"},
     ("structures:main_manager_hand_over", "post"): lambda w: {"membership": w.attached_membership.pk},
     ("structures:bank_account_create", "post"): lambda w: {
         "label": "Compte neuf",
@@ -769,6 +808,8 @@ RIGHTS = {
     "refunds.refundrequest": Rights(add=False, change=False, delete=False),
     # Who instructs which département: superusers (no group holds these permissions).
     "instruction.instructor": Rights(),
+    # The SIRENE directory's imports, with their reports: `import_sirene` alone writes them.
+    "sirene.stock": Rights(add=False, change=False, delete=False),
 }
 # An empty change form posted by a superuser comes back with its errors (200), except where every field
 # is read-only: « saved », back to the list, nothing changed.
@@ -799,6 +840,8 @@ GROUP_RIGHTS = {
     "refunds.product": "view",
     "refunds.rate": "view",
     "refunds.campaign": "view",
+    # sirene/migrations/0002: why a SIRET was refused or a structure marked absent.
+    "sirene.stock": "view",
 }
 # django-simple-history's admins add one page: a past version, to read only.
 WITH_PAST_VERSIONS = ["structures.structure", "structures.membership", "structures.bankaccount"]
@@ -839,6 +882,7 @@ SUPERUSER_DELETE_SELECTED = {
     "audit.auditevent": OK,
     "approvals.approvalrequest": _back("approvals.approvalrequest"),  # its own actions, not this one
     "refunds.refundrequest": OK,  # no action at all
+    "sirene.stock": OK,  # no action at all
 }
 
 
