@@ -116,14 +116,14 @@ class StructureCreateForm(SiretForm):
         "pour lequel vous travaillez)."
     )
 
-    def clean_siret(self):
-        siret = super().clean_siret()
-        directory.refuse_closed(siret)
-        return siret
-
     def save(self) -> workflows.Joined | None:
-        """Creates the structure or files the request. Not in `clean_siret`: the caller counts look-ups
-        (throttling) first."""
+        """Creates the structure or files the request; a closed establishment is refused under the SIRET (as at
+        sign-up). Not in `clean_siret`: the caller counts look-ups (throttling) first."""
+        try:
+            directory.refuse_closed(self.cleaned_data["siret"])
+        except forms.ValidationError as error:
+            self.add_error("siret", error)
+            return None
         return self._filed(workflows.create_structure, siret=self.cleaned_data["siret"])
 
 

@@ -172,12 +172,12 @@ def sirene(request: RefundRequest) -> str:
     structure = request.structure
     if structure.sirene_state == SireneState.UNLISTED:
         return (
-            f"La structure est absente du répertoire SIRENE au {structure.sirene_stock_date:%d/%m/%Y} : un "
-            "établissement créé depuis ce stock n'y figure pas encore ; sinon, son SIRET n'est celui d'aucun "
-            "établissement."
+            f"SIRET absent du stock SIRENE du {structure.sirene_stock_date:%d/%m/%Y} (établissement créé depuis, non "
+            "diffusé dans les fichiers publics, ou SIRET erroné) : à vérifier sur l'avis de situation SIRENE."
         )
     if structure.sirene_state == SireneState.CLOSED:
         return (
-            f"L'établissement est fermé selon le répertoire SIRENE (stock du {structure.sirene_stock_date:%d/%m/%Y})."
+            f"Établissement fermé selon le répertoire SIRENE (stock du {structure.sirene_stock_date:%d/%m/%Y}) : "
+            "sa date de fermeture, sur l'avis de situation SIRENE, est à rapprocher des dates des factures."
         )
     return ""

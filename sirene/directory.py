@@ -128,10 +128,11 @@ def shown(value: str | None) -> str:
 
 
 def name_of(row) -> str:
-    """The legal unit's denomination; a sole trader's first name and name; else the establishment's own name."""
+    """The legal unit's denomination; a sole trader's usual first name and name; else the establishment's own
+    name."""
     if denomination := shown(row.unit_denomination):
         return denomination
-    last_name = shown(row.unit_usage_name) or shown(row.unit_last_name)
+    last_name = shown(row.unit_last_name) or shown(row.unit_usage_name)  # the name at birth, as on the register
     first_name = shown(row.unit_usual_first_name) or shown(row.unit_first_name)
     if last_name:
         return f"{first_name.title()} {last_name.upper()}".strip()

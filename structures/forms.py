@@ -4,7 +4,6 @@ from crispy_forms.layout import Div, Fieldset
 from django import forms
 from django.urls import reverse
 from django.utils.text import capfirst
-from django_countries import Countries
 from schwifty import IBAN
 
 from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
@@ -479,10 +478,9 @@ class HandOverForm(forms.Form):
         return chosen
 
 
-# « Comparer avec le répertoire SIRENE »: the fields the directory knows, in the order of « Modifier une structure ».
-COMPARED = ["name", "vat_number", "address", "address_complement_1", "postal_code", "city", "country"]
-# Those the structure cannot leave blank: a blank value from the directory is not offered for them.
-REQUIRED_FIELDS = {"name", "address", "postal_code", "city", "country"}
+# « Comparer avec le répertoire SIRENE »: the fields the directory gives, in the order of « Modifier une structure ».
+# Not the country: the import reads French addresses only.
+COMPARED = ["name", "vat_number", "address", "address_complement_1", "postal_code", "city"]
 
 
 @dataclass(frozen=True)
@@ -495,33 +493,49 @@ class Difference:
 
 class SireneComparisonForm(forms.Form):
     """« Comparer avec le répertoire SIRENE »: a box for each field where the structure differs from the directory;
-    the values ticked are taken, through `workflows.update_structure` (audited and mailed to every manager)."""
+    the values ticked are taken, through `workflows.update_structure` (audited and mailed to every manager).
+
+    Offered only what the directory gives: never a blank value (a complement INSEE does not publish, an address
+    withheld), nor a mere difference of case or spaces, nor a postal code « Modifier une structure » would refuse.
+    The stock compared is posted back: a new stock put in service meanwhile shows the page again.
+    """
+
+    stock = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, structure: Structure, listing, *args, by, **kwargs):
         super().__init__(*args, **kwargs)
         self.structure = structure
         self.by = by
+        self.listing = listing
         self.unlisted = not isinstance(listing, directory.Listed)
         self.values = {} if self.unlisted else directory.values_of(listing, structure.siren)
         self.differences = [
             Difference(name, capfirst(Structure._meta.get_field(name).verbose_name), ours, theirs)
             for name in COMPARED
-            if (ours := _shown(structure, name)) != (theirs := _shown_value(name, self.values.get(name, "")))
-            and (theirs or name not in REQUIRED_FIELDS)
+            if (theirs := _offered(name, self.values.get(name, "")))
+            and _comparable(ours := getattr(structure, name)) != _comparable(theirs)
         ]
+        self.initial["stock"] = listing.stock_date.isoformat() if listing else ""
         for difference in self.differences:
             self.fields[difference.name] = forms.BooleanField(
                 label=difference.label,
                 required=False,
-                help_text=f"Sur le portail : {difference.ours or '(vide)'} → répertoire SIRENE : "
-                f"{difference.theirs or '(vide)'}",
+                help_text=f"Sur le portail : {difference.ours or '(vide)'} → répertoire SIRENE : {difference.theirs}",
             )
         self.helper = fields_only(
-            Fieldset("Informations à reprendre du répertoire SIRENE", *[d.name for d in self.differences])
+            "stock", Fieldset("Informations à reprendre du répertoire SIRENE", *[d.name for d in self.differences])
         )
 
     def clean(self):
         cleaned_data = super().clean()
+        if cleaned_data.get("stock") != self.initial["stock"]:
+            self.data = self.data.copy()
+            self.data["stock"] = self.initial["stock"]  # the page shown again compares with the new stock
+            raise forms.ValidationError(
+                "Un nouveau stock du répertoire SIRENE a été mis en service entre-temps : vérifiez les valeurs "
+                "ci-dessous, puis cochez à nouveau celles à reprendre.",
+                code="stock_changed",
+            )
         if self.differences and not any(cleaned_data.get(d.name) for d in self.differences):
             raise forms.ValidationError("Cochez au moins une information à reprendre.", code="nothing_ticked")
         return cleaned_data
@@ -530,15 +544,20 @@ class SireneComparisonForm(forms.Form):
         """The names of the fields that changed."""
         for difference in self.differences:
             if self.cleaned_data[difference.name]:
-                setattr(self.structure, difference.name, self.values[difference.name])
+                setattr(self.structure, difference.name, difference.theirs)
         return workflows.update_structure(self.structure, by=self.by)
 
 
-def _shown_value(name: str, value) -> str:
-    if name == "country" and value:
-        return str(Countries().name(getattr(value, "code", value)))
-    return str(value)
+def _offered(name: str, value: str) -> str:
+    """The directory's value as it would be taken, or blank when it is not to be offered."""
+    value = squeeze_spaces(value or "")
+    if name == "postal_code" and value:
+        try:
+            return clean_french_postal_code(value)
+        except forms.ValidationError:
+            return ""
+    return value
 
 
-def _shown(structure: Structure, name: str) -> str:
-    return _shown_value(name, getattr(structure, name))
+def _comparable(value: str) -> str:
+    return " ".join(value.split()).casefold()

@@ -32,6 +32,10 @@ class StructureQuerySet(models.QuerySet):
         return self.filter(memberships__user=user, memberships__role__in=Membership.MANAGER_ROLES)
 
 
+# What the SIRENE directory's imports set on a structure (`structures.receivers`), and nobody else.
+DIRECTORY_FIELDS = ["sirene_state", "sirene_stock_date", "address_restricted"]
+
+
 class SireneState(models.TextChoices):
     LISTED = "listed", "Présent"
     CLOSED = "closed", "Fermé"

@@ -19,7 +19,7 @@ from audit.log import record
 from audit.models import Action
 from chorus.uploads import CleanFile
 from structures import directory, emails
-from structures.models import BankAccount, FieldChange, Membership, Structure
+from structures.models import DIRECTORY_FIELDS, BankAccount, FieldChange, Membership, Structure
 
 
 class DefaultAccountInUse(Exception):
@@ -117,7 +117,12 @@ def update_structure(structure: Structure, *, by) -> list[str]:
     and the centre flag are what refund requests will carry.
     """
     with transaction.atomic():
-        before = _tracked(Structure.objects.select_for_update().get(pk=structure.pk))
+        locked = Structure.objects.select_for_update().get(pk=structure.pk)
+        # The directory's marks are the import's (`structures.receivers`), which may have run since the form read
+        # the row: they are kept as they stand, never written back from the form's copy.
+        for name in DIRECTORY_FIELDS:
+            setattr(structure, name, getattr(locked, name))
+        before = _tracked(locked)
         structure.save()
         changed = _record_change(Action.STRUCTURE_CHANGED, before, structure, by=by)
         if changed:

@@ -88,8 +88,8 @@ def test_a_partly_public_address_is_not_shown_at_sign_up(client, signup_data, ou
     recap, structure = sign_up_and_activate(client, signup_data, outbox, PARTIAL)
 
     assert "Libellé de la structure Paul LEFEBVRE" in recap
-    assert "Non diffusible" in recap and "VALENCE" not in recap
-    assert structure.address_restricted and structure.city == "VALENCE"
+    assert "Le répertoire SIRENE ne diffuse pas l'adresse de cet établissement" in recap
+    assert structure.address_restricted and structure.address == "" and structure.city == "VALENCE"
 
 
 def test_a_partly_public_address_is_for_managers_only(sign_in, directory):
@@ -169,7 +169,7 @@ def test_a_request_of_a_structure_absent_from_the_directory_is_flagged(directory
     flags.renew(request, list(request.lines.select_related("product")))
 
     flag = RefundFlag.objects.get(request=request, kind=RefundFlag.Kind.SIRENE)
-    assert flag.explanation.startswith("La structure est absente du répertoire SIRENE au 01/11/2026")
+    assert flag.explanation.startswith("SIRET absent du stock SIRENE du 01/11/2026 (établissement créé depuis")
 
 
 # « Comparer avec le répertoire SIRENE »
@@ -179,7 +179,12 @@ def test_a_request_of_a_structure_absent_from_the_directory_is_flagged(directory
 def listed_farm(directory):
     """Farm EARL DU PLATEAU as its manager typed it before the directory was loaded."""
     structure = FarmFactory(
-        siret=LISTED, name="Earl du Plateau", address="12 route de la Forêt", postal_code="26400", city="Crest"
+        siret=LISTED,
+        name="EARL Plateau",
+        address="Route de la Forêt",
+        address_complement_1="BP 12",
+        postal_code="26400",
+        city="Crest",
     )
     MembershipFactory(structure=structure, role=Membership.Role.MAIN_MANAGER, user__email="gestion@plateau.fr")
     return structure
@@ -196,39 +201,53 @@ def test_the_comparison_shows_each_difference_and_takes_the_ticked_ones(sign_in,
     assert "Comparer avec le répertoire SIRENE" in update_page
 
     page = text(browser.get(comparison(listed_farm)))
-    assert "Sur le portail : Earl du Plateau → répertoire SIRENE : EARL DU PLATEAU" in page
-    assert "Sur le portail : 12 route de la Forêt → répertoire SIRENE : 12 BIS ROUTE DE LA FORET" in page
-    assert "Sur le portail : Crest → répertoire SIRENE : CREST" in page
+    assert "Sur le portail : EARL Plateau → répertoire SIRENE : EARL DU PLATEAU" in page
+    assert "Sur le portail : Route de la Forêt → répertoire SIRENE : 12 BIS ROUTE DE LA FORET" in page
+    assert "Sur le portail : (vide) → répertoire SIRENE : FR44732829320" in page
+    # Neither a difference of case (Crest, CREST) nor a value the directory does not give (BP 12) is offered.
+    assert "CREST" not in page and "BP 12" not in page
 
-    response = browser.post(comparison(listed_farm), {"name": "on", "address": "on"})
+    response = browser.post(comparison(listed_farm), {"stock": "2026-11-01", "name": "on", "address": "on"})
 
     assert response.status_code == 302
     listed_farm.refresh_from_db()
     assert listed_farm.name == "EARL DU PLATEAU" and listed_farm.address == "12 BIS ROUTE DE LA FORET"
-    assert listed_farm.city == "Crest", "what was not ticked stays"
+    assert listed_farm.vat_number == "" and listed_farm.address_complement_1 == "BP 12", "what was not ticked stays"
     [changed] = [m for m in outbox() if m.to == ["gestion@plateau.fr"]]
     assert "EARL DU PLATEAU" in changed.body
 
 
 def test_the_comparison_needs_a_tick(sign_in, listed_farm):
-    response = sign_in(listed_farm.memberships.get().user).post(comparison(listed_farm), {})
+    response = sign_in(listed_farm.memberships.get().user).post(comparison(listed_farm), {"stock": "2026-11-01"})
 
     assert "Cochez au moins une information à reprendre." in text(response)
-    assert Structure.objects.get(pk=listed_farm.pk).name == "Earl du Plateau"
+    assert Structure.objects.get(pk=listed_farm.pk).name == "EARL Plateau"
+
+
+def test_a_stock_put_in_service_meanwhile_shows_the_comparison_again(sign_in, listed_farm):
+    browser = sign_in(listed_farm.memberships.get().user)
+
+    response = browser.post(comparison(listed_farm), {"stock": "2026-10-01", "name": "on"})
+
+    assert "Un nouveau stock du répertoire SIRENE a été mis en service entre-temps" in text(response)
+    assert 'value="2026-11-01"' in response.content.decode()
+    assert Structure.objects.get(pk=listed_farm.pk).name == "EARL Plateau"
 
 
 def test_the_comparison_asks_for_the_password_again(sign_in, listed_farm):
-    response = sign_in(listed_farm.memberships.get().user, fresh=False).post(comparison(listed_farm), {"name": "on"})
+    response = sign_in(listed_farm.memberships.get().user, fresh=False).post(
+        comparison(listed_farm), {"stock": "2026-11-01", "name": "on"}
+    )
 
     assert response.status_code == 302 and response.url.startswith(reverse("accounts:confirm_password"))
-    assert Structure.objects.get(pk=listed_farm.pk).name == "Earl du Plateau"
+    assert Structure.objects.get(pk=listed_farm.pk).name == "EARL Plateau"
 
 
 def test_the_comparison_is_for_managers_only(sign_in, listed_farm):
     simple = MembershipFactory(structure=listed_farm, role=Membership.Role.USER).user
 
-    assert sign_in(simple).post(comparison(listed_farm), {"name": "on"}).status_code == 404
-    assert Structure.objects.get(pk=listed_farm.pk).name == "Earl du Plateau"
+    assert sign_in(simple).post(comparison(listed_farm), {"stock": "2026-11-01", "name": "on"}).status_code == 404
+    assert Structure.objects.get(pk=listed_farm.pk).name == "EARL Plateau"
 
 
 def test_an_unlisted_structure_has_nothing_to_compare(sign_in, directory):
@@ -249,3 +268,26 @@ def test_without_a_directory_there_is_no_comparison(sign_in, farm):
         browser.get(reverse("structures:structure_update", args=[farm.pk]))
     )
     assert not Stock.objects.exists()
+
+
+def test_a_closed_establishment_already_on_the_portal_can_still_be_joined(sign_in, member, directory):
+    """An accountant asks to join a farm closed since, for the years it was open: nothing is created."""
+    StructureFactory(siret=CLOSED)
+
+    response = sign_in(member).post(CREATE, {"siret": CLOSED})
+
+    assert response.status_code == 302 and member.approval_requests.get().structure.siret == CLOSED
+
+
+def test_an_edit_keeps_the_marks_an_import_set_meanwhile(listed_farm):
+    from structures import workflows
+
+    stale = Structure.objects.get(pk=listed_farm.pk)  # as « Modifier une structure » read it
+    Structure.objects.filter(pk=listed_farm.pk).update(sirene_state=SireneState.CLOSED, address_restricted=True)
+    stale.phone = "+33475000000"
+
+    workflows.update_structure(stale, by=listed_farm.memberships.get().user)
+
+    listed_farm.refresh_from_db()
+    assert listed_farm.sirene_state == SireneState.CLOSED and listed_farm.address_restricted
+    assert listed_farm.phone == "+33475000000"
