@@ -311,7 +311,7 @@ def sirene_comparison_path(farm: Farm) -> str:
             siren=siret[:9],
             diffusion=Diffusion.PUBLIC,
             state=LegalUnit.State.ACTIVE,
-            denomination="EARL MARTIN",
+            denomination="EARL MARTIN PERE ET FILS",
         )
     return reverse("structures:structure_sirene", args=[farm.structure.pk])
 

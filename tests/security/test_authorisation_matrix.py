@@ -91,7 +91,7 @@ def world(world, django_db_blocker):
             siren=world.farm.siret[:9],
             diffusion=Diffusion.PUBLIC,
             state=LegalUnit.State.ACTIVE,
-            denomination="EARL DU CHAMP A",
+            denomination="EARL DES CHAMPS DE CREST",
         )
     world.admin_objects["sirene.stock"] = stock
     return world
@@ -628,7 +628,7 @@ DATA = {
         "beneficiary_category": "farming_company",
         "pacage": "026123456",
     },
-    ("structures:structure_sirene", "post"): lambda w: {"name": "on"},
+    ("structures:structure_sirene", "post"): lambda w: {"stock": "2026-11-01", "name": "on"},
     ("structures:main_manager_hand_over", "post"): lambda w: {"membership": w.attached_membership.pk},
     ("structures:bank_account_create", "post"): lambda w: {
         "label": "Compte neuf",
