@@ -531,13 +531,21 @@ class SireneComparisonForm(forms.Form):
         if cleaned_data.get("stock") != self.initial["stock"]:
             self.data = self.data.copy()
             self.data["stock"] = self.initial["stock"]  # the page shown again compares with the new stock
-            raise forms.ValidationError(
-                "Un nouveau stock du répertoire SIRENE a été mis en service entre-temps : vérifiez les valeurs "
-                "ci-dessous, puis cochez à nouveau celles à reprendre.",
-                code="stock_changed",
+            self.add_error(
+                self.differences[0].name if self.differences else None,
+                forms.ValidationError(
+                    "Un nouveau stock du répertoire SIRENE a été mis en service entre-temps : vérifiez les valeurs "
+                    "ci-dessous, puis cochez à nouveau celles à reprendre.",
+                    code="stock_changed",
+                ),
             )
+            return cleaned_data
         if self.differences and not any(cleaned_data.get(d.name) for d in self.differences):
-            raise forms.ValidationError("Cochez au moins une information à reprendre.", code="nothing_ticked")
+            # On the first box, so that the error summary leads to the boxes.
+            self.add_error(
+                self.differences[0].name,
+                forms.ValidationError("Cochez au moins une information à reprendre.", code="nothing_ticked"),
+            )
         return cleaned_data
 
     def save(self) -> list[str]:

@@ -133,7 +133,8 @@ def activated_accounts(count: int, **fields) -> list[User]:
 
 
 def support_group() -> Group:
-    """The « Support » group that accounts/migrations/0003 creates (with what refunds/migrations/0003 adds).
+    """The « Support » group that accounts/migrations/0003 creates (with what refunds/migrations/0003 and
+    sirene/migrations/0002 add).
 
     A live-server or threaded test empties the database when it ends, the data
     migration's group with it; under pytest-xdist such a test may run earlier in
@@ -143,6 +144,7 @@ def support_group() -> Group:
         editor = SimpleNamespace(connection=connection)
         importlib.import_module("accounts.migrations.0003_support_group").create_group(apps, editor)
         importlib.import_module("refunds.migrations.0003_support_reads_refunds").grant(apps, editor)
+        importlib.import_module("sirene.migrations.0002_support_reads_imports").grant(apps, editor)
     return Group.objects.get(name="Support")
 
 

@@ -351,7 +351,7 @@ SCREENS = [
     Screen("gérer une structure", "manager", at("structures:structure_manage"), choose_no_structure),
     Screen("créer une structure", "member", at("approvals:structure_create"), submit_blank),
     Screen("modifier une structure", "manager", at("structures:structure_update", structure_pk), submit_blank),
-    Screen("comparer avec le répertoire SIRENE", "manager", sirene_comparison_path),
+    Screen("comparer avec le répertoire SIRENE", "manager", sirene_comparison_path, submit_blank),
     Screen("utilisateurs de la structure", "manager", at("structures:structure_users", structure_pk)),
     Screen(
         "détacher un utilisateur",
