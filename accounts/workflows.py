@@ -30,7 +30,7 @@ class Registration:
     `structure_exists`: an activated account already holds a structure of this SIRET
     (structures come into being at activation), so the attachment will be requested.
     `sirene_*`: what the SIRENE directory says of the SIRET, when one is loaded (`sirene_state` blank otherwise),
-    the name and address the new structure will take; the address stays blank when it is not public.
+    the name and address the new structure will take; of an address not public, the commune only.
     """
 
     email: str
@@ -104,9 +104,9 @@ def _as_listed(listing: Listed | Unlisted | None, siret: str) -> dict:
             sirene_restricted=listing.restricted,
             vat_number=values["vat_number"],
         )
-        if not listing.restricted:
-            lines = [values["address"], values["address_complement_1"], f"{values['postal_code']} {values['city']}"]
-            shown["sirene_address"] = "\n".join(line.strip() for line in lines if line.strip())
+        lines = [values.get("address", ""), values.get("address_complement_1", "")] if not listing.restricted else []
+        lines.append(f"{values['postal_code']} {values['city']}")
+        shown["sirene_address"] = "\n".join(line.strip() for line in lines if line.strip())
     return shown
 
 

@@ -230,17 +230,19 @@ def structure_create(request):
         elif joined := form.save():
             if joined.created:
                 structure = joined.structure
-                from_directory = (
-                    f" avec le libellé, l'adresse et le numéro de TVA du répertoire SIRENE (stock du "
-                    f"{structure.sirene_stock_date:%d/%m/%Y})"
-                    if structure.sirene_state in (SireneState.LISTED, SireneState.CLOSED)
-                    else ""
-                )
                 messages.success(
                     request,
-                    f"La structure {structure.siret} est créée{from_directory} : vous en êtes le gestionnaire "
-                    "principal. Un courriel vous rappelle les étapes qui suivent.",
+                    f"La structure {structure.siret} est créée{_from_directory(structure)} : vous en êtes le "
+                    "gestionnaire principal. Un courriel vous rappelle les étapes qui suivent.",
                 )
+                if structure.sirene_state == SireneState.UNLISTED:
+                    messages.warning(
+                        request,
+                        f"Ce SIRET est absent du répertoire SIRENE au {structure.sirene_stock_date:%d/%m/%Y}. Vérifiez "
+                        "qu'il est juste : le répertoire est mis à jour chaque mois, un établissement créé depuis n'y "
+                        "figure pas encore. Saisissez le libellé et l'adresse de la structure dans « Modifier une "
+                        "structure ».",
+                    )
                 return redirect(joined.structure)
             messages.success(
                 request,
@@ -249,6 +251,15 @@ def structure_create(request):
             )
             return redirect("approvals:my_memberships")
     return render(request, "approvals/structure_create.html", {"nav": "organisation", "form": form})
+
+
+def _from_directory(structure) -> str:
+    if structure.sirene_state not in (SireneState.LISTED, SireneState.CLOSED):
+        return ""
+    return (
+        f" avec le libellé, l'adresse et le numéro de TVA du répertoire SIRENE (stock du "
+        f"{structure.sirene_stock_date:%d/%m/%Y})"
+    )
 
 
 @login_required

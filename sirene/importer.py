@@ -123,6 +123,8 @@ class FileReport:
     rows: int = 0
     malformed: int = 0
     examples: list[tuple[str, str]] = field(default_factory=list)
+    # The file's last record was set aside: a download cut short ends in the middle of a line.
+    ends_short: bool = False
 
     def set_aside(self, line: int, reason: str, *, last_line: int | None = None) -> None:
         """A record set aside; one that ran over several lines (an unclosed quote) counts each of them."""
@@ -167,8 +169,14 @@ class StockFile:
         try:
             self.raw = self.path.open("rb")
             self.size = self.path.stat().st_size
+        except FileNotFoundError:
+            raise ImportFailed(f"{label} : le fichier {path} est introuvable.") from None
+        except IsADirectoryError:
+            raise ImportFailed(f"{label} : {path} est un dossier, pas un fichier.") from None
+        except PermissionError:
+            raise ImportFailed(f"{label} : la lecture de {path} n'est pas permise.") from None
         except OSError as error:
-            raise ImportFailed(f"{label} : impossible d'ouvrir {path} ({error.strerror or error}).") from None
+            raise ImportFailed(f"{label} : impossible de lire {path} ({error}).") from None
         try:
             self.stream, self.written_on = self._open()
             self.rows = csv.reader(io.TextIOWrapper(self.stream, encoding="utf-8-sig", newline=""))
@@ -220,14 +228,19 @@ class StockFile:
         header = [name.strip() for name in header]
         missing = [name for name in columns if name not in header]
         if missing:
-            hint = ""
             if len(header) == 1 and ";" in header[0]:
-                hint = " Les colonnes doivent être séparées par des virgules, comme dans les fichiers d'INSEE."
-            elif other_kind and other_kind in header:
-                hint = " Ce fichier semble être l'autre fichier du stock : les deux ont-ils été inversés ?"
+                raise ImportFailed(
+                    f"{self.label} : les colonnes doivent être séparées par des virgules, comme dans les fichiers "
+                    "d'INSEE ; celles de ce fichier le sont par des points-virgules."
+                )
+            if other_kind and other_kind in header:
+                raise ImportFailed(
+                    f"{self.label} : ce fichier est l'autre fichier du stock : les deux ont-ils été inversés ? "
+                    "(--etablissements StockEtablissement, --unites-legales StockUniteLegale)"
+                )
             raise ImportFailed(
                 f"{self.label} : ce n'est pas le fichier attendu du stock SIRENE ; il manque à son en-tête les "
-                f"colonnes {', '.join(missing)}.{hint}"
+                f"colonnes {', '.join(missing)}."
             )
         return header
 
@@ -241,36 +254,43 @@ class StockFile:
         """(line number, values) of each record; a record that CSV cannot read, or that runs over several lines
         (INSEE's values hold no line break: an unclosed quote swallowed the lines after it), is set aside."""
         width = len(self.header)
+        last_yielded = last_set_aside = 0
         while True:
             first_line = self.rows.line_num + 1
             try:
                 values = next(self.rows)
             except StopIteration:
+                report.ends_short = last_set_aside > last_yielded
                 return
             except csv.Error as error:
                 report.set_aside(first_line, f"ligne CSV illisible ({error})", last_line=self.rows.line_num)
+                last_set_aside = self.rows.line_num
                 continue
             except UnicodeDecodeError:
                 raise ImportFailed(
-                    f"{self.label}, vers la ligne {first_line} : le fichier n'est pas encodé en UTF-8 "
+                    f"{self.label}, après la ligne {self.rows.line_num} : le fichier n'est pas encodé en UTF-8 "
                     "(Windows-1252 ?). INSEE publie ses stocks en UTF-8 : téléchargez-le à nouveau ou "
                     "convertissez-le."
                 ) from None
             except (zipfile.BadZipFile, EOFError, zlib.error) as error:
                 raise ImportFailed(
-                    f"{self.label}, vers la ligne {first_line} : l'archive ZIP est tronquée ou abîmée ({error})."
+                    f"{self.label}, après la ligne {self.rows.line_num} : l'archive ZIP est tronquée ou abîmée "
+                    f"({error})."
                 ) from None
             line = self.rows.line_num
             if line > first_line:
                 report.set_aside(
                     first_line, "guillemet non refermé : ces lignes forment un seul enregistrement", last_line=line
                 )
+                last_set_aside = line
                 continue
             if not values:
                 continue
             if len(values) != width:
                 report.set_aside(line, f"{len(values)} colonnes au lieu de {width}")
+                last_set_aside = line
                 continue
+            last_yielded = line
             yield line, values
 
     def close(self) -> None:
@@ -493,9 +513,10 @@ class _single_import:
 
 def _load(establishments: StockFile, legal_units: StockFile, *, stock_date, force, progress) -> Outcome:
     clock = _Clock(progress, total_bytes=establishments.size + legal_units.size)
-    clock.stage("Suppression des restes d'un import précédent")
-    _discard_unfinished()
-    _delete_replaced()
+    if _leftovers():
+        clock.stage("Suppression des restes d'un import précédent")
+        _discard_unfinished()
+        _delete_replaced()
     stock = Stock.objects.create(
         stock_date=stock_date,
         establishments_file=establishments.path.name,
@@ -512,8 +533,10 @@ def _load(establishments: StockFile, legal_units: StockFile, *, stock_date, forc
         duplicates = _duplicated_sirets(stock)
         clock.stage("Mise en service et marquage des structures")
         _put_in_service(stock, reports)
-    except BaseException:
-        _discard(stock)
+    except BaseException as error:
+        _discard(
+            stock, reason=str(error) if isinstance(error, ImportFailed) else f"Interrompu ({type(error).__name__})."
+        )
         raise
     clock.stage("Suppression des lignes du stock remplacé")
     try:
@@ -530,6 +553,11 @@ def _refuse_incomplete(reports: tuple[FileReport, FileReport]) -> None:
     for report in reports:
         if report.rows == 0:
             raise ImportFailed(f"{report.label} : aucune ligne n'a pu être chargée. {_first_reasons(report)}")
+        if report.ends_short:
+            raise ImportFailed(
+                f"{report.label} : la dernière ligne du fichier est incomplète : le fichier semble tronqué "
+                "(téléchargement interrompu ?). Ajoutez --force pour le mettre en service quand même."
+            )
         if report.malformed > MAX_SET_ASIDE * report.records:
             raise ImportFailed(
                 f"{report.label} : {figure(report.malformed)} lignes sur {figure(report.records)} ont été écartées "
@@ -678,22 +706,30 @@ def _rows_of(stocks) -> None:
                 rows.filter(pk__gte=start, pk__lt=start + BATCH).delete()
 
 
+def _leftovers() -> bool:
+    """Rows of a stock no longer in service, or of one an interrupted import left loading, still to delete."""
+    return Stock.objects.exclude(state=Stock.State.CURRENT).filter(rows_deleted=False).exists()
+
+
 def _delete_replaced() -> None:
     """The rows of the stocks no longer in service; the stocks themselves stay, as the imports' record."""
-    _rows_of(list(Stock.objects.filter(state=Stock.State.REPLACED).values_list("pk", flat=True)))
+    for stock in Stock.objects.filter(state__in=[Stock.State.REPLACED, Stock.State.FAILED], rows_deleted=False):
+        _rows_of([stock.pk])
+        Stock.objects.filter(pk=stock.pk).update(rows_deleted=True)
 
 
-def _discard(stock: Stock) -> None:
-    """What a failed import wrote goes; its stock is kept, marked failed."""
+def _discard(stock: Stock, *, reason: str) -> None:
+    """What a failed import wrote goes; its stock is kept, marked failed, with the reason for support to read."""
     if connection.in_atomic_block and connection.needs_rollback:
         return  # the caller's transaction is rolling back, the rows with it
+    Stock.objects.filter(pk=stock.pk).update(state=Stock.State.FAILED, finished_at=timezone.now(), report=reason)
     _rows_of([stock.pk])
-    Stock.objects.filter(pk=stock.pk).update(state=Stock.State.FAILED, finished_at=timezone.now())
+    Stock.objects.filter(pk=stock.pk).update(rows_deleted=True)
 
 
 def _discard_unfinished() -> None:
-    """An import interrupted before it could clean up (a killed process) left a stock loading: its rows go. The
-    lock (`_single_import`) makes sure no other import is loading it."""
-    unfinished = list(Stock.objects.filter(state=Stock.State.LOADING).values_list("pk", flat=True))
-    _rows_of(unfinished)
-    Stock.objects.filter(pk__in=unfinished).update(state=Stock.State.FAILED, finished_at=timezone.now())
+    """An import interrupted before it could clean up (a killed process) left a stock loading: it is marked failed,
+    and its rows go with the replaced stocks'. The lock (`_single_import`) makes sure no other import is loading it."""
+    Stock.objects.filter(state=Stock.State.LOADING).update(
+        state=Stock.State.FAILED, finished_at=timezone.now(), report="Import interrompu avant sa fin."
+    )

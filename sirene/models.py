@@ -37,6 +37,8 @@ class Stock(models.Model):
     legal_units = models.PositiveBigIntegerField("unités légales chargées", default=0)
     malformed = models.PositiveBigIntegerField("lignes écartées", default=0)
     report = models.TextField("compte rendu", blank=True)
+    # Once replaced or failed, its rows are deleted (`importer._delete_replaced`); the stock stays, as a record.
+    rows_deleted = models.BooleanField("lignes supprimées", default=False)
     started_at = models.DateTimeField("commencé le", auto_now_add=True)
     finished_at = models.DateTimeField("terminé le", null=True, blank=True)
 

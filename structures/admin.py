@@ -146,7 +146,7 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         "siren",
         "identifier_type",
         "sirene",
-        "address_restricted",
+        "address_not_public",
         "created_at",
         "updated_at",
         "audit_trail",
@@ -156,7 +156,7 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         *[(legend, {"fields": names}) for legend, names in STRUCTURE_BLOCKS.items()],
         (
             "Suivi",
-            {"fields": ["identifier_type", "sirene", "address_restricted", "created_at", "updated_at", "audit_trail"]},
+            {"fields": ["identifier_type", "sirene", "address_not_public", "created_at", "updated_at", "audit_trail"]},
         ),
     ]
 
@@ -192,8 +192,15 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         if structure.sirene_mark:
             return structure.sirene_mark
         if structure.sirene_state:
-            return f"Présent au répertoire SIRENE (stock du {structure.sirene_stock_date:%d/%m/%Y})"
+            return f"Présent dans le répertoire SIRENE au {structure.sirene_stock_date:%d/%m/%Y}"
         return "Non vérifié : aucun répertoire SIRENE n'était chargé"
+
+    @admin.display(description="adresse non diffusible")
+    def address_not_public(self, structure):
+        """In words (the admin's boolean icon reads « True » to a screen reader)."""
+        if not structure.address_restricted:
+            return "non"
+        return "oui : le répertoire SIRENE ne la diffuse pas, les utilisateurs simples de la structure ne la voient pas"
 
     @admin.display(description="SIREN")
     def siren(self, structure):
@@ -204,7 +211,7 @@ class StructureAdmin(SiretSearchMixin, HistoryAdmin):
         return (
             self.readonly_fields
             if obj
-            else ["siren", "sirene", "address_restricted", "created_at", "updated_at", "audit_trail"]
+            else ["siren", "sirene", "address_not_public", "created_at", "updated_at", "audit_trail"]
         )
 
     # Saved and deleted through the workflows, which write the audit trail; its inlines are read-only.

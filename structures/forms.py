@@ -195,6 +195,11 @@ class StructureForm(forms.ModelForm):
         self.fields["is_agricultural_centre"].widget.attrs["data-centre-flag"] = ""
         self.fields["phone"].help_text = PHONE_HINT
         self.fields["postal_code"].widget.attrs.update(inputmode="numeric", autocomplete="postal-code")
+        if self.instance.address_restricted:
+            self.fields["address"].help_text = (
+                "Non diffusible selon le répertoire SIRENE : les utilisateurs simples de la structure ne voient pas "
+                "son adresse."
+            )
         self.fields["pacage"].widget.attrs.update(inputmode="numeric")
         self.fields["pacage"].help_text = (
             "9 chiffres, attribué par la DDT(M) du département du siège de l'exploitation : les trois premiers "
@@ -528,23 +533,26 @@ class SireneComparisonForm(forms.Form):
 
     def clean(self):
         cleaned_data = super().clean()
+        # A group's error sits on its first box, so that the error summary leads into the group.
+        first_box = self.differences[0].name if self.differences else None
         if cleaned_data.get("stock") != self.initial["stock"]:
             self.data = self.data.copy()
             self.data["stock"] = self.initial["stock"]  # the page shown again compares with the new stock
             self.add_error(
-                self.differences[0].name if self.differences else None,
+                first_box,
                 forms.ValidationError(
                     "Un nouveau stock du répertoire SIRENE a été mis en service entre-temps : vérifiez les valeurs "
-                    "ci-dessous, puis cochez à nouveau celles à reprendre.",
+                    "des cases, puis cochez à nouveau celles à reprendre.",
                     code="stock_changed",
                 ),
             )
-            return cleaned_data
-        if self.differences and not any(cleaned_data.get(d.name) for d in self.differences):
-            # On the first box, so that the error summary leads to the boxes.
+        elif first_box and not any(cleaned_data.get(d.name) for d in self.differences):
             self.add_error(
-                self.differences[0].name,
-                forms.ValidationError("Cochez au moins une information à reprendre.", code="nothing_ticked"),
+                first_box,
+                forms.ValidationError(
+                    "Cochez au moins une des informations à reprendre (une case par information).",
+                    code="nothing_ticked",
+                ),
             )
         return cleaned_data
 

@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
                 ('legal_units', models.PositiveBigIntegerField(default=0, verbose_name='unités légales chargées')),
                 ('malformed', models.PositiveBigIntegerField(default=0, verbose_name='lignes écartées')),
                 ('report', models.TextField(blank=True, verbose_name='compte rendu')),
+                ('rows_deleted', models.BooleanField(default=False, verbose_name='lignes supprimées')),
                 ('started_at', models.DateTimeField(auto_now_add=True, verbose_name='commencé le')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='terminé le')),
             ],

@@ -170,7 +170,7 @@ def test_a_file_that_is_neither_csv_nor_zip_is_refused(in_service, tmp_path, con
 
 
 def test_a_missing_file_is_named(in_service, tmp_path):
-    with pytest.raises(importer.ImportFailed, match="impossible d'ouvrir"):
+    with pytest.raises(importer.ImportFailed, match=r"absent\.zip est introuvable"):
         importer.load(str(tmp_path / "absent.zip"), str(LEGAL_UNITS))
 
 
@@ -208,7 +208,7 @@ def test_a_windows_1252_file_fails_with_the_line_and_leaves_the_stock_in_service
 
     with pytest.raises(importer.ImportFailed, match="n'est pas encodé en UTF-8") as failure:
         importer.load(establishments, str(LEGAL_UNITS), stock_date=STOCK_DATE)
-    assert "vers la ligne" in str(failure.value)
+    assert "après la ligne" in str(failure.value)
 
 
 def test_an_interruption_leaves_the_stock_in_service(in_service, write_stock):
@@ -372,16 +372,31 @@ def test_a_nul_byte_or_an_unclosed_quote_is_set_aside_by_its_lines(db, tmp_path)
     header, *rows = rows_of(ESTABLISHMENTS)
     city = header.index("libelleCommuneEtablissement")
     rows[3][city] = "CRE\x00ST"
-    establishments = write_rows(tmp_path / "e.csv", [header, *rows])
+    establishments = write_rows(tmp_path / "e.csv", [header, *rows[:100]])
     with open(establishments, "a", encoding="utf-8") as stream:
-        stream.write('1,"unclosed\n2,3\n')
+        stream.write('1,"unclosed\n2,3"\n')  # lines 102 and 103: one record
+    write_rows(tmp_path / "rest.csv", rows[100:])
+    with open(establishments, "a", encoding="utf-8") as stream:
+        stream.write((tmp_path / "rest.csv").read_text(encoding="utf-8"))
 
     outcome = importer.load(establishments, str(LEGAL_UNITS), stock_date=STOCK_DATE)
 
     examples = dict(outcome.establishments.examples)
     assert "contient un caractère nul" in examples["ligne 5"]
-    assert "guillemet non refermé" in examples["lignes 302 à 303"]
+    assert "guillemet non refermé" in examples["lignes 102 à 103"]
     assert outcome.establishments.rows == 299 and outcome.establishments.malformed == 3
+
+
+def test_a_file_cut_in_the_middle_of_a_line_is_refused_as_truncated(db, tmp_path):
+    text = ESTABLISHMENTS.read_text(encoding="utf-8")
+    cut = tmp_path / "e.csv"
+    cut.write_text(text[: len(text) // 2], encoding="utf-8")
+
+    with pytest.raises(importer.ImportFailed, match="la dernière ligne du fichier est incomplète"):
+        importer.load(str(cut), str(LEGAL_UNITS), stock_date=STOCK_DATE)
+    failed = Stock.objects.get()
+    assert failed.state == Stock.State.FAILED and "dernière ligne" in failed.report and failed.rows_deleted
+    assert not Establishment.objects.exists()
 
 
 @pytest.mark.parametrize("seed", range(5))

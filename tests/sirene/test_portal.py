@@ -75,6 +75,15 @@ def test_an_unknown_siret_is_accepted_and_the_structure_marked_absent(client, si
     assert "Absent du répertoire SIRENE au 01/11/2026" in recap
     assert structure.name == "" and structure.sirene_state == SireneState.UNLISTED
     assert structure.sirene_mark == "Absent du répertoire SIRENE au 01/11/2026"
+    page = text(client.get(structure.get_absolute_url()))
+    assert "Absent du répertoire SIRENE au 01/11/2026. Vérifiez le SIRET" in page
+
+
+def test_create_a_structure_with_an_unknown_siret_says_to_check_it(sign_in, member, directory):
+    response = sign_in(member).post(CREATE, {"siret": UNLISTED}, follow=True)
+
+    assert "Ce SIRET est absent du répertoire SIRENE au 01/11/2026. Vérifiez qu'il est juste" in text(response)
+    assert Structure.objects.get(siret=UNLISTED).sirene_state == SireneState.UNLISTED
 
 
 def test_without_a_directory_sign_up_is_as_before(client, signup_data, outbox, db):
@@ -88,7 +97,8 @@ def test_a_partly_public_address_is_not_shown_at_sign_up(client, signup_data, ou
     recap, structure = sign_up_and_activate(client, signup_data, outbox, PARTIAL)
 
     assert "Libellé de la structure Paul LEFEBVRE" in recap
-    assert "Le répertoire SIRENE ne diffuse pas l'adresse de cet établissement" in recap
+    assert "Adresse 26000 VALENCE Le répertoire SIRENE ne diffuse que la commune de cet établissement" in recap
+    assert "DU MOULIN" not in recap
     assert structure.address_restricted and structure.address == "" and structure.city == "VALENCE"
 
 
@@ -220,7 +230,7 @@ def test_the_comparison_shows_each_difference_and_takes_the_ticked_ones(sign_in,
 def test_the_comparison_needs_a_tick(sign_in, listed_farm):
     response = sign_in(listed_farm.memberships.get().user).post(comparison(listed_farm), {"stock": "2026-11-01"})
 
-    assert "Cochez au moins une information à reprendre." in text(response)
+    assert "Cochez au moins une des informations à reprendre (une case par information)." in text(response)
     assert Structure.objects.get(pk=listed_farm.pk).name == "EARL Plateau"
 
 
