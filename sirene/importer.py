@@ -37,6 +37,8 @@ from sirene.models import Establishment, LegalUnit, Stock
 from sirene.signals import stock_replaced
 
 BATCH = 5_000
+# SQLite deletes a replaced stock's rows this many at a time: each batch holds the write lock about half a second.
+DELETE_BATCH = 50_000
 REPORTED_LINES = 20
 # What a whole stock looks like: few records set aside, and about as many rows as the one before.
 MAX_SET_ASIDE = 0.01
@@ -158,6 +160,7 @@ class Progress:
     elapsed: float  # seconds since this file's first row
     fraction: float  # of both files' bytes
     stage: str = ""  # after the rows: what the import does now
+    final: bool = False  # a file's last line
 
 
 class StockFile:
@@ -541,9 +544,19 @@ def _load(establishments: StockFile, legal_units: StockFile, *, stock_date, forc
     clock.stage("Suppression des lignes du stock remplacé")
     try:
         _delete_replaced()
+        _analyse()
     except KeyboardInterrupt:
         return Outcome(stock, *reports, duplicates=duplicates, leftovers=True)
     return Outcome(stock, *reports, duplicates=duplicates)
+
+
+def _analyse() -> None:
+    """PostgreSQL's statistics of the two tables, whose rows were all just replaced: without them, look-ups are
+    planned for a table it has not seen (autovacuum comes later, or not at all)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (Establishment, LegalUnit):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _refuse_incomplete(reports: tuple[FileReport, FileReport]) -> None:
@@ -596,7 +609,7 @@ class _Clock:
             return
         self.last = now
         fraction = min((self.done_bytes + stock_file.position()) / self.total_bytes, 1.0)
-        self.progress(Progress(label, rows, now - self.file_started, fraction))
+        self.progress(Progress(label, rows, now - self.file_started, fraction, final=final))
 
     def stage(self, text: str) -> None:
         if self.progress is not None:
@@ -701,9 +714,9 @@ def _rows_of(stocks) -> None:
         bounds = rows.aggregate(first=Min("pk"), last=Max("pk"))
         if bounds["first"] is None:
             continue
-        for start in range(bounds["first"], bounds["last"] + 1, BATCH):
+        for start in range(bounds["first"], bounds["last"] + 1, DELETE_BATCH):
             with transaction.atomic():
-                rows.filter(pk__gte=start, pk__lt=start + BATCH).delete()
+                rows.filter(pk__gte=start, pk__lt=start + DELETE_BATCH).delete()
 
 
 def _leftovers() -> bool:

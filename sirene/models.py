@@ -61,8 +61,10 @@ class Establishment(models.Model):
         ACTIVE = "A", "Actif"
         CLOSED = "F", "Fermé"
 
-    # No index on the stock: rows are read by SIRET, and a replaced stock's rows are deleted all at once.
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, db_index=False, related_name="+")
+    # No index on the stock: rows are read by SIRET, and a replaced stock's rows are deleted all at once. No
+    # database constraint either: PostgreSQL would check it for each of millions of rows at the load's commit, and
+    # the importer writes the stock first and never deletes one (nor does the admin).
+    stock = models.ForeignKey(Stock, on_delete=models.DO_NOTHING, db_index=False, db_constraint=False, related_name="+")
     siret = models.CharField("SIRET", max_length=14)
     diffusion = models.CharField("statut de diffusion", max_length=1, choices=Diffusion)
     state = models.CharField("état administratif", max_length=1, choices=State)
@@ -94,7 +96,7 @@ class LegalUnit(models.Model):
         ACTIVE = "A", "Active"
         CEASED = "C", "Cessée"
 
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, db_index=False, related_name="+")
+    stock = models.ForeignKey(Stock, on_delete=models.DO_NOTHING, db_index=False, db_constraint=False, related_name="+")
     siren = models.CharField("SIREN", max_length=9)
     diffusion = models.CharField("statut de diffusion", max_length=1, choices=Diffusion)
     state = models.CharField("état administratif", max_length=1, choices=State)

@@ -16,6 +16,7 @@ from approvals.models import ApprovalRequest
 from instruction.models import GROUP as INSTRUCTORS
 from instruction.models import Instructor
 from refunds.models import Product, RefundEvent, RefundLine, RefundRequest
+from sirene.models import Diffusion, Establishment, LegalUnit, Stock
 from structures.departements import of_postal_code
 from structures.models import BankAccount, Membership, Structure
 
@@ -238,3 +239,25 @@ def make_sent_request(structure=None, *, year: int = 2023, lines: int = 2, filed
     request.save()
     RefundEvent.objects.create(request=request, kind=RefundEvent.Kind.FILED, actor=filed_by)
     return request
+
+
+def list_in_sirene(siret: str, denomination: str, *, stock_date=date(2026, 11, 1), **establishment) -> Stock:
+    """A SIRENE stock in service (the current one, or a new one of `stock_date`) that lists `siret` as a company named
+    `denomination`, open and public, at the address given in INSEE's columns (`street_name`, `postal_code`…)."""
+    stock, _ = Stock.objects.get_or_create(state=Stock.State.CURRENT, defaults={"stock_date": stock_date})
+    Establishment.objects.create(
+        stock=stock,
+        siret=siret,
+        diffusion=Diffusion.PUBLIC,
+        state=Establishment.State.ACTIVE,
+        head_office=True,
+        **establishment,
+    )
+    LegalUnit.objects.create(
+        stock=stock,
+        siren=siret[:9],
+        diffusion=Diffusion.PUBLIC,
+        state=LegalUnit.State.ACTIVE,
+        denomination=denomination,
+    )
+    return stock

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('first_name', models.CharField(blank=True, max_length=100, verbose_name='premier prénom')),
                 ('usual_first_name', models.CharField(blank=True, max_length=100, verbose_name='prénom usuel')),
                 ('legal_category', models.CharField(blank=True, max_length=4, verbose_name='catégorie juridique')),
-                ('stock', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sirene.stock')),
+                ('stock', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='sirene.stock')),
             ],
             options={
                 'verbose_name': 'unité légale',
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 ('postal_code', models.CharField(blank=True, max_length=10, verbose_name='code postal')),
                 ('city', models.CharField(blank=True, max_length=100, verbose_name='commune')),
                 ('activity', models.CharField(blank=True, max_length=10, verbose_name='activité principale')),
-                ('stock', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sirene.stock')),
+                ('stock', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='sirene.stock')),
             ],
             options={
                 'verbose_name': 'établissement',

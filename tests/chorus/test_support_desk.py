@@ -404,8 +404,8 @@ def test_the_agent_cannot_change_a_staff_account_nor_the_groups(agent, agent_acc
 
 
 def test_the_support_group_is_created_again_identically_and_removed_on_reverse(support_group):
-    """accounts/migrations/0003, then refunds/migrations/0003 (the refunds it reads): idempotent (run again, the
-    same group) and reversible."""
+    """accounts/migrations/0003, then refunds/migrations/0003 (the refunds it reads) and sirene/migrations/0002 (the
+    directory's imports): idempotent (run again, the same group) and reversible."""
     loader = MigrationExecutor(connection).loader
     target = ("accounts", "0003_support_group")
     migration = loader.get_migration(*target)
@@ -413,12 +413,16 @@ def test_the_support_group_is_created_again_identically_and_removed_on_reverse(s
     refunds_target = ("refunds", "0003_support_reads_refunds")
     grant_refunds = loader.get_migration(*refunds_target).operations[0].code
     refunds_apps = loader.project_state(refunds_target, at_end=True).apps
+    sirene_target = ("sirene", "0002_support_reads_imports")
+    grant_sirene = loader.get_migration(*sirene_target).operations[0].code
+    sirene_apps = loader.project_state(sirene_target, at_end=True).apps
     editor = SimpleNamespace(connection=connection)  # the functions only read its connection's alias
     create, delete = migration.operations[0].code, migration.operations[0].reverse_code
     before = set(Group.objects.get(name="Support").permissions.values_list("codename", flat=True))
 
     create(apps, editor)
     grant_refunds(refunds_apps, editor)
+    grant_sirene(sirene_apps, editor)
     after = set(Group.objects.get(name="Support").permissions.values_list("codename", flat=True))
     delete(apps, editor)
 

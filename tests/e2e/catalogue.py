@@ -7,7 +7,7 @@ real browser, first as it is shown, then in its error state; the titles test
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.tokens import default_token_generator
@@ -22,7 +22,7 @@ from accounts.tokens import activation_token
 from approvals.models import ApprovalRequest
 from instruction import workflows
 from refunds.models import Campaign, Product, RefundRequest
-from sirene.models import Diffusion, Establishment, LegalUnit, Stock
+from sirene.models import Stock
 from structures.models import Membership
 from tests.factories import (
     ApprovalRequestFactory,
@@ -34,6 +34,7 @@ from tests.factories import (
     RefundRequestFactory,
     StructureFactory,
     UserFactory,
+    list_in_sirene,
     make_instructor,
     make_sent_request,
     refund_reference_data,
@@ -289,15 +290,10 @@ def sirene_comparison_path(farm: Farm) -> str:
     """« Comparer avec le répertoire SIRENE » for EARL Martin, a stock in service listing it under INSEE's name and
     the address its managers never typed: the name, the VAT number and each address line differ. Asked for twice by
     the titles test, the stock is written once."""
-    stock, created = Stock.objects.get_or_create(state=Stock.State.CURRENT, defaults={"stock_date": date(2026, 11, 1)})
-    if created:
-        siret = farm.structure.siret
-        Establishment.objects.create(
-            stock=stock,
-            siret=siret,
-            diffusion=Diffusion.PUBLIC,
-            state=Establishment.State.ACTIVE,
-            head_office=True,
+    if not Stock.objects.filter(state=Stock.State.CURRENT).exists():
+        list_in_sirene(
+            farm.structure.siret,
+            "EARL MARTIN PERE ET FILS",
             address_complement="LIEU-DIT LES GRANGES",
             street_number="12",
             repetition_index="B",
@@ -305,13 +301,6 @@ def sirene_comparison_path(farm: Farm) -> str:
             street_name="DE LA FORET",
             postal_code="26400",
             city="CREST",
-        )
-        LegalUnit.objects.create(
-            stock=stock,
-            siren=siret[:9],
-            diffusion=Diffusion.PUBLIC,
-            state=LegalUnit.State.ACTIVE,
-            denomination="EARL MARTIN PERE ET FILS",
         )
     return reverse("structures:structure_sirene", args=[farm.structure.pk])
 

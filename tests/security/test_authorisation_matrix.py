@@ -29,7 +29,6 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlencode
 
 import pytest
@@ -52,9 +51,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import AddressChange, User
 from accounts.tokens import activation_token
 from refunds.models import PaymentBatch, Product
-from sirene.models import Diffusion, Establishment, LegalUnit, Stock
 from structures.models import BankAccount
-from tests.factories import PASSWORD, make_siret
+from tests.factories import PASSWORD, list_in_sirene, make_siret
 from tests.structures.conftest import PDF
 
 NEW_PASSWORD = "Tracteur#Vert-2931q"
@@ -73,25 +71,14 @@ def world(world, django_db_blocker):
     comparison page has differences to offer, so a manager's POST takes one and the refusals guard a real step.
     Written inside the world's transaction, rolled back with it."""
     with django_db_blocker.unblock():
-        stock = Stock.objects.create(stock_date=date(2026, 11, 1), state=Stock.State.CURRENT)
-        Establishment.objects.create(
-            stock=stock,
-            siret=world.farm.siret,
-            diffusion=Diffusion.PUBLIC,
-            state=Establishment.State.ACTIVE,
-            head_office=True,
+        stock = list_in_sirene(
+            world.farm.siret,
+            "EARL DES CHAMPS DE CREST",
             street_number="1",
             street_type="RTE",
             street_name="DE CREST",
             postal_code="26400",
             city="CREST",
-        )
-        LegalUnit.objects.create(
-            stock=stock,
-            siren=world.farm.siret[:9],
-            diffusion=Diffusion.PUBLIC,
-            state=LegalUnit.State.ACTIVE,
-            denomination="EARL DES CHAMPS DE CREST",
         )
     world.admin_objects["sirene.stock"] = stock
     return world

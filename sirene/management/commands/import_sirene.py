@@ -63,7 +63,7 @@ class Command(BaseCommand):
         now = time.monotonic()
         if progress.stage:
             line = f"{progress.stage}…"
-        elif not self.interactive and now - self.shown_at < LOG_EVERY:
+        elif not self.interactive and not progress.final and now - self.shown_at < LOG_EVERY:
             return
         else:
             rate = progress.rows / progress.elapsed if progress.elapsed else 0
