@@ -7,8 +7,8 @@ the wrong kind stops there. Rows are written beside the stock in service (Postgr
 in batches), so the portal goes on reading the old stock while the new one loads; a malformed row is set aside
 and reported by its line number; any failure (a truncated archive, a file not in UTF-8, an interruption)
 deletes what the new stock had written and leaves the stock in service as it was. Putting the new stock in
-service is one short transaction, which tells the structures (`signals.stock_replaced`); the replaced stock's
-rows go after it.
+service is one short transaction; then the structures are told (`signals.stock_replaced`), and the replaced
+stock's rows go.
 
 Before that swap, the new stock must look whole: both files loaded rows, at most 1 % of the records were set
 aside, and neither file lost more than a tenth of the rows of the stock in service (a truncated download or a
@@ -405,7 +405,8 @@ class Outcome:
     establishments: FileReport
     legal_units: FileReport
     duplicates: int
-    # The replaced stock's rows could not all be deleted (an interruption): the next import deletes the rest.
+    # Interrupted once in service: some structures keep their marks, or the replaced stock's rows are not all deleted
+    # (the next import deletes the rest).
     leftovers: bool = False
 
     def lines(self) -> list[str]:
@@ -418,7 +419,8 @@ class Outcome:
             )
         if self.leftovers:
             text.append(
-                "La suppression des lignes du stock remplacé a été interrompue : le prochain import la terminera."
+                "Interrompu après la mise en service : le marquage des structures ou la suppression des lignes du "
+                "stock remplacé n'est pas allé à son terme ; le prochain import le terminera."
             )
         return text
 
@@ -534,15 +536,20 @@ def _load(establishments: StockFile, legal_units: StockFile, *, stock_date, forc
             _refuse_incomplete(reports)
         clock.stage("Recherche des SIRET en double")
         duplicates = _duplicated_sirets(stock)
-        clock.stage("Mise en service et marquage des structures")
+        clock.stage("Mise en service")
         _put_in_service(stock, reports)
     except BaseException as error:
         _discard(
             stock, reason=str(error) if isinstance(error, ImportFailed) else f"Interrompu ({type(error).__name__})."
         )
         raise
-    clock.stage("Suppression des lignes du stock remplacé")
+    # The stock is in service: what follows never takes it out. Marking every structure takes seconds at the
+    # country's scale (10 s for 400,000 against a million establishments), in batches that each lock a few
+    # structures (`structures.receivers.mark_all`); an interruption leaves the rest to the next stock.
     try:
+        clock.stage("Marquage des structures")
+        stock_replaced.send(sender=Stock, stock=stock)
+        clock.stage("Suppression des lignes du stock remplacé")
         _delete_replaced()
         _analyse()
     except KeyboardInterrupt:
@@ -698,8 +705,7 @@ def _put_in_service(stock: Stock, reports: tuple[FileReport, FileReport]) -> Non
         )
         if not swapped:
             raise ImportFailed("L'import a été abandonné pendant son chargement (un autre import l'a remplacé).")
-        stock.refresh_from_db()
-        stock_replaced.send(sender=Stock, stock=stock)
+    stock.refresh_from_db()
 
 
 def _rows_of(stocks) -> None:

@@ -14,6 +14,8 @@ from django.db import connection, connections
 from sirene import importer
 from sirene.directory import Listed, Unlisted, look_up
 from sirene.models import Establishment, LegalUnit, Stock
+from structures import receivers
+from tests.factories import StructureFactory
 from tests.sirene.conftest import (
     CLOSED,
     ESTABLISHMENTS,
@@ -420,3 +422,19 @@ def test_a_second_import_meanwhile_is_refused_on_sqlite_too(in_service, tmp_path
         pytest.skip("PostgreSQL's advisory lock is tested above")
     with importer._single_import(), pytest.raises(importer.ImportFailed, match="Un autre import"):
         load_sample(stock_date=date(2026, 12, 1))
+
+
+def test_an_interruption_once_in_service_keeps_the_new_stock_in_service(db, monkeypatch):
+    """Ctrl-C while the structures are marked: the stock is in service all the same, and the command says what was
+    left for the next import."""
+    StructureFactory(siret=LISTED)
+
+    def interrupted(structures, stock):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(receivers, "_mark", interrupted)
+    outcome = load_sample()
+
+    assert outcome.leftovers and "Interrompu après la mise en service" in "\n".join(outcome.lines())
+    assert Stock.objects.get().state == Stock.State.CURRENT and Establishment.objects.count() == 300
+    assert look_up(LISTED).name == "EARL DU PLATEAU"
