@@ -104,8 +104,12 @@ def _as_listed(listing: Listed | Unlisted | None, siret: str) -> dict:
             sirene_restricted=listing.restricted,
             vat_number=values["vat_number"],
         )
-        lines = [values.get("address", ""), values.get("address_complement_1", "")] if not listing.restricted else []
-        lines.append(f"{values['postal_code']} {values['city']}")
+        # A partly public address comes without its street (`values_of`): the commune alone.
+        lines = [
+            values.get("address", ""),
+            values.get("address_complement_1", ""),
+            f"{values['postal_code']} {values['city']}",
+        ]
         shown["sirene_address"] = "\n".join(line.strip() for line in lines if line.strip())
     return shown
 

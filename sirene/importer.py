@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from chorus.templatetags.ui import decimal_fr
 from sirene.models import Establishment, LegalUnit, Stock
 from sirene.signals import stock_replaced
 
@@ -103,8 +104,8 @@ HEAD_OFFICE = {"true": True, "false": False}
 
 
 def figure(number: float) -> str:
-    """« 1 250 000 », as French writes numbers (a space between thousands)."""
-    return f"{round(number):,}".replace(",", "\u202f")
+    """« 1 250 000 », as French writes numbers (the portal's own `decimal_fr`, rounded to a whole number)."""
+    return decimal_fr(round(number))
 
 
 def plural(number: int, one: str, several: str) -> str:
@@ -211,6 +212,7 @@ class StockFile:
             )
         try:
             return archive.open(members[0]), date(*members[0].date_time[:3])
+        # NotImplementedError: a compression method or an encryption zipfile cannot read.
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
             raise ImportFailed(f"{self.label} : l'archive ZIP est illisible ou tronquée ({error}).") from None
 
@@ -327,20 +329,35 @@ def siret_key_is_right(siret: str) -> bool:
     return key_is_right and _luhn(siret[:9])
 
 
-def _text_columns(model, mapping: dict[str, str]) -> list[tuple[str, int]]:
-    """(column, longest value allowed) of each text column, in `mapping`'s order."""
-    return [(column, model._meta.get_field(name).max_length) for column, name in mapping.items()]
+class _Rows:
+    """A file's rows as tuples in `fields`' order, checked; `row` raises `Malformed` for one to set aside."""
 
-
-class EstablishmentRows:
-    model = Establishment
-    fields = ["stock", "siret", "diffusion", "state", "head_office", *ESTABLISHMENT_TEXT.values()]
+    model: type
+    fields: list[str]
+    text_columns: dict[str, str]  # INSEE's header → the model's text field
 
     def __init__(self, positions: dict[str, int]):
         self.at = positions
         self.text = [
-            (positions[column], column, limit) for column, limit in _text_columns(Establishment, ESTABLISHMENT_TEXT)
+            (positions[column], column, self.model._meta.get_field(name).max_length)
+            for column, name in self.text_columns.items()
         ]
+
+    def state_and_diffusion(self, values: list[str], key: str, *, states: str, prefix: str) -> tuple[str, str]:
+        """The administrative state (one of `states`) and the diffusion status (P for INSEE's older N)."""
+        state = values[self.at[f"etatAdministratif{prefix}"]].strip()
+        if state not in states:
+            raise Malformed(f"{key} : état administratif « {state[:10]} » inconnu ({' ou '.join(states)})")
+        diffusion = DIFFUSIONS.get(values[self.at[f"statutDiffusion{prefix}"]].strip())
+        if diffusion is None:
+            raise Malformed(f"{key} : statut de diffusion inconnu (O ou P)")
+        return state, diffusion
+
+
+class EstablishmentRows(_Rows):
+    model = Establishment
+    fields = ["stock", "siret", "diffusion", "state", "head_office", *ESTABLISHMENT_TEXT.values()]
+    text_columns = ESTABLISHMENT_TEXT
 
     def row(self, stock_id: int, values: list[str]) -> tuple:
         at = self.at
@@ -351,39 +368,26 @@ class EstablishmentRows:
             raise Malformed(f"SIRET {siret} : ce n'est pas le SIREN suivi du NIC")
         if not siret_key_is_right(siret):
             raise Malformed(f"SIRET {siret} : clé de contrôle fausse")
-        state = values[at["etatAdministratifEtablissement"]].strip()
-        if state not in ("A", "F"):
-            raise Malformed(f"SIRET {siret} : état administratif « {state[:10]} » inconnu (A ou F)")
-        diffusion = DIFFUSIONS.get(values[at["statutDiffusionEtablissement"]].strip())
-        if diffusion is None:
-            raise Malformed(f"SIRET {siret} : statut de diffusion inconnu (O ou P)")
+        key = f"SIRET {siret}"
+        state, diffusion = self.state_and_diffusion(values, key, states="AF", prefix="Etablissement")
         head_office = HEAD_OFFICE.get(values[at["etablissementSiege"]].strip().lower())
         if head_office is None:
-            raise Malformed(f"SIRET {siret} : etablissementSiege vaut true ou false")
+            raise Malformed(f"{key} : etablissementSiege vaut true ou false")
         return (stock_id, siret, diffusion, state, head_office, *_texts(values, self.text, siret))
 
 
-class LegalUnitRows:
+class LegalUnitRows(_Rows):
     model = LegalUnit
     fields = ["stock", "siren", "diffusion", "state", *LEGAL_UNIT_TEXT.values()]
-
-    def __init__(self, positions: dict[str, int]):
-        self.at = positions
-        self.text = [(positions[column], column, limit) for column, limit in _text_columns(LegalUnit, LEGAL_UNIT_TEXT)]
+    text_columns = LEGAL_UNIT_TEXT
 
     def row(self, stock_id: int, values: list[str]) -> tuple:
-        at = self.at
-        siren = values[at["siren"]].strip()
+        siren = values[self.at["siren"]].strip()
         if not (len(siren) == 9 and siren.isdigit()):
             raise Malformed(f"SIREN « {siren[:20]} » : 9 chiffres attendus")
         if not _luhn(siren):
             raise Malformed(f"SIREN {siren} : clé de contrôle fausse")
-        state = values[at["etatAdministratifUniteLegale"]].strip()
-        if state not in ("A", "C"):
-            raise Malformed(f"SIREN {siren} : état administratif « {state[:10]} » inconnu (A ou C)")
-        diffusion = DIFFUSIONS.get(values[at["statutDiffusionUniteLegale"]].strip())
-        if diffusion is None:
-            raise Malformed(f"SIREN {siren} : statut de diffusion inconnu (O ou P)")
+        state, diffusion = self.state_and_diffusion(values, f"SIREN {siren}", states="AC", prefix="UniteLegale")
         return (stock_id, siren, diffusion, state, *_texts(values, self.text, siren))
 
 

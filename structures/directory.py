@@ -17,17 +17,16 @@ from structures.models import SireneState, Structure
 from structures.validators import vat_number_for
 
 
-def closed_message(stock_date) -> str:
-    return f"Cet établissement est fermé selon le répertoire SIRENE (stock du {stock_date:%d/%m/%Y})."
-
-
 def refuse_closed(siret: str) -> Listed | Unlisted | None:
     """The directory's word on a SIRET typed to create a structure (returned); a closed establishment is refused,
     unless its structure is on the portal already: joining it (an accountant, for the years it was open) creates
     nothing."""
     found = directory.look_up(siret)
     if isinstance(found, Listed) and found.closed and not Structure.objects.filter(siret=siret).exists():
-        raise ValidationError(closed_message(found.stock_date), code="siret_closed")
+        raise ValidationError(
+            f"Cet établissement est fermé selon le répertoire SIRENE (stock du {found.stock_date:%d/%m/%Y}).",
+            code="siret_closed",
+        )
     return found
 
 

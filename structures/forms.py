@@ -511,7 +511,6 @@ class SireneComparisonForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.structure = structure
         self.by = by
-        self.listing = listing
         self.unlisted = not isinstance(listing, directory.Listed)
         self.values = {} if self.unlisted else directory.values_of(listing, structure.siren)
         self.differences = [
@@ -520,7 +519,7 @@ class SireneComparisonForm(forms.Form):
             if (theirs := _offered(name, self.values.get(name, "")))
             and _comparable(ours := getattr(structure, name)) != _comparable(theirs)
         ]
-        self.initial["stock"] = listing.stock_date.isoformat() if listing else ""
+        self.initial["stock"] = listing.stock_date.isoformat()
         for difference in self.differences:
             self.fields[difference.name] = forms.BooleanField(
                 label=difference.label,
