@@ -24,8 +24,11 @@ from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.dispatch import receiver
 from django.template.loader import render_to_string
+from django.utils import timezone
 from post_office import mail as post_office
-from post_office.models import STATUS, Email
+from post_office.connections import connections as mail_connections
+from post_office.models import STATUS, Email, Log
+from post_office.settings import get_max_retries, get_retry_timedelta
 
 # How much of someone's free text a mail quotes; the page the mail links to shows it whole.
 FREE_TEXT_LENGTH = 300
@@ -94,8 +97,48 @@ def deliver(email_id: int) -> None:
 
 
 def deliver_queued() -> tuple[int, int, int]:
-    """Send every mail due (the worker's job): (sent, failed, requeued)."""
-    return post_office.send_queued()
+    """Send every mail due (the worker's job), each marked sent as soon as it is: (sent, failed, requeued).
+
+    django-post-office's own `send_queued()` marks a whole batch sent once the batch has left;
+    a worker killed in between (its node lost) leaves the batch queued, and the worker that
+    takes over sends it again. Here that window is one mail wide. A mail that fails is put
+    back for a later pass, `MAX_RETRIES` times `RETRY_INTERVAL` apart, then marked failed.
+    """
+    emails = list(post_office.get_queued())
+    post_office.attach_templates(emails)
+    sent = failed = requeued = 0
+    try:
+        for email in emails:
+            try:
+                # One SMTP connection per backend for the whole pass, opened by the first mail that needs it.
+                email.dispatch(commit=False, disconnect_after_delivery=False)
+            except Exception as error:  # anything SMTP or the template may raise: the mail waits, the rest go on
+                logger.warning("Mail #%s not sent: %s", email.pk, type(error).__name__)
+                if _put_back(email, error):
+                    requeued += 1
+                else:
+                    failed += 1
+                continue
+            Email.objects.filter(pk=email.pk).update(status=STATUS.sent, last_updated=timezone.now())
+            Log.objects.create(email=email, status=STATUS.sent)
+            sent += 1
+    finally:
+        mail_connections.close()
+    return sent, failed, requeued
+
+
+def _put_back(email: Email, error: Exception) -> bool:
+    """Schedules another try of `email`, or marks it failed for good; True if it will be tried again."""
+    tries = (email.number_of_retries or 0) + 1
+    again = tries <= get_max_retries()
+    Email.objects.filter(pk=email.pk).update(
+        status=STATUS.requeued if again else STATUS.failed,
+        number_of_retries=tries if again else email.number_of_retries,
+        scheduled_time=timezone.now() + get_retry_timedelta() if again else email.scheduled_time,
+        last_updated=timezone.now(),
+    )
+    Log.objects.create(email=email, status=STATUS.failed, message=str(error), exception_type=type(error).__name__)
+    return again
 
 
 logger = logging.getLogger(__name__)

@@ -297,12 +297,9 @@ POST_OFFICE = {
     "LOG_LEVEL": 2,
     "MESSAGE_ID_ENABLED": True,
     "CELERY_ENABLED": False,
-    # A pass's deadline must outlast SMTP's own timeouts: a mail still being sent
-    # when it strikes is marked for retry, then sent again. 100 mails a pass over
-    # 5 threads, each SMTP step allowed 10 s: 20 mails × 5 steps × 10 s.
+    # The mail worker (chorus.mail.deliver_queued) sends up to 100 mails a pass, one after
+    # the other, each marked sent as soon as it has left.
     "BATCH_SIZE": 100,
-    "THREADS_PER_PROCESS": 5,
-    "BATCH_DELIVERY_TIMEOUT": 20 * 60,
 }
 
 # Captcha ------------------------------------------------------------------
