@@ -269,9 +269,9 @@ class NewPasswordForm(RuleOnThePasswordField, auth_forms.SetPasswordForm):
 class ActivationForm(NewPasswordForm):
     """« Veuillez saisir votre nouveau mot de passe » (memento, step 2)."""
 
-    def save(self, token: str) -> User:
+    def save(self, token: str, sign_in=None) -> User:
         """Activates the account with this password if `token` is still the link's (else `workflows.LinkExpired`)."""
-        return workflows.activate(self.user.pk, token, self.cleaned_data["new_password1"])
+        return workflows.activate(self.user.pk, token, self.cleaned_data["new_password1"], sign_in=sign_in)
 
 
 class ResetPasswordForm(NewPasswordForm):

@@ -96,16 +96,15 @@ class PersonalDataValidator:
     def validate(self, password, user=None):
         if user is None:
             return
+        folded = _fold(password)
+        if not any(len(piece) >= self.min_piece and piece in folded for piece in self._pieces(user)):
+            return
         if said_by_another(password_validation.UserAttributeSimilarityValidator, password, user):
             return
-        folded = _fold(password)
-        for piece in self._pieces(user):
-            if len(piece) >= self.min_piece and piece in folded:
-                raise ValidationError(
-                    "Le mot de passe ne doit pas contenir votre adresse électronique, "
-                    "votre nom, votre prénom ou votre SIRET.",
-                    code="password_personal_data",
-                )
+        raise ValidationError(
+            "Le mot de passe ne doit pas contenir votre adresse électronique, votre nom, votre prénom ou votre SIRET.",
+            code="password_personal_data",
+        )
 
     def _pieces(self, user):
         email = getattr(user, "email", "") or ""
@@ -117,11 +116,12 @@ class PersonalDataValidator:
         yield _fold(getattr(user, "last_name", "") or "")
         # At activation, the SIRET typed at sign-up: its structure or request comes after the password.
         sirets = [getattr(user, "signup_siret", "")]
-        if user.pk:
-            sirets += [
-                *user.memberships.values_list("structure__siret", flat=True),
-                *user.approval_requests.values_list("structure__siret", flat=True),
-            ]
+        if user.pk:  # those of its structures and requests, in one query
+            sirets += (
+                user.memberships.order_by()
+                .values_list("structure__siret", flat=True)
+                .union(user.approval_requests.order_by().values_list("structure__siret", flat=True))
+            )
         for siret in filter(None, sirets):
             yield siret
             yield siret[:9]

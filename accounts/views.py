@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.contrib.messages.views import SuccessMessageMixin
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -68,15 +69,19 @@ class ActivateView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         try:
-            user = form.save(token=self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, ""))
+            form.save(token=self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, ""), sign_in=self.sign_in)
         except workflows.LinkExpired:
             return redirect("accounts:activation_invalid")
+        messages.success(self.request, "Votre compte est activé. Bienvenue sur le portail !")
+        return redirect("home")
+
+    def sign_in(self, user):
+        """In the activation's transaction (`workflows.activate`): the browser is signed in, its new session saved."""
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         # The link came to the login address, as the e-mail code would have: it is the second factor.
         second_factor_workflows.verified_by_mailed_link(self.request, user)
         reauth.mark(self.request)
-        messages.success(self.request, "Votre compte est activé. Bienvenue sur le portail !")
-        return redirect("home")
+        save_session(self.request)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -111,9 +116,21 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         """A right password signs in halfway: the second factor comes next (`twofactor`), and the password
-        counts as typed again (`chorus.reauth`) only once it has passed."""
-        super().form_valid(form)
-        return second_factor.start(self.request, self.get_success_url())
+        counts as typed again (`chorus.reauth`) only once it has passed.
+
+        One transaction for what the sign-in writes (`last_login`, the audit row, the code and its mail, the new
+        session): one commit rather than one each."""
+        with transaction.atomic():
+            super().form_valid(form)
+            response = second_factor.start(self.request, self.get_success_url())
+            save_session(self.request)
+        return response
+
+
+def save_session(request) -> None:
+    """Saves the session now, in the step's transaction, rather than in a transaction of its own once the response
+    is ready: SessionMiddleware's save then writes nothing, unless the session changed since (`accounts.sessions`)."""
+    request.session.save()
 
 
 def locked_out(request, original_response=None, credentials=None):

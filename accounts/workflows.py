@@ -1,5 +1,6 @@
 """Account steps that span several models and send mail, each in one transaction."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from axes.utils import reset as forget_failed_sign_ins
@@ -142,13 +143,14 @@ class LinkExpired(Exception):
     """The activation link was used, replaced by a newer one, or is too old."""
 
 
-def activate(user_id: int, token: str, password: str) -> User:
+def activate(user_id: int, token: str, password: str, *, sign_in: Callable[[User], None] | None = None) -> User:
     """« SOUMETTRE »: sets the password, activates the account and joins the SIRET's structure, once per link.
 
     The row lock makes two submissions of one link run one after the other;
-    the second finds the account active, which voids the token.
+    the second finds the account active, which voids the token. `sign_in(user)`, the view's signing in of the
+    browser, runs last in the same transaction: one commit for the whole step.
     """
-    hashed = make_password(password)  # outside the lock: hashing is the slow part
+    hashed = make_password(password)  # outside the lock and the transaction: hashing is the slow part
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
         if not activation_token.check_token(user, token):
@@ -160,6 +162,8 @@ def activate(user_id: int, token: str, password: str) -> User:
         record(Action.ACTIVATED, actor=user)
         if user.signup_siret:
             _join_structure(user)
+        if sign_in is not None:
+            sign_in(user)
     return user
 
 

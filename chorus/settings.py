@@ -227,6 +227,8 @@ THROTTLE_RATES = {
     "second_factor_code": env.int("THROTTLE_SECOND_FACTOR_CODE_PER_HOUR", default=10),
 }
 
+# Database sessions that write a new key's row once, not twice, when signing in changes it (`accounts.sessions`).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

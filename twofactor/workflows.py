@@ -36,7 +36,7 @@ def send_code(request, device: EmailDevice) -> bool:
     """
     if has_usable_code(device) and not device.generate_is_allowed()[0]:
         return False
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # within sign-in's transaction, if any: no savepoint to write
         device.cooldown_set(commit=False)
         device.generate_token(valid_secs=settings.OTP_EMAIL_TOKEN_VALIDITY, commit=True)
         emails.sign_in_code(device, ip=client_ip(request), at=timezone.now())
@@ -67,10 +67,12 @@ def verify(request, device, token: str) -> bool:
         raise Locked
     if not device.verify_is_allowed()[0]:
         raise TooSoon
-    if device.verify_token(token.strip()):
-        passed(request, device)
-        return True
-    failed(request)
+    # The device's saves (django-otp saves it up to three times) and what passing writes: one commit.
+    with transaction.atomic():
+        if device.verify_token(token.strip()):
+            passed(request, device)
+            return True
+    failed(request)  # outside: a failure is counted even when it locks the account (`Locked`)
     return False
 
 
