@@ -2,8 +2,6 @@ import unicodedata
 
 from axes.utils import reset as forget_failed_sign_ins
 from captcha.fields import CaptchaField, CaptchaTextInput
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
@@ -13,7 +11,7 @@ from django.template.loader import render_to_string
 from accounts import workflows
 from accounts.models import User
 from approvals.forms import COMMENT_MAX
-from chorus.forms import REQUIRED_NOTICE, Snippet, fields_only
+from chorus.forms import fields_only
 from chorus.validators import (
     PHONE_HINT,
     clean_phone_number,
@@ -89,7 +87,7 @@ class CaptchaInput(CaptchaTextInput):
 
 
 class SignupForm(forms.Form):
-    """« Créer un compte »: the two blocks of the memento, then the captcha."""
+    """« Créer un compte »: the two blocks of the memento, then the captcha (laid out in accounts/signup.html)."""
 
     email = EmailAddressField(label="Adresse électronique de connexion")
     email_confirmation = EmailAddressField(label="Ressaisissez votre adresse électronique de connexion")
@@ -157,30 +155,6 @@ class SignupForm(forms.Form):
             self.fields[name].error_messages["required"] = message
         self.fields["accept_terms"].help_text = render_to_string("accounts/_accept_terms_help.html")
         self.fields["identifier"].widget.attrs["inputmode"] = "numeric"
-        self.helper = FormHelper()
-        self.helper.layout = Layout(
-            REQUIRED_NOTICE,
-            Fieldset(
-                "Informations personnelles",
-                "email",
-                "email_confirmation",
-                "first_name",
-                "last_name",
-                "phone",
-                "contact_email",
-                "survey_consent",
-                "accept_terms",
-            ),
-            Fieldset(
-                "Informations sur la structure",
-                Snippet("accounts/_signup_identifier_hint.html"),
-                "identifier_type",
-                "identifier",
-                "comment",
-            ),
-            Fieldset("Vérification", "captcha"),
-            Submit("submit", "Créer mon compte"),
-        )
 
     def clean_first_name(self):
         return clean_person_name(self.cleaned_data["first_name"])

@@ -110,8 +110,9 @@ TEMPLATES = [
     },
 ]
 # Project templates (DSFR field snippets overridden in templates/) win over
-# the widgets' own templates.
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# the widgets' own templates; plain inputs skip Django's one-line include and long selects
+# (the country list) are drawn once (chorus/forms.py).
+FORM_RENDERER = "chorus.forms.FormRenderer"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from crispy_forms.layout import Div, Fieldset
+from crispy_forms.layout import Fieldset
 from django import forms
 from django.urls import reverse
 from django.utils.text import capfirst
@@ -147,18 +147,12 @@ READ_ONLY = {
 }
 
 
-class ReadOnly(Snippet):
-    """One of `READ_ONLY`, shown with the structure's value."""
-
-    def __init__(self, name: str):
-        super().__init__("structures/_read_only_field.html")
-        self.name = name
-
-    def get_context(self, form) -> dict:
-        label, hint = READ_ONLY[self.name]
-        display = getattr(form.instance, f"get_{self.name}_display", None)
-        value = display() if display else getattr(form.instance, self.name)
-        return {"id": f"structure-{self.name}", "label": label, "hint": hint, "value": value}
+def read_only_field(structure: Structure, name: str) -> dict:
+    """One of `READ_ONLY` as `structures/_read_only_field.html` shows it, with the structure's value."""
+    label, hint = READ_ONLY[name]
+    display = getattr(structure, f"get_{name}_display", None)
+    value = display() if display else getattr(structure, name)
+    return {"read_only": True, "id": f"structure-{name}", "label": label, "hint": hint, "value": value}
 
 
 class StructureForm(forms.ModelForm):
@@ -227,15 +221,12 @@ class StructureForm(forms.ModelForm):
             ("", "Sélectionnez une catégorie"),
             *Structure.BeneficiaryCategory.choices,
         ]
-        # Two columns on wide screens, as the memento's screen lays out its four blocks.
-        blocks = [
-            Div(
-                Fieldset(legend, *[ReadOnly(name) if name in READ_ONLY else name for name in names]),
-                css_class="fr-col-12 fr-col-lg-6",
-            )
-            for legend, names in STRUCTURE_BLOCKS.items()
-        ]
-        self.helper = fields_only(REQUIRED_NOTICE, Div(*blocks, css_class="fr-grid-row fr-grid-row--gutters"))
+
+    def blocks(self):
+        """The memento's four blocks, in order: each its legend and its fields, a bound field or a read-only one's
+        context (`read_only_field`). `structures/_structure_form.html` writes them out."""
+        for legend, names in STRUCTURE_BLOCKS.items():
+            yield legend, [read_only_field(self.instance, name) if name in READ_ONLY else self[name] for name in names]
 
     def clean_name(self):
         return squeeze_spaces(self.cleaned_data["name"])

@@ -76,3 +76,23 @@ def test_a_structure_saved_in_an_overseas_departement_becomes_french(farm):
 
     farm.refresh_from_db()
     assert (farm.country, farm.postal_code) == ("FR", "97300")
+
+
+def chosen_and_flagged(page: str) -> tuple[list[str], bool]:
+    """The « Pays » list as drawn: the codes marked selected, and whether it is marked invalid."""
+    select = re.search(r'(?s)<select name="country"[^>]*>.*?</select>', page).group()
+    opening = select.split(">", 1)[0]
+    return re.findall(r'value="(\w*)" selected', select), 'aria-invalid="true"' in opening
+
+
+def test_the_country_list_drawn_once_still_shows_each_structure_its_own_country(sign_in, manager, farm):
+    """The list is drawn once and reused (chorus.forms.FormRenderer): what differs between two pages still does."""
+    browser = sign_in(manager)
+    first, _ = chosen_and_flagged(browser.get(update_url(farm)).text)
+    Structure.objects.filter(pk=farm.pk).update(country="BE", postal_code="1000")
+    second, _ = chosen_and_flagged(browser.get(update_url(farm)).text)
+    _, refused = chosen_and_flagged(browser.post(update_url(farm), {**STRUCTURE_FORM, "country": "GF"}).text)
+    _, accepted_again = chosen_and_flagged(browser.get(update_url(farm)).text)
+
+    assert (first, second) == (["FR"], ["BE"])
+    assert (refused, accepted_again) == (True, False)
