@@ -98,7 +98,14 @@ def stock_in_service() -> Stock | None:
 
 
 def look_up(siret: str) -> Listed | Unlisted | None:
-    """The directory's word on a SIRET (14 digits), or `None` while no directory is loaded."""
+    """The directory's word on a SIRET (14 digits), or `None` while no directory is loaded.
+
+    Without a directory, one short query answers: the establishment's, with its legal unit's
+    subqueries, costs a few milliseconds to build, which sign-up and activation would pay for nothing.
+    """
+    stock = stock_in_service()
+    if stock is None:
+        return None
     unit = LegalUnit.objects.filter(stock=OuterRef("stock"), siren=Substr(OuterRef("siret"), 1, 9))
     row = (
         Establishment.objects.filter(stock__state=Stock.State.CURRENT, siret=siret)
@@ -107,8 +114,8 @@ def look_up(siret: str) -> Listed | Unlisted | None:
         .first()
     )
     if row is None:
-        stock = stock_in_service()
-        return Unlisted(siret, stock.stock_date) if stock else None
+        # Replaced meanwhile, the stock read first is still the word of the moment the page asked.
+        return Unlisted(siret, stock.stock_date)
     return Listed(
         siret=siret,
         stock_date=row.stock.stock_date,

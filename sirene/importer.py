@@ -20,6 +20,7 @@ import csv
 import fcntl
 import hashlib
 import io
+import os
 import tempfile
 import time
 import zipfile
@@ -499,7 +500,10 @@ class _single_import:
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
                 locked = cursor.fetchone()[0]
         else:
-            name = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+            database = str(connection.settings_dict["NAME"])
+            if connection.is_in_memory_db():
+                database += f"-{os.getpid()}"  # each process has its own: the same name is another database
+            name = hashlib.sha256(database.encode()).hexdigest()[:16]
             self.lock_file = (Path(tempfile.gettempdir()) / f"sirene-import-{name}.lock").open("w")
             try:
                 fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
