@@ -34,10 +34,13 @@ class StateFilterForm(forms.Form):
         self.helper = fields_only()
         self.helper.disable_csrf = True  # a GET form: no token in the address bar
 
+    @property
+    def state(self) -> str:
+        """The state chosen, pending by default (or when the choice is not one of the list), or `ALL`."""
+        return (self.cleaned_data.get("etat") if self.is_valid() else None) or ApprovalRequest.State.REQUESTED
+
     def filter(self, requests):
-        state = self.cleaned_data.get("etat") if self.is_valid() else None
-        state = state or ApprovalRequest.State.REQUESTED
-        return requests if state == self.ALL else requests.filter(state=state)
+        return requests if self.state == self.ALL else requests.filter(state=self.state)
 
 
 class SiretForm(forms.Form):

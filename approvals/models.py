@@ -22,7 +22,10 @@ class ApprovalRequestQuerySet(models.QuerySet):
         return self.pending().filter(created_at__lt=timezone.now() - timedelta(days=days))
 
     def decidable_by(self, user):
-        """The requests of the structures the user manages: the only ones they see or decide."""
+        """The requests of the structures the user manages: the only ones they see or decide.
+
+        `approvals.summary` counts the pending ones another way, for the menu's badge and the list's pages: a rule
+        changed here is changed there too."""
         return self.filter(structure__in=Structure.objects.managed_by(user))
 
     def with_delegation(self):

@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 
+from approvals.summary import ManagerSummary
 from instruction import access
 from portal.checklist import home_for, portfolio_rows, works_for_a_centre
-from portal.context_processors import ManagerSummary
 from refunds.csv_import import spreadsheet_lines
 
 

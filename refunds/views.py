@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from chorus import downloads, reauth
 from chorus.forms import posted
+from chorus.paging import page_of
 from chorus.templatetags.ui import euros
 from refunds import workflows
 from refunds.forms import HeaderForm, InvoiceForm, LineForm, ListFilterForm, SendForm, StartForm
@@ -420,7 +420,7 @@ def request_list(request):
         )
         .order_by("-year", "structure__name", "structure__siret", "pk")
     )
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(requests, request.GET.get("page"), PAGE_SIZE)
     for refund in page:
         refund.last_event_label = RefundEvent.Kind(refund.last_event_kind).label if refund.last_event_kind else ""
     return render(

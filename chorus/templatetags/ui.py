@@ -1,7 +1,8 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from dsfr.utils import dsfr_input_class_attr
 
 from chorus.mail import free_text
@@ -83,3 +84,67 @@ def decimal_fr(number) -> str:
         return ""
     whole, _, decimals = f"{Decimal(number).normalize():,f}".partition(".")
     return whole.replace(",", "\u202f") + (f",{decimals}" if decimals else "")
+
+
+# A badge's colour class by status, for lists that write the badge in each row (an include a row cost more than the
+# row's other cells).
+REFUND_BADGES = {
+    "information_requested": " fr-badge--warning",
+    "accepted": " fr-badge--success",
+    "partly_accepted": " fr-badge--success",
+    "paid": " fr-badge--success",
+    "rejected": " fr-badge--error",
+    "filed": " fr-badge--info",
+    "in_review": " fr-badge--info",
+    "in_payment": " fr-badge--info",
+}
+APPROVAL_BADGES = {"requested": " fr-badge--new", "approved": " fr-badge--success", "refused": " fr-badge--error"}
+
+
+@register.filter
+def status_colour(status: str) -> str:
+    """A refund request's badge: a draft plain, waiting on the farm warning, decided success or error, others info."""
+    return REFUND_BADGES.get(status, "")
+
+
+@register.filter
+def state_colour(state: str) -> str:
+    """An approval request's badge: « Demandé » new, « Approuvé » success, « Refusé » error, « Retiré » plain."""
+    return APPROVAL_BADGES.get(state, "")
+
+
+# Lists print a date, a link or two in each of their 50 rows: these print what `|date` and `{% url %}` would, for
+# about half their cost.
+
+
+@register.filter(expects_localtime=True)
+def day(value) -> str:
+    """`07/12/2026`: what `|date:"d/m/Y"` prints."""
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+@register.filter(expects_localtime=True)
+def day_and_time(value) -> str:
+    """`07/12/2026 14:05:09`: what `|date:"d/m/Y H:i:s"` prints."""
+    return value.strftime("%d/%m/%Y %H:%M:%S") if value else ""
+
+
+ROW_URLS: dict[tuple, str] = {}
+_MARK = 918_273_645  # an id no address holds otherwise: where each id goes
+
+
+@register.simple_tag
+def row_url(name: str, *ids) -> str:
+    """`{% url name id… %}` for ids that are integers: the address is reversed once for each name (and prefix and
+    URL configuration), then filled in."""
+    key = (name, len(ids), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    pattern = ROW_URLS.get(key)
+    if pattern is None:
+        marks = [str(_MARK + n) for n in range(len(ids))]
+        pattern = reverse(name, args=marks).replace("{", "{{").replace("}", "}}")
+        for n, mark in enumerate(marks):
+            if pattern.count(mark) != 1:
+                return reverse(name, args=ids)
+            pattern = pattern.replace(mark, f"{{{n}}}")
+        ROW_URLS[key] = pattern
+    return pattern.format(*(int(value) for value in ids))

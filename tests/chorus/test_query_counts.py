@@ -113,8 +113,9 @@ PAGES = {
     # The members to choose from, read twice (the template tests the list, then the form renders it).
     "main_manager_hand_over": (lambda w: reverse("structures:main_manager_hand_over", args=[w.farm.pk]), 7),
     "bank_account_detail": (lambda w: reverse("structures:bank_account_detail", args=[w.account.pk]), 6),
-    "approval_list": (lambda w: reverse("approvals:approval_list"), 7),  # count, the page's ids, their rows
-    "approval_list_last_page": (lambda w: reverse("approvals:approval_list") + "?page=4", 7),
+    # The menu's count of pending requests pages them too; then the page's ids, their rows.
+    "approval_list": (lambda w: reverse("approvals:approval_list"), 6),
+    "approval_list_last_page": (lambda w: reverse("approvals:approval_list") + "?page=4", 6),
     "approval_detail": (lambda w: reverse("approvals:approval_detail", args=[w.request.pk]), 6),
     "my_memberships": (lambda w: reverse("approvals:my_memberships"), 6),
     "request_attachment": (lambda w: reverse("approvals:request_attachment"), 4),
