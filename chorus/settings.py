@@ -368,7 +368,8 @@ USE_TZ = True
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["dsfr_crispy"]
 CRISPY_TEMPLATE_PACK = "dsfr_crispy"
 
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# The most fields one form may post: « Paiements » ticks up to 200 requests (PAYABLE_SHOWN), with its token.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 250
 # Uploaded documents (chorus.uploads): a RIB, later refund invoices.
 UPLOAD_MAX_SIZE = 5 * 1024 * 1024
 # An image is decoded within 1 s and 100 MB (50 MB, 97 MB when it must be turned upright): a 12-megapixel

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -29,11 +29,10 @@ def departements_of(user) -> list[str]:
     return list(InstructorDepartement.objects.filter(instructor__user=user).values_list("code", flat=True))
 
 
-def requests_for(user):
-    """The sent requests of the user's départements."""
-    return RefundRequest.objects.exclude(status=RefundRequest.Status.DRAFT).filter(
-        departement__in=departements_of(user)
-    )
+def requests_in(departements):
+    """The sent requests of these départements: an instructor's page passes `request.departements`, which
+    `instructor_required` read for it."""
+    return RefundRequest.objects.exclude(status=RefundRequest.Status.DRAFT).filter(departement__in=departements)
 
 
 def work_of(user) -> dict | None:
@@ -49,18 +48,13 @@ def work_of(user) -> dict | None:
     )
 
 
-def batches_for(user):
-    """The payment batches whose every request lies in the user's départements."""
-    return batches_in(departements_of(user))
-
-
 def batches_in(departements):
-    outside = (
-        RefundRequest.objects.filter(payment_batch__isnull=False)
-        .exclude(departement__in=departements)
-        .values("payment_batch")
-    )
-    return PaymentBatch.objects.filter(pk__in=RefundRequest.objects.values("payment_batch")).exclude(pk__in=outside)
+    """The payment batches whose every request lies in these départements."""
+    # EXISTS, not IN: PostgreSQL reads each batch's requests by index (refund_request_batch) instead of every request
+    # ever paid (17 s for a million requests, 5,784 batches).
+    requests = RefundRequest.objects.filter(payment_batch=OuterRef("pk"))
+    outside = requests.exclude(departement__in=departements)
+    return PaymentBatch.objects.filter(Exists(requests)).exclude(Exists(outside))
 
 
 def instructor_required(view):

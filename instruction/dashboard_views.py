@@ -25,7 +25,7 @@ class YearForm(forms.Form):
 
 
 def _figures(request) -> tuple[YearForm, Dashboard]:
-    requests = access.requests_for(request.user)
+    requests = access.requests_in(request.departements)
     form = YearForm(request.GET or None, years(requests))
     return form, build(requests, request.departements, form.year)
 

@@ -38,7 +38,6 @@ class QueueFilterForm(forms.Form):
     the status, which by default is the work to do: « Déposée » (to take) and « En instruction » (to decide)."""
 
     ALL = "tous"
-    TO_DO = [RefundRequest.Status.FILED, RefundRequest.Status.IN_REVIEW]
 
     status = forms.ChoiceField(
         label="Statut",
@@ -80,7 +79,7 @@ class QueueFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         status = data.get("status")
         if not status:
-            requests = requests.filter(status__in=self.TO_DO)
+            requests = requests.filter(status__in=RefundRequest.TO_INSTRUCT)
         elif status != self.ALL:
             requests = requests.filter(status=status)
         if data.get("year"):

@@ -1,7 +1,7 @@
 """« Paiements » (REFUNDS.md §4): the accepted requests put in payment by batches, each batch's SEPA file, and
 « Marquer comme payée ».
 
-Requests come from `access.requests_for(user)`, batches from `access.batches_for(user)`: anything outside the
+Requests come from `access.requests_in(request.departements)`, batches from `access.batches_in(…)`: anything outside the
 instructor's départements answers 404. Each POST is one call of `instruction.workflows`, under row locks: a
 request or a batch changed since the page was shown is refused with the workflow's message, nothing changed.
 """
@@ -45,14 +45,16 @@ def payments(request):
             transfers = f"{batch.transfer_count} virement{'s' if batch.transfer_count > 1 else ''}"
             messages.success(request, f"Lot {batch.number} créé : {transfers}, total {euros(batch.control_sum)}.")
             return redirect("instruction:batch_detail", pk=batch.pk)
-    payable = access.requests_for(request.user).filter(status__in=RefundRequest.PAYABLE, payment_batch__isnull=True)
+    payable = access.requests_in(request.departements).filter(
+        status__in=RefundRequest.PAYABLE, payment_batch__isnull=True
+    )
     waiting = payable.count()
     shown = list(
         payable.annotate(decided_at=Subquery(_decisions.filter(request=OuterRef("pk")).values("at")[:1]))
         .select_related("structure")
         .order_by("decided_at", "pk")[:PAYABLE_SHOWN]
     )
-    batches = access.batches_for(request.user).select_related("created_by")
+    batches = access.batches_in(request.departements).select_related("created_by")
     return render(
         request,
         "instruction/payments.html",
@@ -68,7 +70,7 @@ def payments(request):
 
 
 def _batch(request, pk) -> PaymentBatch:
-    return get_object_or_404(access.batches_for(request.user).select_related("created_by", "paid_by"), pk=pk)
+    return get_object_or_404(access.batches_in(request.departements).select_related("created_by", "paid_by"), pk=pk)
 
 
 @access.instructor_required

@@ -1,7 +1,7 @@
 """The instructor's pages of the requests (REFUNDS.md §4): the queue, a request, and the decisions on it.
 
 Every page is for instructors only (`access.instructor_required`) and finds the request among those of their
-départements (`access.requests_for`): any other answers 404, as if it did not exist. Each decision is one call of
+départements (`access.requests_in`): any other answers 404, as if it did not exist. Each decision is one call of
 `instruction.workflows` (one transaction, under the request's row lock); a step another instructor took first
 (`WrongStatus`) is said on the request's page, with what was done, and nothing is changed.
 """
@@ -9,7 +9,7 @@ départements (`access.requests_for`): any other answers 404, as if it did not e
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from chorus import downloads
 from chorus.forms import posted
+from chorus.paging import page_of
 from chorus.templatetags.ui import euros
 from instruction import access, workflows
 from instruction.access import instructor_required
@@ -30,7 +31,7 @@ Status = RefundRequest.Status
 
 
 def _requests(request):
-    return access.requests_for(request.user).select_related(
+    return access.requests_in(request.departements).select_related(
         "structure", "bank_account", "filed_by", "filer_centre", "assigned_to"
     )
 
@@ -58,16 +59,16 @@ def _context(refund: RefundRequest, **extra) -> dict:
 @instructor_required
 def queue(request):
     """« Demandes à instruire »: the sent requests of my départements, oldest filing first, filtered, 50 a page."""
-    visible = access.requests_for(request.user)
+    visible = access.requests_in(request.departements)
     years = visible.order_by("-year").values_list("year", flat=True).distinct()
     filter_form = QueueFilterForm(request.departements, years, request.GET or None)
     requests = (
         filter_form.filter(visible, request.user)
         .select_related("structure", "assigned_to")
-        .prefetch_related("flags")
+        .prefetch_related(Prefetch("flags", to_attr="flag_list"))  # a list: no manager and queryset a row
         .order_by("filed_at", "pk")
     )
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(requests, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,
         "instruction/queue.html",

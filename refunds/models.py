@@ -208,6 +208,8 @@ class RefundRequest(models.Model):
     EDITABLE = [Status.DRAFT, Status.INFORMATION_REQUESTED]
     # Decided and not yet paid: what « Mettre en paiement » takes.
     PAYABLE = [Status.ACCEPTED, Status.PARTLY_ACCEPTED]
+    # Sent and not yet decided: the instructor's work, what the queue shows as it opens.
+    TO_INSTRUCT = [Status.FILED, Status.IN_REVIEW]
 
     structure = models.ForeignKey(
         "structures.Structure", on_delete=models.PROTECT, related_name="refund_requests", verbose_name="structure"

@@ -383,3 +383,17 @@ def test_two_batches_taking_one_request_at_once_put_it_in_one(accepted, partly_a
     accepted.refresh_from_db()
     assert accepted.payment_batch == batches[0]
     assert accepted.events.filter(kind=RefundEvent.Kind.IN_PAYMENT).count() == 1
+
+
+def test_every_request_the_page_shows_can_be_ticked_at_once(signed_in, accepted, instructor):
+    """The page lists up to PAYABLE_SHOWN requests: a form with all of them ticked is not refused as too big."""
+    farms = FarmFactory.create_batch(payment_views.PAYABLE_SHOWN - 1, postal_code="35000")
+    others = [accept(make_sent_request(farm), instructor) for farm in farms]
+
+    ticked = [accepted.pk, *(refund.pk for refund in others)]
+    # As the browser posts it: the boxes and the page's token (the test client checks no token, but counts it).
+    response = signed_in.post(PAYMENTS, {"csrfmiddlewaretoken": "jeton", "requests": ticked}, follow=True)
+
+    batch = PaymentBatch.objects.get()
+    assert response.redirect_chain == [(f"/instruction/paiements/lots/{batch.pk}/", 302)]
+    assert batch.transfer_count == payment_views.PAYABLE_SHOWN
