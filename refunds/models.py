@@ -306,6 +306,36 @@ class RefundRequest(models.Model):
                 condition=Q(status="draft") | Q(number__isnull=False), name="refund_request_sent_has_number"
             ),
         ]
+        indexes = [
+            # The instructor's queue: a département's sent requests in filing order, read a page at a time.
+            models.Index(
+                fields=["departement", "filed_at", "id"], condition=~Q(status="draft"), name="refund_request_queue"
+            ),
+            # The queue as it opens (`TO_INSTRUCT`): without it, its first page walks past every decided request.
+            models.Index(
+                fields=["departement", "filed_at", "id"],
+                condition=Q(status__in=["filed", "in_review"]),
+                name="refund_request_to_instruct",
+            ),
+            # The queue's counts and its years, from the index alone.
+            models.Index(
+                fields=["departement", "status", "year"],
+                condition=~Q(status="draft"),
+                name="refund_request_queue_counts",
+            ),
+            # A batch's requests and their départements: the batches an instructor may open (`instruction.access`).
+            models.Index(
+                fields=["payment_batch", "departement"],
+                condition=Q(payment_batch__isnull=False),
+                name="refund_request_batch",
+            ),
+            # « Paiements »: a département's accepted requests not yet in a batch.
+            models.Index(
+                fields=["departement"],
+                condition=Q(status__in=["accepted", "partly_accepted"], payment_batch__isnull=True),
+                name="refund_request_payable",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Brouillon {self.year} ({self.structure.display_name})"
