@@ -1,8 +1,9 @@
 import importlib
 import random
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import factory
 from django.apps import apps
@@ -158,6 +159,10 @@ def refund_reference_data() -> None:
     if not Product.objects.exists():
         migration = importlib.import_module("refunds.migrations.0002_reference_data")
         migration.ship(apps, SimpleNamespace(connection=connection))
+
+
+# A morning of the 2023 campaign, the latest that migration ships (it closes on 31/12/2026).
+DURING_THE_2023_CAMPAIGN = datetime(2026, 12, 7, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 class FarmFactory(StructureFactory):

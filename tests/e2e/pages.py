@@ -266,6 +266,12 @@ class MySpacePage(PortalPage):
         return self.checklist.locator(f"li[value='{number}']")
 
 
+def sign_out(page: Page) -> None:
+    """« Se déconnecter », then the home page saying so: the next page must not race the sign-out's POST."""
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("status")).to_contain_text("Vous êtes déconnecté")
+
+
 def labelled(page: Page, label: str) -> Locator:
     """The field whose label starts with these words (then its red asterisk or its hint, if any)."""
     return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}(?:[\s*]|$)"))
@@ -441,6 +447,7 @@ def assert_accessible(page: Page) -> None:
     """axe-core, as the RGAA audits use it: every WCAG 2.1 A and AA rule, no violation allowed."""
     from axe_playwright_python.sync_playwright import Axe
 
+    page.wait_for_load_state("load")  # axe needs a document: not one being replaced by a navigation
     violations = Axe().run(page, options=AXE_RULES).response["violations"]
     report = [
         f"{violation['id']} ({violation['impact']}): {violation['help']}\n"

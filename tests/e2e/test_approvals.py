@@ -16,6 +16,7 @@ from tests.e2e.pages import (
     RecapPage,
     SignupPage,
     activation_link,
+    sign_out,
 )
 from tests.factories import PASSWORD, MembershipFactory, StructureFactory, UserFactory
 
@@ -44,8 +45,7 @@ def join(page, site, mailoutbox, email: str, first_name: str, last_name: str) ->
     page.goto(activation_link(mailoutbox, email, origin=site.url))
     ActivationPage(page).wait().submit(NEW_PASSWORD)
     MySpacePage(page).wait(first_name)
-    page.get_by_role("button", name="Se déconnecter").click()
-    expect(page.get_by_role("status")).to_contain_text("Vous êtes déconnecté")
+    sign_out(page)
 
 
 def test_the_main_manager_approves_one_request_and_refuses_another_with_a_reason(
@@ -107,7 +107,7 @@ def test_a_management_centre_user_asks_for_a_client_farm_and_its_manager_approve
     attachments.ask("732 829 320 00074", "L'EARL Martin nous a confié ses demandes de remboursement.")
     expect(page.get_by_role("status")).to_contain_text("est envoyée à ses gestionnaires")
     expect(attachments.request_row(SIRET)).to_contain_text("Demandé")
-    page.get_by_role("button", name="Se déconnecter").click()
+    sign_out(page)
 
     LoginPage(page).sign_in(site.url, farmer.email, PASSWORD)
     approvals = ApprovalsPage(page).open_from_menu()

@@ -5,8 +5,6 @@ process, so it reads the same clock).
 """
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,6 +14,7 @@ from refunds.models import RefundRequest
 from structures.models import Membership
 from tests.e2e.pages import LoginPage, MySpacePage, assert_accessible, labelled
 from tests.factories import (
+    DURING_THE_2023_CAMPAIGN,
     PASSWORD,
     BankAccountFactory,
     FarmFactory,
@@ -27,8 +26,6 @@ from tests.factories import (
 from tests.structures.conftest import PDF
 
 pytestmark = pytest.mark.browser
-
-DURING_THE_2023_CAMPAIGN = datetime(2026, 12, 7, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +81,7 @@ def test_a_farmer_files_her_2023_request_from_the_home_page_and_downloads_its_re
     # The header: the default account is chosen; she ticks the statement and saves.
     page.get_by_label("Je certifie que l'entreprise n'est pas en difficulté").check(force=True)
     page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.get_by_text("La demande est enregistrée.")).to_be_visible()
     assert_accessible(page)
     page.screenshot(path=screenshots / "refund-request.png", full_page=True)
 
@@ -95,10 +93,10 @@ def test_a_farmer_files_her_2023_request_from_the_home_page_and_downloads_its_re
     expect(main).not_to_contain_text("FR7630006000011234567890189")
     page.get_by_role("button", name="Envoyer la demande").click()
 
-    request = RefundRequest.objects.get()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(request.number)
     expect(page.get_by_role("main")).to_contain_text("Déposée")
+    request = RefundRequest.objects.get()
     assert re.fullmatch(r"TIC-2023-\d{6}", request.number)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(request.number)
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger l'accusé de dépôt (PDF)").click()

@@ -17,6 +17,7 @@ from tests.e2e.pages import (
     assert_accessible,
     assert_errors_announced,
     labelled,
+    sign_out,
 )
 from tests.factories import PASSWORD, UserFactory
 from twofactor.models import RecoveryCode, recovery_code_digest
@@ -89,7 +90,7 @@ def test_a_farmer_adds_an_application_keeps_her_recovery_codes_then_signs_in_wit
     expect(page.get_by_role("status").first).to_contain_text("ne s'affichent qu'une fois")
 
     # Next sign-in: the application is asked first, and the code of the next step goes through.
-    page.get_by_role("button", name="Se déconnecter").click()
+    sign_out(page)
     page.goto(site.url + LoginPage.path)
     labelled(page, "Adresse électronique de connexion").fill(user.email)
     labelled(page, "Mot de passe").fill(PASSWORD)

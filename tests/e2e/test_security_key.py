@@ -8,7 +8,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
 from audit.models import Action, AuditEvent
-from tests.e2e.pages import LoginPage, SecondFactorPage, assert_accessible, labelled
+from tests.e2e.pages import LoginPage, SecondFactorPage, assert_accessible, labelled, sign_out
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -71,7 +71,7 @@ def test_a_key_added_on_the_devices_page_then_passes_the_second_factor(page, key
     expect(page.get_by_role("heading", level=1)).to_have_text("Codes de secours")  # the first strong device
     assert WebAuthnCredential.objects.get(user=user).name == "Clé USB bleue"
 
-    page.get_by_role("button", name="Se déconnecter").click()
+    sign_out(page)
     password_step(page, keys.url, user.email)
     expect(page.get_by_role("main")).to_contain_text("utilisez votre clé de sécurité « Clé USB bleue »")
     expect(labelled(page, "Code de vérification")).to_have_count(0)

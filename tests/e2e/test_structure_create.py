@@ -17,6 +17,7 @@ from tests.e2e.pages import (
     assert_accessible,
     assert_errors_announced,
     labelled,
+    sign_out,
 )
 from tests.factories import PASSWORD, MembershipFactory, StructureFactory, UserFactory, make_siret
 
@@ -86,7 +87,7 @@ def test_the_sign_up_comment_reaches_the_manager(page, site, mailoutbox):
     assert approval_request.comment == comment
     [to_manager] = [mail for mail in mailoutbox if mail.to == [manager.email]]
     assert f"« {comment} »" in to_manager.body
-    page.get_by_role("button", name="Se déconnecter").click()
+    sign_out(page)
     LoginPage(page).sign_in(site.url, manager.email, PASSWORD)
     MySpacePage(page).wait("Jeanne")
     page.goto(site.url + approval_request.get_absolute_url())

@@ -15,6 +15,7 @@ from tests.e2e.pages import (
     assert_errors_announced,
     labelled,
     sign_in_code,
+    sign_out,
 )
 from tests.factories import PASSWORD, UserFactory
 
@@ -45,7 +46,7 @@ def test_a_trusted_browser_skips_the_code_but_not_the_confirmation_before_protec
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
     trusted = [c for c in page.context.cookies() if c["name"] == "appareil_de_confiance"]
     assert trusted and trusted[0]["httpOnly"] and trusted[0]["sameSite"] == "Lax"
-    page.get_by_role("button", name="Se déconnecter").click()
+    sign_out(page)
 
     mailed = codes_mailed(user.email)
     type_password(page, site.url, user.email)
