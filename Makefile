@@ -3,7 +3,8 @@
 # make lint – ruff, the layers' import contract, template indentation, migrations in step with the models
 # make serve – the production shape: gunicorn, whitenoise, the mail worker (environment in the README)
 # make sirene-sample – load the repository's made-up SIRENE stock, to try the directory locally
-# make bench SCALE=small|full – seeds a throwaway PostgreSQL database, serves it, measures P1–P4
+# make bench SCALE=small|full [NODES=1] – seeds a throwaway PostgreSQL database, serves it, measures P1–P5, the
+#   allauth peer, then two nodes behind HAProxy with one killed (NODES=1 skips that)
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -12,6 +13,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test lint serve bench migrate superuser clean sirene-sample
 SCALE ?= small
+NODES ?= 2
 
 # The interpreter: the one .python-version selects (pyenv), else python3.13 or
 # python3.12 on PATH; Django 6.1 needs 3.12 or newer.
@@ -64,7 +66,9 @@ serve: $(VENV)/.installed-run | var
 	bin/serve
 
 bench: $(VENV)/.installed-bench | var
-	$(PY) -m bench.run --scale $(SCALE)
+	@command -v haproxy >/dev/null || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq haproxy; }  # the two-node run's balancer
+	$(PY) -m bench.run --scale $(SCALE) --nodes $(NODES)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

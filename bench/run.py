@@ -6,18 +6,32 @@
    Redis), with the benchmark's settings (bench/settings.py).
 3. P1/P2: each page is asked for again and again by one client; the median and p95 of its
    server time (the `Server-Timing` header) and its ratio to the bare baseline page.
+   The refund pages too: « Mes demandes de remboursement », a 50-line request, and the queue of the
+   Drôme's instructor (about 5,000 requests, all statuses) and its last page.
 4. P3: sign-up, activation and sign-in (its password step), each divided by one Argon2 hash with
    the project's parameters, timed in this run on this machine; sign-in's second step, the code
    read from the mail, is timed apart. Every sign-in passes both steps, as a farmer does.
 5. P4: a headless locust run, 50 users, bounded in time (bench/locustfile.py).
 6. Memory: each gunicorn worker's peak resident memory under that load.
+7. P5: the refund steps, medians of their server time: sending a 50-line draft, importing a
+   500-line CSV file, the PDF receipt, and « Mettre en paiement » over HTTP with the 200 requests
+   the page lists, then with 1,000 in a process of its own. Each try starts from the same
+   rows: what a try changed (the draft sent, the lines imported, the batch) is put back as it
+   was, straight in the database, before the next one. Sending and importing need a campaign
+   open on the day of the run (the seed drafts in it): without one they are left out, and said so.
+8. The peer (bench/peer.py): our sign-up and sign-in pages beside a minimal django-allauth
+   project's (bench/allauth_peer/), both under gunicorn with two workers, asked in turn by one client.
+9. R7 (bench/scale_out.py, unless --nodes 1): two nodes behind HAProxy, one killed under load.
 
 Everything lands in var/bench/results.json (one key per figure); a short table is printed.
 """
 
 import argparse
 import contextlib
+import hashlib
+import hmac
 import json
+import math
 import os
 import platform
 import re
@@ -48,6 +62,7 @@ SCALES = {
     "full": {"structures": 400_000, "users": 1_000_000, "pending": 5_000, "locust_seconds": 120},
 }
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+SCALE_OUT_SECONDS = 60  # the two-node load; node 1 is killed half-way
 BASE = f"http://127.0.0.1:{PORT}"
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -121,7 +136,7 @@ def serve(env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # migrate and collectstatic first: over a minute on a busy machine
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.RequestException):
             if requests.get(f"{BASE}/banc-d-essai/", timeout=10).status_code == 200:
@@ -130,7 +145,7 @@ def serve(env: dict) -> subprocess.Popen:
             raise SystemExit("bin/serve stopped before answering")
         time.sleep(0.5)
     stop(server)
-    raise SystemExit("the portal did not answer within two minutes")
+    raise SystemExit("the portal did not answer within five minutes")
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -139,6 +154,7 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def web_workers(server: subprocess.Popen) -> list[psutil.Process]:
@@ -168,8 +184,19 @@ def hidden_fields(html: str) -> dict:
     return {name: unescape(value) for name, value in HIDDEN.findall(html)}
 
 
-def sign_in(email: str, password: str) -> tuple[requests.Session, requests.Response, requests.Response]:
-    """Both steps, as a farmer signs in: the password, then the code mailed to the login address.
+def totp(key_hex: str, moment: float | None = None) -> str:
+    """The code an authentication application shows now for this secret (RFC 6238: 30 s, 6 digits, SHA-1)."""
+    counter = int((time.time() if moment is None else moment) // 30)
+    digest = hmac.new(bytes.fromhex(key_hex), counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
+
+
+def sign_in(
+    email: str, password: str, totp_key: str | None = None
+) -> tuple[requests.Session, requests.Response, requests.Response]:
+    """Both steps, as a farmer signs in: the password, then the code mailed to the login address (or, with
+    `totp_key`, the code of the authentication application, as the instructor signs in).
 
     Returns the session and the answers to the two posts (the password's, the code's), for their timings.
     """
@@ -185,7 +212,7 @@ def sign_in(email: str, password: str) -> tuple[requests.Session, requests.Respo
     if password_step.status_code != 302 or not password_step.headers["Location"].startswith(VERIFY):
         raise SystemExit(f"sign-in of {email} failed ({password_step.status_code})")
     form = session.get(BASE + password_step.headers["Location"])
-    code = sign_in_code(MAIL_DIR, email, since)
+    code = totp(totp_key) if totp_key else sign_in_code(MAIL_DIR, email, since)
     if code is None:
         raise SystemExit(f"no sign-in code mailed to {email} within 30 s")
     code_step = session.post(
@@ -231,9 +258,14 @@ def measure(session: requests.Session, path: str) -> dict:
 # P1/P2 ---------------------------------------------------------------------------------
 
 
-def pages(manifest: dict) -> dict:
+REFUNDS = "/facturation/remboursement-de-taxes"
+
+
+def pages(manifest: dict, instructor: requests.Session) -> dict:
     structure = manifest["structure_id"]
     request = manifest["pending_request_ids"][0]
+    refund = manifest["refund_request_ids"][-1]  # the bench farm's latest request sent: 50 lines, paid
+    queue_pages = math.ceil(manifest["departement_sent"] / 50)
     anonymous = requests.Session()
     manager, *_ = sign_in(manifest["manager"], manifest["password"])
     member, *_ = sign_in(manifest["member"], manifest["password"])
@@ -250,8 +282,24 @@ def pages(manifest: dict) -> dict:
         ("Approbations (5,000 pending)", manager, "/approbations/", "baseline (manager)"),
         ("Approbations, last page", manager, f"/approbations/?page={manifest['pending'] // 50}", "baseline (manager)"),
         ("request detail", manager, f"/approbations/{request}/", "baseline (manager)"),
+        ("Mes demandes de remboursement", manager, f"{REFUNDS}/demandes/", "baseline (manager)"),
+        ("refund request (50 lines)", manager, f"{REFUNDS}/demandes/{refund}/", "baseline (manager)"),
         ("baseline (member)", member, "/banc-d-essai/", None),
         ("Mes rattachements", member, "/organisation/rattachements/", "baseline (member)"),
+        ("baseline (instructor)", instructor, "/banc-d-essai/", None),
+        ("instruction queue (to do)", instructor, "/instruction/", "baseline (instructor)"),
+        (
+            f"instruction queue ({manifest['departement_sent']:,} sent)",
+            instructor,
+            "/instruction/?status=tous",
+            "baseline (instructor)",
+        ),
+        (
+            "instruction queue, last page",
+            instructor,
+            f"/instruction/?status=tous&page={queue_pages}",
+            "baseline (instructor)",
+        ),
     ]
     results = {}
     for name, session, path, baseline in plan:
@@ -414,6 +462,178 @@ def csv_rows(path: Path):
         yield from csv.DictReader(file)
 
 
+# P5 ---------------------------------------------------------------------------------------
+
+
+def refund_steps(env: dict, manifest: dict, runs: int = 7) -> dict:
+    """The farm's and the tax office's heavy steps, each median of `runs` tries (the receipt: `SAMPLES` downloads).
+
+    Before each try the database holds what the seed made: a try's changes are undone by SQL after it is timed.
+    """
+    manager, *_ = sign_in(manifest["manager"], manifest["password"])  # « Envoyer » asks for a recent sign-in
+    member, *_ = sign_in(manifest["member"], manifest["password"])
+    instructor, *_ = sign_in(manifest["instructor"], manifest["password"], totp_key=manifest["totp_key"])
+    draft, target = manifest["refund_draft_id"], manifest["import_draft_id"]
+    results = {}
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as database:
+        if draft is None or target is None:
+            # The seed drafts in the open campaign only (seeding.RefundPlan): none is open until staff add the next.
+            log("No refund campaign is open today: sending and the CSV import are not measured (a draft needs one)")
+        else:
+            results["send (50 lines)"] = _timed(runs, lambda: _send(manager, draft), lambda _: _unsend(database, draft))
+            csv_file = _lines_csv(IMPORTED, _year_of(database, target))
+            results[f"CSV import ({IMPORTED} lines)"] = _timed(
+                runs, lambda: _import(member, target, csv_file), lambda _: _unimport(database, target)
+            )
+        paying = manifest["payable_request_ids"][:PAGE_BATCH]
+        results[f"payment batch ({len(paying):,} transfers)"] = _timed(
+            runs, lambda: _pay(instructor, paying), lambda batch: _unpay(database, paying, batch)
+        )
+    thousand = manifest["payable_request_ids"][:1000]
+    results[f"payment batch ({len(thousand):,} transfers, in-process)"] = payment_in_process(env, manifest, thousand)
+    receipt = measure(manager, f"{REFUNDS}/demandes/{manifest['refund_request_ids'][-1]}/accuse-de-depot.pdf")
+    results["receipt PDF (50 lines)"] = {
+        "median_ms": receipt["median_ms"],
+        "runs": SAMPLES,
+        "queries": receipt["queries"],
+    }
+    for name, result in results.items():
+        log(f"{name}: median {result['median_ms']} ms")
+    return results
+
+
+# « Paiements » lists 200 accepted requests to tick (instruction.payment_views.PAYABLE_SHOWN).
+PAGE_BATCH = 200
+IMPORTED = 500  # lines in the CSV file: the most a request holds (REFUND_IMPORT_MAX_LINES)
+
+
+def payment_in_process(env: dict, manifest: dict, ids: list[int], runs: int = 3) -> dict:
+    """« Mettre en paiement » of `ids` as the page's POST calls it (`instruction.workflows.put_in_payment`: the
+    rows locked, the SEPA file built, checked against its schema and stored, an event and mails per request), in a
+    process of its own, each run rolled back; no page can send that many ids (`PAGE_BATCH`)."""
+    script = (
+        "import json, statistics, sys, time\n"
+        "import django\n"
+        "django.setup()\n"
+        "from django.db import connection, transaction\n"
+        "from accounts.models import User\n"
+        "from instruction import workflows\n"
+        "ids, email, departement, runs = json.loads(sys.argv[1])\n"
+        "by = User.objects.get(email=email)\n"
+        "times, queries = [], 0\n"
+        "class Undo(Exception): pass\n"
+        "for _ in range(runs):\n"
+        "    try:\n"
+        "        with transaction.atomic():\n"
+        "            before = len(connection.queries)\n"
+        "            start = time.perf_counter()\n"
+        "            workflows.put_in_payment(ids, by=by, departements=[departement])\n"
+        "            times.append((time.perf_counter() - start) * 1000)\n"
+        "            raise Undo\n"
+        "    except Undo:\n"
+        "        pass\n"
+        "print(json.dumps({'median_ms': round(statistics.median(times), 2), 'runs': runs}))\n"
+    )
+    argument = json.dumps([ids, manifest["instructor"], manifest["departement"], runs])
+    output = subprocess.run(
+        [PY, "-c", script, argument], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    return {**json.loads(output.strip().splitlines()[-1]), "queries": None}
+
+
+def _timed(runs: int, step, undo) -> dict:
+    times, queries = [], set()
+    for _ in range(runs):
+        response, state = step()
+        app_ms, _, count = timing(response)
+        times.append(app_ms)
+        queries.add(count)
+        undo(state)
+    return {"median_ms": round(statistics.median(times), 2), "runs": runs, "queries": max(queries)}
+
+
+def _posted(session: requests.Session, path: str, data: dict, files=None) -> requests.Response:
+    """The form's page, then its POST as a browser sends it; a redirect is the step done."""
+    page = session.get(BASE + path)
+    response = session.post(
+        BASE + path,
+        {"csrfmiddlewaretoken": csrf_of(page.text), **data},
+        files=files,
+        headers={"Referer": BASE + path},
+        allow_redirects=False,
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"POST {path} answered {response.status_code}, not a redirect")
+    return response
+
+
+def _send(session: requests.Session, draft: int):
+    return _posted(session, f"{REFUNDS}/demandes/{draft}/envoyer/", {}), None
+
+
+def _unsend(database, draft: int) -> None:
+    """The request a draft again, as seeded: no number, nothing frozen, no flag, no event but its creation."""
+    status = database.execute("SELECT status FROM refunds_refundrequest WHERE id = %s", [draft]).fetchone()[0]
+    if status != "filed":
+        raise SystemExit(f"the draft {draft} was not sent (« {status} »): the page refused it")
+    database.execute("DELETE FROM refunds_refundflag WHERE request_id = %s", [draft])
+    database.execute("DELETE FROM refunds_refundevent WHERE request_id = %s AND kind <> 'created'", [draft])
+    database.execute("DELETE FROM refunds_historicalrefundline WHERE request_id = %s", [draft])
+    database.execute(
+        "UPDATE refunds_refundrequest SET status = 'draft', number = NULL, filed_at = NULL, filed_by_id = NULL, "
+        "filer_centre_id = NULL, departement = '', bank_label = '', bank_holder = '', bank_iban = '', bank_bic = '', "
+        "beneficiary_category = '', pacage = '' WHERE id = %s",
+        [draft],
+    )
+
+
+def _year_of(database, request_id: int) -> int:
+    return database.execute("SELECT year FROM refunds_refundrequest WHERE id = %s", [request_id]).fetchone()[0]
+
+
+def _lines_csv(count: int, year: int) -> bytes:
+    """A file as a French spreadsheet saves it: `;`, decimal commas, UTF-8 with a BOM; gazole non routier mostly."""
+    products = ["gnr"] * 8 + ["gpl", "gaz-naturel-combustible"]
+    rows = ["numero_facture;date_facture;fournisseur;produit;quantite"]
+    for n in range(count):
+        day = 1 + n % 28
+        month = 1 + n % 12
+        rows.append(
+            f"IMP-{year}-{n:05d};{day:02d}/{month:02d}/{year};Coopérative du Val;{products[n % 10]};{1000 + n},50"
+        )
+    return ("\ufeff" + "\r\n".join(rows) + "\r\n").encode()
+
+
+def _import(session: requests.Session, target: int, content: bytes):
+    files = {"file": ("lignes.csv", content, "text/csv")}
+    return _posted(session, f"{REFUNDS}/demandes/{target}/importer/", {}, files=files), None
+
+
+def _unimport(database, target: int) -> None:
+    database.execute("DELETE FROM refunds_historicalrefundline WHERE request_id = %s", [target])
+    deleted = database.execute("DELETE FROM refunds_refundline WHERE request_id = %s", [target]).rowcount
+    if deleted != IMPORTED:
+        raise SystemExit(f"the import added {deleted} lines, not {IMPORTED}")
+    database.execute("UPDATE refunds_refundrequest SET total_asked = 0 WHERE id = %s", [target])
+
+
+def _pay(instructor: requests.Session, paying: list[int]):
+    response = _posted(instructor, "/instruction/paiements/", {"requests": paying})
+    batch = int(re.search(r"/lots/(\d+)/", response.headers["Location"])[1])
+    return response, batch
+
+
+def _unpay(database, paying: list[int], batch: int) -> None:
+    """The requests accepted again, not in payment; their « Mise en paiement » events and the batch gone."""
+    database.execute(
+        "UPDATE refunds_refundrequest SET status = CASE WHEN total_granted < total_asked THEN 'partly_accepted' "
+        "ELSE 'accepted' END, payment_batch_id = NULL WHERE payment_batch_id = %s",
+        [batch],
+    )
+    database.execute("DELETE FROM refunds_refundevent WHERE request_id = ANY(%s) AND kind = 'in_payment'", [paying])
+    database.execute("DELETE FROM refunds_paymentbatch WHERE id = %s", [batch])
+
+
 # Main -----------------------------------------------------------------------------------
 
 
@@ -421,15 +641,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    scale_name = parser.parse_args().scale
-    keep = parser.parse_args().keep
+    parser.add_argument(
+        "--nodes", type=int, choices=(1, 2), default=2, help="2: then the two-node run behind HAProxy (R7); 1: not"
+    )
+    parser.add_argument(
+        "--peer", action=argparse.BooleanOptionalAction, default=True, help="then the django-allauth comparison"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a --keep run of this scale left (and its manifest), without seeding it again",
+    )
+    arguments = parser.parse_args()
+    scale_name, keep = arguments.scale, arguments.keep or arguments.reuse
     scale = SCALES[scale_name]
     OUT.mkdir(parents=True, exist_ok=True)
     admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     database = f"chorus_bench_{scale_name}"
 
     log(f"scale {scale_name}: {scale}")
-    env = environment(fresh_database(admin_url, database), scale_name)
+    if arguments.reuse:
+        env = environment(urlsplit(admin_url)._replace(path=f"/{database}").geturl(), scale_name)
+    else:
+        env = environment(fresh_database(admin_url, database), scale_name)
     flush_cache(env)
     results = {
         "scale": scale_name,
@@ -442,23 +676,26 @@ def main() -> None:
         },
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    manage(env, "migrate", "--noinput", "--verbosity", "0")
     manifest_path = OUT / "seed.json"
-    results["seed_seconds"] = round(
-        manage(
-            env,
-            "seed_scale",
-            "--structures",
-            str(scale["structures"]),
-            "--users",
-            str(scale["users"]),
-            "--pending",
-            str(scale["pending"]),
-            "--manifest",
-            str(manifest_path),
-        ),
-        1,
-    )
+    if arguments.reuse:
+        results["seed_seconds"] = None  # seeded by the run that kept it
+    else:
+        manage(env, "migrate", "--noinput", "--verbosity", "0")
+        results["seed_seconds"] = round(
+            manage(
+                env,
+                "seed_scale",
+                "--structures",
+                str(scale["structures"]),
+                "--users",
+                str(scale["users"]),
+                "--pending",
+                str(scale["pending"]),
+                "--manifest",
+                str(manifest_path),
+            ),
+            1,
+        )
     manifest = {**json.loads(manifest_path.read_text()), "pending": scale["pending"]}
     results["rows"] = manifest.get("counts", {})
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as connection:
@@ -470,14 +707,28 @@ def main() -> None:
     server = serve(env)
     try:
         log("P1/P2: pages")
-        results["pages"] = pages(manifest)
+        instructor, *_ = sign_in(manifest["instructor"], manifest["password"], totp_key=manifest["totp_key"])
+        results["pages"] = pages(manifest, instructor)
         log("P3: hashing steps")
         results["hashing"] = hashing_steps(env, manifest)
         log(f"P4: locust, 50 users, {scale['locust_seconds']} s")
         flush_cache(env)
         results["load"] = load_test(env, server, manifest_path, scale["locust_seconds"])
+        log("P5: refund steps")
+        results["refunds"] = refund_steps(env, manifest)
     finally:
         stop(server)
+    # Each serves the portal its own way once the single server is gone, so that none shares the cores.
+    if arguments.peer:
+        from bench.peer import compare
+
+        log("Peer: our sign-up and sign-in beside django-allauth's")
+        results["peer"] = compare(env)
+    if arguments.nodes == 2:
+        from bench.scale_out import scale_out  # it builds on this module's helpers
+
+        log("R7: two nodes behind HAProxy, one killed under load (it writes: last)")
+        results["scale_out"] = scale_out(env, manifest_path, SCALE_OUT_SECONDS)
     results["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
     results["memory"] = memory_budget(results)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
@@ -523,13 +774,36 @@ def print_table(results: dict) -> None:
     for name, page in load["pages"].items():
         figures = f"p50 {page['p50_ms']:>6} p95 {page['p95_ms']:>6} p99 {page['p99_ms']:>6}"
         print(f"  {name:40} {figures} errors {page['failures']}")
+    print("\nRefund steps (median of the server time):")
+    for name, step in results.get("refunds", {}).items():
+        queries = "" if step["queries"] is None else f", {step['queries']} queries"
+        print(f"  {name:48} {step['median_ms']:>10} ms  ({step['runs']} runs{queries})")
     memory = results["memory"]
     print(
         f"\nPeak RSS per worker {memory['peak_rss_per_worker_mib']} MiB ({load['workers']} workers); "
         f"{memory['concurrent_hashes_in_4_gib']} Argon2 hashes of {memory['argon2_memory_per_hash_mib']} MiB fit "
         "side by side in 4 GiB\n"
     )
+    if "peer" in results:
+        from bench import peer
+
+        peer.print_table(results["peer"])
+    if "scale_out" in results:
+        nodes = results["scale_out"]
+        print(
+            f"\nTwo nodes behind HAProxy, node 1 killed half-way: {nodes['requests']} requests "
+            f"{nodes['requests_per_node']}, {nodes['errors']} errors of which "
+            f"{nodes['errors_outside_the_killed_node']} outside the killed node's requests in flight; "
+            f"{nodes['lost_writes']} confirmed writes lost, "
+            f"{nodes['duplicate_mails']} mails sent twice, {nodes['lost_mails']} never sent; across nodes, sessions "
+            f"{_held(nodes['sessions_across_nodes'])}, lockouts {_held(nodes['lockouts_across_nodes'])}, "
+            f"throttles {_held(nodes['throttles_across_nodes'])}"
+        )
     print(f"Written: {OUT / 'results.json'}")
+
+
+def _held(held: bool) -> str:
+    return "held" if held else "DID NOT HOLD"
 
 
 if __name__ == "__main__":
