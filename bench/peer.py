@@ -13,7 +13,6 @@ database of ours that is only migrated: these pages read no data.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
@@ -27,7 +26,7 @@ import psycopg
 import redis
 import requests
 
-from bench.run import OUT, ROOT, fresh_database, log, percentile, stop, timing
+from bench.run import OUT, ROOT, answering, fresh_database, log, percentile, stop, timing
 
 PY = sys.executable
 GUNICORN = str(Path(PY).parent / "gunicorn")
@@ -99,16 +98,7 @@ def start(name: str, application: str, port: int, env: dict) -> subprocess.Popen
     output = (OUT / f"peer-{name}.log").open("w")
     command = [GUNICORN, application, "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--timeout", "30"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://127.0.0.1:{port}/banc-d-essai/", timeout=10).status_code == 200:
-                return server
-        if server.poll() is not None:
-            raise SystemExit(f"{name}'s gunicorn stopped before answering (see {output.name})")
-        time.sleep(0.5)
-    stop(server)
-    raise SystemExit(f"{name}'s gunicorn did not answer within a minute (see {output.name})")
+    return answering(server, f"http://127.0.0.1:{port}", f"{name}'s gunicorn (its output: {output.name})", seconds=60)
 
 
 def measure(requests_per_page: int) -> dict:

@@ -136,16 +136,22 @@ def serve(env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output
     )
-    deadline = time.monotonic() + 300  # migrate and collectstatic first: over a minute on a busy machine
+    # migrate and collectstatic first: over a minute on a busy machine
+    return answering(server, BASE, "bin/serve", seconds=300)
+
+
+def answering(server: subprocess.Popen, origin: str, what: str, seconds: int) -> subprocess.Popen:
+    """`server`, once its bare page at `origin` answers; stopped, and the run ended, if it stops or takes longer."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{BASE}/banc-d-essai/", timeout=10).status_code == 200:
+            if requests.get(f"{origin}/banc-d-essai/", timeout=10).status_code == 200:
                 return server
         if server.poll() is not None:
-            raise SystemExit("bin/serve stopped before answering")
+            raise SystemExit(f"{what} stopped before answering")
         time.sleep(0.5)
     stop(server)
-    raise SystemExit("the portal did not answer within five minutes")
+    raise SystemExit(f"{what} did not answer within {seconds} s")
 
 
 def stop(server: subprocess.Popen) -> None:

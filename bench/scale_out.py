@@ -142,16 +142,7 @@ def start_node(env: dict, number: int) -> subprocess.Popen:
     node = subprocess.Popen(
         [str(run.ROOT / "bin" / "serve")], cwd=run.ROOT, env=env, start_new_session=True, stdout=output, stderr=output
     )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://127.0.0.1:{port}/banc-d-essai/", timeout=10).status_code == 200:
-                return node
-        if node.poll() is not None:
-            raise SystemExit(f"node {number} stopped before answering (see {output.name})")
-        time.sleep(0.5)
-    run.stop(node)
-    raise SystemExit(f"node {number} did not answer within three minutes")
+    return run.answering(node, f"http://127.0.0.1:{port}", f"node {number} (its output: {output.name})", seconds=180)
 
 
 def start_balancer() -> subprocess.Popen:
