@@ -285,7 +285,7 @@ class CampaignWindow:
     opens_age: int
     closes_age: int
     product_closes_age: dict  # product code → age
-    rates: dict  # product code → (product pk, rate, invoice units per rate unit, de minimis)
+    rates: dict  # product code → (product, rate)
 
     def products_open_at(self, age: int) -> list[str]:
         return [code for code in self.rates if self.product_closes_age.get(code, self.closes_age) <= age]
@@ -304,10 +304,9 @@ def campaign_windows(now: datetime, count: int = REFUND_CAMPAIGNS) -> list[Campa
     windows = []
     for campaign in campaigns.order_by("-year")[:count]:
         rates = {
-            rate.product.code: (rate.product_id, rate.amount, rate.product.invoice_units_per_rate_unit,
-                                rate.product.is_de_minimis)
+            rate.product.code: (rate.product, rate.amount)
             for rate in Rate.objects.filter(year=campaign.year).select_related("product")
-        }  # fmt: skip
+        }
         closings = {
             c.product.code: age_of(min(c.closes_on, campaign.closes_on), True) for c in campaign.product_closings.all()
         }
@@ -809,11 +808,11 @@ class Rows:
             asked = granted = 0
             for position in range(1, count + 1):
                 code = rng.choice(products)
-                product_pk, rate, per, de_minimis = window.rates[code]
+                product, rate = window.rates[code]
                 low, high = QUANTITIES[code]
                 quantity = Decimal(rng.randrange(low, high)).scaleb(-2)
-                amount = round_to_cent(quantity / per * rate)
-                if de_minimis:
+                amount = product.amount(quantity, rate)
+                if product.is_de_minimis:
                     refunds.de_minimis[index] = 1
                 given, reason = None, ""
                 if status == "rejected":
@@ -831,7 +830,7 @@ class Rows:
                 pk += 1
                 yield (
                     pk, index + 1, number,
-                    date(window.year, 1, 1) + timedelta(days=rng.randrange(365)), supplier, product_pk, quantity,
+                    date(window.year, 1, 1) + timedelta(days=rng.randrange(365)), supplier, product.pk, quantity,
                     rate, amount, given, reason, self.invoice.name if attached else "",
                     f"{number}.pdf" if attached else "", self.invoice.content_type if attached else "", position,
                 )  # fmt: skip
