@@ -26,7 +26,7 @@ import psycopg
 import redis
 import requests
 
-from bench.run import OUT, ROOT, answering, fresh_database, log, percentile, stop, timing
+from bench.run import OUT, ROOT, answering, environment, fresh_database, log, percentile, stop, timing
 
 PY = sys.executable
 GUNICORN = str(Path(PY).parent / "gunicorn")
@@ -175,25 +175,9 @@ def main() -> None:
     arguments = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     database_url = fresh_database(admin_url(), OURS_DATABASE)
-    # bench.run.environment()'s, less what only its mail and load steps need: it would empty the mail folder
-    # that a `make bench` running meanwhile reads.
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "DATABASE_URL": database_url,
-        "CACHE_URL": OURS_CACHE,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SITE_URL": f"http://127.0.0.1:{OURS_PORT}",
-        "MEDIA_ROOT": str(OUT / "media" / "peer"),
-        "BENCH_MAIL_DIR": str(OUT / "peer-mail"),
-        "PAYMENT_DEBTOR_NAME": "DGFIP - Remboursement TIC TICGN agricole",
-        "PAYMENT_DEBTOR_IBAN": "FR7630001007941234567890185",
-        "PAYMENT_DEBTOR_BIC": "BDFEFRPPCCT",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    # bench.run's environment, with a mail folder of its own: it empties the folder it is given, which a `make bench`
+    # running meanwhile reads.
+    env = environment(database_url, "peer", mail_dir=OUT / "peer-mail")
     try:
         log("ours: migrating a fresh database")
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "--verbosity", "0"], cwd=ROOT, env=env, check=True)

@@ -81,13 +81,18 @@ def fresh_database(admin_url: str, name: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin_url)
-    return parts._replace(path=f"/{name}").geturl()
+    return database_at(admin_url, name)
 
 
-def environment(database_url: str, scale: str) -> dict:
-    shutil.rmtree(MAIL_DIR, ignore_errors=True)
-    MAIL_DIR.mkdir(parents=True)
+def database_at(admin_url: str, name: str) -> str:
+    """The address of the database `name` on the server of `admin_url`."""
+    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+
+
+def environment(database_url: str, scale: str, mail_dir: Path = MAIL_DIR) -> dict:
+    """The portal's environment under the benchmark's settings; the mails go to `mail_dir`, emptied first."""
+    shutil.rmtree(mail_dir, ignore_errors=True)
+    mail_dir.mkdir(parents=True)
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -99,7 +104,7 @@ def environment(database_url: str, scale: str) -> dict:
         "SITE_URL": BASE,
         "BIND": f"127.0.0.1:{PORT}",
         "MEDIA_ROOT": str(OUT / "media" / scale),
-        "BENCH_MAIL_DIR": str(MAIL_DIR),
+        "BENCH_MAIL_DIR": str(mail_dir),
         "MAIL_WORKER_INTERVAL": "1",
         "ACCESS_LOG": str(OUT / "access.log"),
         # One client address for every virtual user: the per-IP limits would stop the load test.
@@ -663,7 +668,7 @@ def main() -> None:
 
     log(f"scale {scale_name}: {scale}")
     if arguments.reuse:
-        env = environment(urlsplit(admin_url)._replace(path=f"/{database}").geturl(), scale_name)
+        env = environment(database_at(admin_url, database), scale_name)
     else:
         env = environment(fresh_database(admin_url, database), scale_name)
     flush_cache(env)

@@ -34,8 +34,6 @@ import time
 from collections import Counter
 from pathlib import Path
 from string import Template
-from unittest import mock
-from urllib.parse import urlsplit
 
 import psutil
 import psycopg
@@ -298,27 +296,20 @@ def session_check(mail_dir: Path, email: str, password: str) -> dict:
 
 def lockout_check(email: str, password: str, limit: int) -> dict:
     """`limit` wrong passwords, on node 1 and node 2 in turn; then the right one, on each node, is refused."""
-    answers = []
-    for attempt in range(limit):
-        node = 1 + attempt % 2
+
+    def answer(node: int, typed: str) -> int:
+        """The password step's answer on `node`, from a browser of its own."""
         session = requests.Session()
         page = session.get(f"{node_url(node)}/compte/connexion/")
         response = session.post(
             f"{node_url(node)}/compte/connexion/",
-            {"csrfmiddlewaretoken": run.csrf_of(page.text), "username": email, "password": password + "-faux"},
+            {"csrfmiddlewaretoken": run.csrf_of(page.text), "username": email, "password": typed},
             allow_redirects=False,
         )
-        answers.append((node, response.status_code))
-    right = {}
-    for node in (1, 2):
-        session = requests.Session()
-        page = session.get(f"{node_url(node)}/compte/connexion/")
-        response = session.post(
-            f"{node_url(node)}/compte/connexion/",
-            {"csrfmiddlewaretoken": run.csrf_of(page.text), "username": email, "password": password},
-            allow_redirects=False,
-        )
-        right[f"node{node}"] = response.status_code
+        return response.status_code
+
+    answers = [(1 + attempt % 2, answer(1 + attempt % 2, password + "-faux")) for attempt in range(limit)]
+    right = {f"node{node}": answer(node, password) for node in (1, 2)}
     per_node = Counter(node for node, _ in answers)
     return {
         # Neither node saw `limit` failures by itself: only a shared count locks the account.
@@ -595,10 +586,9 @@ def main() -> None:
     if arguments.seed:
         database_url = run.fresh_database(admin_url, arguments.database)
     else:
-        database_url = urlsplit(admin_url)._replace(path=f"/{arguments.database}").geturl()
+        database_url = run.database_at(admin_url, arguments.database)
     # bench.run's environment, with this run's own mail folder (it empties the folder it is given) and Redis base.
-    with mock.patch.object(run, "MAIL_DIR", NODES_DIR / "mail"):
-        env = run.environment(database_url, "small")
+    env = run.environment(database_url, "small", mail_dir=NODES_DIR / "mail")
     env["CACHE_URL"] = os.environ.get("BENCH_NODES_CACHE_URL", "redis://127.0.0.1:6379/12")
     manifest_path = arguments.manifest or (NODES_DIR / "seed.json" if arguments.seed else run.OUT / "seed.json")
     if arguments.seed:
